@@ -1,0 +1,96 @@
+"""odse: turn OEM energy exports into validated ODS-E records.
+
+Every OEM format is a declarative mapping spec (YAML) run by one vectorised engine over
+Apache Arrow. The names below are the public API; everything else may change.
+
+Heavy modules (pyarrow and the engine) load on first use, so ``import odse`` and
+``odse --help`` stay fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+__version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS: dict[str, str] = {
+    # transform
+    "transform": "odse.api",
+    "transform_stream": "odse.api",
+    "transform_table": "odse.api",
+    "transform_batches": "odse.api",
+    "Records": "odse.report",
+    "RecordStream": "odse.api",
+    "BatchStream": "odse.api",
+    "Report": "odse.report",
+    "Reject": "odse.report",
+    # sources and mappings
+    "sources": "odse.registry",
+    "source_info": "odse.registry",
+    "load_mapping": "odse.mapping",
+    "check_mapping": "odse.mapping",
+    "Mapping": "odse.mapping",
+    # validation and enrichment
+    "validate": "odse.validation",
+    "validate_file": "odse.validation",
+    "validate_batch": "odse.validation",
+    "ValidationResult": "odse.validation",
+    "ValidationError": "odse.validation",
+    "BatchValidationResult": "odse.validation",
+    "PROFILES": "odse.validation",
+    "enrich": "odse.enrichment",
+    # writers
+    "to_json": "odse.writers",
+    "to_csv": "odse.writers",
+    "to_parquet": "odse.writers",
+    "to_dataframe": "odse.writers",
+    # errors
+    "OdseError": "odse.errors",
+    "MappingError": "odse.errors",
+    "TransformError": "odse.errors",
+    "UnknownSourceError": "odse.errors",
+    "InputError": "odse.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'odse' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
+
+if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from odse.api import (
+        BatchStream,
+        RecordStream,
+        transform,
+        transform_batches,
+        transform_stream,
+        transform_table,
+    )
+    from odse.enrichment import enrich
+    from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
+    from odse.mapping import Mapping, check_mapping, load_mapping
+    from odse.registry import source_info, sources
+    from odse.report import Records, Reject, Report
+    from odse.validation import (
+        PROFILES,
+        BatchValidationResult,
+        ValidationError,
+        ValidationResult,
+        validate,
+        validate_batch,
+        validate_file,
+    )
+    from odse.writers import to_csv, to_dataframe, to_json, to_parquet
