@@ -1,0 +1,103 @@
+"""Convert raw input values (text from CSV, typed values from JSON) to numbers and text.
+
+All conversions are vectorised; values that cannot be converted become null and are
+reported as problems, never exceptions.
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from odse.engine.values import Col, null_where, problem
+
+_NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+_TRUE = ("true", "yes", "on", "1", "y", "t")
+_FALSE = ("false", "no", "off", "0", "n", "f")
+
+
+def to_number(col: Col, decimal: str = ".", thousands: str = "") -> Col:
+    """Return the values as float64; text that is not a finite number is a problem."""
+    values = col.values
+    typ = values.type
+    if pa.types.is_null(typ):
+        return col.with_values(pa.nulls(len(values), pa.float64()))
+    if pa.types.is_boolean(typ):
+        bad = pc.is_valid(values)
+        return col.with_values(pa.nulls(len(values), pa.float64()),
+                               *problem(bad, "NOT_A_NUMBER", "a boolean is not a number"))
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
+        out = pc.cast(values, pa.float64())
+        return _finite(col, out)
+    if pa.types.is_timestamp(typ):
+        bad = pc.is_valid(values)
+        return col.with_values(pa.nulls(len(values), pa.float64()),
+                               *problem(bad, "NOT_A_NUMBER", "a time is not a number"))
+    if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+        values = pc.cast(values, pa.string())
+    text = values
+    if thousands:
+        text = pc.replace_substring(text, thousands, "")
+    if decimal != ".":
+        text = pc.replace_substring(text, decimal, ".")
+    try:
+        out = pc.cast(text, pa.float64())
+    except pa.ArrowInvalid:
+        text = pc.utf8_trim_whitespace(text)
+        ok = pc.match_substring_regex(text, _NUMBER)
+        bad = pc.and_(pc.is_valid(text), pc.invert(pc.fill_null(ok, False)))
+        text = null_where(text, bad)
+        out = pc.cast(text, pa.float64())
+        col = col.with_values(col.values, *problem(bad, "NOT_A_NUMBER", "not a number"))
+    return _finite(col, out)
+
+
+def _finite(col: Col, out: pa.Array) -> Col:
+    if out.null_count == len(out):
+        return col.with_values(out)
+    finite = pc.is_finite(out)
+    bad = pc.invert(pc.fill_null(finite, True))
+    if pc.any(bad).as_py():
+        return col.with_values(null_where(out, bad),
+                               *problem(bad, "NOT_FINITE", "not a finite number (NaN or infinity)"))
+    return col.with_values(out)
+
+
+def to_text(values: pa.Array, *, fold: bool = False) -> pa.Array:
+    """Return values as text: integral numbers without a fraction (512.0 -> "512").
+
+    Args:
+        values: any Arrow array.
+        fold: trim surrounding spaces and lower-case, for case-insensitive matching.
+    """
+    typ = values.type
+    if pa.types.is_null(typ):
+        return pa.nulls(len(values), pa.string())
+    if pa.types.is_floating(typ):
+        integral = pc.and_(pc.is_finite(values), pc.equal(pc.floor(values), values))
+        as_int = pc.cast(pc.if_else(integral, values, pa.scalar(0.0, typ)), pa.int64(),
+                         safe=False)
+        text = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(values, pa.string()))
+    elif pa.types.is_boolean(typ):
+        text = pc.if_else(values, "true", "false")
+    elif pa.types.is_string(typ):
+        text = values
+    else:
+        text = pc.cast(values, pa.string())
+    if fold:
+        text = pc.utf8_lower(pc.utf8_trim_whitespace(text))
+    return text
+
+
+def to_boolean(col: Col) -> Col:
+    """Return the values as booleans; text other than true/false/yes/no/1/0 is a problem."""
+    values = col.values
+    if pa.types.is_boolean(values.type):
+        return col
+    text = to_text(values, fold=True)
+    is_true = pc.is_in(text, pa.array(_TRUE))
+    is_false = pc.is_in(text, pa.array(_FALSE))
+    known = pc.or_(is_true, is_false)
+    bad = pc.and_(pc.is_valid(text), pc.invert(known))
+    out = pc.if_else(known, is_true, pa.nulls(len(text), pa.bool_()))
+    return col.with_values(out, *problem(bad, "NOT_A_BOOLEAN", "not true or false"))

@@ -1,0 +1,327 @@
+"""Value expressions: each mapping keyword compiles, once, to a small Arrow operation.
+
+A value spec is an object with one *source* (``column``, ``param``, ``const``, ``first``,
+``join``, ``div``, ``mul``, ``add``, ``sub``) and optional *modifiers* applied in a fixed
+order: ``null_values`` -> ``map``/``codes`` -> conversion to the target type -> ``unit`` ->
+``scale`` -> ``clip``. The tables ``SOURCES`` and the functions below are the whole
+language for values; conditions and fields build on them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from odse.engine import units
+from odse.engine.compile_ctx import Ctx, RunState
+from odse.engine.convert import to_boolean, to_number, to_text
+from odse.engine.frame import Frame
+from odse.engine.values import Col, constant, null_where, problem
+
+Expr = Callable[[Frame, RunState], Col]
+
+SOURCE_KEYS = ("column", "param", "const", "first", "join", "div", "mul", "add", "sub")
+VALUE_TYPES = ("number", "integer", "string", "boolean")
+
+
+def compile_source(spec: dict[str, Any], ctx: Ctx) -> Expr:
+    """Compile the one source keyword of a value spec."""
+    present = [k for k in SOURCE_KEYS if k in spec]
+    if len(present) > 1:
+        raise ctx.error(f"a value has two sources: {present[0]} and {present[1]}",
+                        "Give exactly one of: " + ", ".join(SOURCE_KEYS))
+    if not present:
+        raise ctx.error("a value needs a source",
+                        "Give one of: " + ", ".join(SOURCE_KEYS) + " (for example column: Power)")
+    key = present[0]
+    return SOURCES[key](spec, ctx.at(key))
+
+
+def _column(spec: dict[str, Any], ctx: Ctx) -> Expr:
+    names = spec["column"]
+    names = [names] if isinstance(names, str) else list(names)
+
+    def run(frame: Frame, state: RunState) -> Col:
+        found = [(name, frame.column(name)) for name in names]
+        found = [(name, arr) for name, arr in found if arr is not None]
+        if not found:
+            return Col(pa.nulls(frame.n), None, names[0])
+        name, values = found[0]
+        for _, other in found[1:]:
+            values = _coalesce(values, other)
+        return Col(values, values, name)
+
+    run.columns = names  # type: ignore[attr-defined]
+    return run
+
+
+def _coalesce(a: pa.Array, b: pa.Array) -> pa.Array:
+    if a.type != b.type:
+        if _numeric(a.type) and _numeric(b.type):
+            a, b = a.cast(pa.float64()), b.cast(pa.float64())
+        else:
+            a, b = to_text(a), to_text(b)
+    return pc.coalesce(a, b)
+
+
+def _numeric(typ: pa.DataType) -> bool:
+    return pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_null(typ)
+
+
+def _param(spec: dict[str, Any], ctx: Ctx) -> Expr:
+    name = spec["param"]
+    if name not in ctx.params:
+        from odse.suggest import did_you_mean
+        known = sorted(ctx.params)
+        raise ctx.error(f"unknown parameter '{name}'",
+                        f"{did_you_mean(name, known).capitalize()}Declare it under params: "
+                        f"(known: {', '.join(known) or 'none'})")
+
+    def run(frame: Frame, state: RunState) -> Col:
+        value = frame.params.get(name)
+        return Col(constant(value, frame.n), None, f"parameter {name}")
+
+    return run
+
+
+def _const(spec: dict[str, Any], ctx: Ctx) -> Expr:
+    value = spec["const"]
+
+    def run(frame: Frame, state: RunState) -> Col:
+        return Col(constant(value, frame.n), None, None)
+
+    return run
+
+
+def _first(spec: dict[str, Any], ctx: Ctx) -> Expr:
+    parts = [compile_value(p, ctx.at(i)) for i, p in enumerate(spec["first"])]
+
+    def run(frame: Frame, state: RunState) -> Col:
+        cols = [p(frame, state) for p in parts]
+        values = cols[0].values
+        for col in cols[1:]:
+            values = _coalesce(values, col.values)
+        problems = [pr for c in cols for pr in c.problems]
+        column = next((c.column for c in cols if c.column), None)
+        return Col(values, cols[0].raw, column, problems)
+
+    return run
+
+
+def _join(spec: dict[str, Any], ctx: Ctx) -> Expr:
+    parts = [compile_value(p, ctx.at(i)) for i, p in enumerate(spec["join"])]
+    sep = spec.get("sep", " ")
+
+    def run(frame: Frame, state: RunState) -> Col:
+        cols = [p(frame, state) for p in parts]
+        values = pc.binary_join_element_wise(*[to_text(c.values) for c in cols], sep)
+        column = "+".join(c.column or "?" for c in cols)
+        return Col(values, values, column, [pr for c in cols for pr in c.problems])
+
+    return run
+
+
+def _arith(op: str) -> Callable[[dict[str, Any], Ctx], Expr]:
+    kernel = {"div": pc.divide, "mul": pc.multiply, "add": pc.add, "sub": pc.subtract}[op]
+
+    def build(spec: dict[str, Any], ctx: Ctx) -> Expr:
+        parts = [compile_value(p, ctx.at(i), "number") for i, p in enumerate(spec[op])]
+
+        def run(frame: Frame, state: RunState) -> Col:
+            cols = [p(frame, state) for p in parts]
+            values = cols[0].values
+            for col in cols[1:]:
+                values = kernel(values, col.values)
+            # a division by zero has no value rather than an infinite one
+            values = null_where(values, pc.invert(pc.fill_null(pc.is_finite(values), True)))
+            column = next((c.column for c in cols if c.column), None)
+            return Col(values, cols[0].raw, column, [pr for c in cols for pr in c.problems])
+
+        return run
+
+    return build
+
+
+SOURCES: dict[str, Callable[[dict[str, Any], Ctx], Expr]] = {
+    "column": _column, "param": _param, "const": _const, "first": _first, "join": _join,
+    "div": _arith("div"), "mul": _arith("mul"), "add": _arith("add"), "sub": _arith("sub"),
+}
+
+
+# ----------------------------------------------------------------------------- modifiers
+
+
+def literal_type(value: Any) -> str:
+    """Return the value type a literal implies."""
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    return "string"
+
+
+def compile_value(spec: dict[str, Any], ctx: Ctx, target: str | None = None) -> Expr:
+    """Compile a value spec: its source, then its modifiers, converted to ``target`` type.
+
+    Args:
+        target: number, integer, string, boolean, or None to keep the source's type.
+    """
+    if not isinstance(spec, dict):
+        raise ctx.error(f"expected a value object such as {{column: ...}}, got {spec!r}")
+    source = compile_source(spec, ctx)
+    target = spec.get("type", target)
+    if target not in (None, *VALUE_TYPES, "timestamp"):
+        raise ctx.error(f"unknown type '{target}'", "Use number, integer, string or boolean",
+                        "type")
+    steps: list[Callable[[Col, Frame, RunState], Col]] = []
+    if "null_values" in spec:
+        steps.append(_null_values(spec["null_values"]))
+    if "map" in spec or "codes" in spec:
+        steps.append(_lookup(spec, ctx))
+    if target in ("number", "integer"):
+        steps.append(_to_number(ctx, integer=target == "integer"))
+    elif target == "string":
+        steps.append(lambda col, frame, state: col.with_values(to_text(col.values)))
+    elif target == "boolean":
+        steps.append(lambda col, frame, state: to_boolean(col))
+    if "unit" in spec:
+        if target not in ("number", "integer"):
+            raise ctx.error("unit only applies to numbers", "Remove unit, or set type: number",
+                            "unit")
+        steps.append(compile_unit(spec["unit"], ctx.at("unit")))
+    if "scale" in spec:
+        factor = float(spec["scale"])
+        steps.append(lambda col, frame, state: col.with_values(pc.multiply(col.values, factor)))
+
+    def run(frame: Frame, state: RunState) -> Col:
+        col = source(frame, state)
+        for step in steps:
+            col = step(col, frame, state)
+        return col
+
+    run.columns = getattr(source, "columns", [])  # type: ignore[attr-defined]
+    return run
+
+
+def _null_values(tokens: list[str]) -> Callable[[Col, Frame, RunState], Col]:
+    table = pa.array([str(t) for t in tokens])
+
+    def step(col: Col, frame: Frame, state: RunState) -> Col:
+        hit = pc.fill_null(pc.is_in(to_text(col.values), table), False)
+        return col.with_values(null_where(col.values, hit))
+
+    return step
+
+
+def _lookup(spec: dict[str, Any], ctx: Ctx) -> Callable[[Col, Frame, RunState], Col]:
+    fold = bool(spec.get("case_insensitive"))
+    pairs: list[tuple[str, Any]] = []
+    if "map" in spec:
+        pairs += [(str(k), v) for k, v in spec["map"].items()]
+    for output, codes in (spec.get("codes") or {}).items():
+        pairs += [(_code_text(c), output) for c in codes]
+    keys: dict[str, Any] = {}
+    for key, value in pairs:
+        key = key.strip().lower() if fold else key
+        if key in keys and keys[key] != value:
+            raise ctx.error(f"code '{key}' is mapped twice: to {keys[key]!r} and {value!r}",
+                            "Keep one mapping for each code", "codes" if "codes" in spec else "map")
+        keys[key] = value
+    outputs = list(keys.values())
+    types = {literal_type(v) for v in outputs if v is not None}
+    out_type = pa.string() if types != {"number"} else pa.float64()
+    key_array = pa.array(list(keys), pa.string())
+    value_array = pa.array([v if v is None or out_type == pa.float64() else str(v)
+                            for v in outputs], out_type)
+
+    def step(col: Col, frame: Frame, state: RunState) -> Col:
+        text = to_text(col.values, fold=fold)
+        index = pc.index_in(text, key_array)
+        return col.with_values(pc.take(value_array, index))
+
+    return step
+
+
+def _code_text(code: Any) -> str:
+    if isinstance(code, float) and code.is_integer():
+        return str(int(code))
+    if isinstance(code, bool):
+        return "true" if code else "false"
+    return str(code)
+
+
+def _to_number(ctx: Ctx, integer: bool) -> Callable[[Col, Frame, RunState], Col]:
+    def step(col: Col, frame: Frame, state: RunState) -> Col:
+        col = to_number(col, ctx.decimal, ctx.thousands)
+        if integer:
+            values = col.values
+            whole = pc.equal(pc.floor(values), values)
+            bad = pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(whole, True)))
+            col = col.with_values(null_where(values, bad),
+                                  *problem(bad, "NOT_AN_INTEGER", "not a whole number"))
+        return col
+
+    return step
+
+
+def compile_unit(spec: Any, ctx: Ctx) -> Callable[[Col, Frame, RunState], Col]:
+    """Compile a unit: a fixed unit, a {column: ...} giving it per row, or {header: true}."""
+    if isinstance(spec, str):
+        found = units.lookup(spec)
+        if found is None:
+            from odse.suggest import did_you_mean
+            raise ctx.error(f"unknown unit '{spec}'",
+                            f"{did_you_mean(spec, units.known_units()).capitalize()}"
+                            f"Known units: {', '.join(units.known_units())}")
+        factor = found[1]
+        return lambda col, frame, state: col.with_values(pc.multiply(col.values, factor)) \
+            if factor != 1.0 else col
+    if "header" in spec:
+        def from_header(col: Col, frame: Frame, state: RunState) -> Col:
+            unit = frame.unit_of(col.column) if col.column else None
+            if unit is None:
+                return col
+            found = units.lookup(unit)
+            if found is None:
+                bad = pc.is_valid(col.values)
+                return col.with_values(null_where(col.values, bad), *problem(
+                    bad, "UNKNOWN_UNIT", f"the header gives an unknown unit '{unit}'"))
+            return col.with_values(pc.multiply(col.values, found[1]))
+        return from_header
+    unit_expr = compile_value({"column": spec["column"]}, ctx)
+
+    def per_row(col: Col, frame: Frame, state: RunState) -> Col:
+        unit_text = to_text(unit_expr(frame, state).values)
+        distinct = pc.unique(pc.drop_null(unit_text)).to_pylist()
+        table_units, factors, unknown = [], [], []
+        for u in distinct:
+            found = units.lookup(u)
+            if found is None:
+                unknown.append(u)
+            else:
+                table_units.append(u)
+                factors.append(found[1])
+        factor = pc.take(pa.array(factors, pa.float64()),
+                         pc.index_in(unit_text, pa.array(table_units, pa.string())))
+        values = pc.multiply(col.values, factor)
+        bad = pc.and_(pc.is_valid(col.values), pc.is_null(factor))
+        missing_unit = pc.and_(bad, pc.is_null(unit_text))
+        unknown_unit = pc.and_(bad, pc.is_valid(unit_text))
+        return col.with_values(
+            values,
+            *problem(unknown_unit, "UNKNOWN_UNIT",
+                     f"unknown unit ({', '.join(map(repr, unknown)) or 'none'})"),
+            *problem(missing_unit, "MISSING_UNIT", "no unit given for this value"))
+
+    return per_row
+
+
+def unit_quantity(spec: Any) -> str | None:
+    """Return the quantity of a fixed unit spec (``W`` -> power), None when it varies."""
+    if isinstance(spec, str):
+        found = units.lookup(spec)
+        return found[0] if found else None
+    return None

@@ -1,0 +1,292 @@
+"""Fields: a value spec plus what the record needs of it (type, rules, default, clipping).
+
+``compile_field`` turns one entry of a variant's ``fields:`` into a :class:`FieldProgram`.
+The timestamp field also parses formats and places times in UTC; energy-like fields carry
+their ``measure`` (energy, power or counter), which the series stage applies.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from odse import records
+from odse.engine import timestamps, units
+from odse.engine.compile_ctx import Ctx, RunState
+from odse.engine.conditions import compile_condition
+from odse.engine.expressions import compile_value, literal_type, unit_quantity
+from odse.engine.frame import Frame
+from odse.engine.values import Col, null_where, problem
+
+TIME_KEYS = ("format", "label", "nonexistent", "add_seconds")
+FIELD_KEYS = ("default", "required", "rules", "measure", "clip", "description", *TIME_KEYS)
+_ARROW_KIND = {pa.float64(): "number", pa.int64(): "integer", pa.string(): "string",
+               pa.bool_(): "boolean"}
+_KIND_TYPE = {"number": pa.float64(), "integer": pa.int64(), "string": pa.string(),
+              "boolean": pa.bool_()}
+
+
+@dataclass
+class TimeCol(Col):
+    """Times in UTC, with the later reading of ambiguous local times kept aside."""
+
+    alt: pa.Array | None = None
+    local: pa.Array | None = None
+
+
+@dataclass
+class FieldProgram:
+    """A compiled field."""
+
+    name: str
+    kind: str                                   # timestamp, number, integer, string, boolean
+    evaluate: Callable[[Frame, RunState], Col]
+    required: bool = False
+    measure: str = "energy"
+    label: str = "start"
+    key_path: str = ""
+    columns: list[str] = field(default_factory=list)
+
+    @property
+    def arrow_type(self) -> pa.DataType:
+        """The Arrow type of the field in output records."""
+        return records.TIMESTAMP_TYPE if self.kind == "timestamp" else _KIND_TYPE[self.kind]
+
+
+def field_kind(name: str, spec: dict[str, Any]) -> str:
+    """Return the type a field holds: declared, from the record schema, or from literals."""
+    if name == "timestamp":
+        return "timestamp"
+    if "type" in spec:
+        return spec["type"]
+    declared = records.field_type(name)
+    if declared is not None:
+        return _ARROW_KIND.get(declared, "string")
+    literals = [spec.get("const")] if "const" in spec else []
+    literals += list((spec.get("map") or {}).values()) + list(spec.get("codes") or {})
+    literals += [r.get("then") for r in spec.get("rules", []) if not isinstance(r.get("then"), dict)]
+    kinds = {literal_type(v) for v in literals if v is not None}
+    if kinds and "number" not in kinds:
+        return "string" if "string" in kinds else kinds.pop()
+    return "number"
+
+
+def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
+    """Compile one field of a variant."""
+    if not isinstance(spec, dict):
+        raise ctx.error(
+            f"field '{name}' must be an object such as {{column: Power}}, not {spec!r}",
+            "Write {const: value} for a fixed value")
+    kind = field_kind(name, spec)
+    if kind == "timestamp":
+        evaluate = _compile_time(spec, ctx)
+    else:
+        evaluate = _compile_plain(name, spec, kind, ctx)
+    measure = spec.get("measure", "energy")
+    _check_quantity(name, spec, kind, measure, ctx)
+    required = bool(spec.get("required", name in ("timestamp", "kWh")))
+    return FieldProgram(
+        name=name, kind=kind, evaluate=evaluate, required=required, measure=measure,
+        label=spec.get("label", "start"),
+        key_path=".".join(str(p) for p in ctx.path), columns=columns_of(spec))
+
+
+def columns_of(spec: Any) -> list[str]:
+    """Return every input column a spec fragment refers to."""
+    found: list[str] = []
+    if isinstance(spec, dict):
+        for key, value in spec.items():
+            if key == "column":
+                found += [value] if isinstance(value, str) else list(value)
+            else:
+                found += columns_of(value)
+    elif isinstance(spec, list):
+        for item in spec:
+            found += columns_of(item)
+    return found
+
+
+def _check_quantity(name: str, spec: dict[str, Any], kind: str, measure: str, ctx: Ctx) -> None:
+    if measure != "energy" and kind not in ("number", "integer"):
+        raise ctx.error(f"measure: {measure} needs a numeric field", None, "measure")
+    want = units.field_quantity(name)
+    have = unit_quantity(spec.get("unit"))
+    if have is None or want is None:
+        return
+    if measure == "power":
+        made = units.POWER_TO_ENERGY.get(have)
+        if made != want:
+            raise ctx.error(
+                f"unit {spec['unit']} times an interval gives {made or 'no energy'}, "
+                f"but {name} holds {want}", "Check the unit and measure", "unit")
+    elif have != want:
+        hint = ("Add measure: power to multiply by the interval"
+                if units.POWER_TO_ENERGY.get(have) == want else
+                f"Use a unit of {want} ({units.CANONICAL.get(want, '')})")
+        raise ctx.error(f"unit {spec['unit']} measures {have}, but {name} holds {want}", hint,
+                        "unit")
+
+
+def _value_spec(spec: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in spec.items() if k not in FIELD_KEYS}
+
+
+def _compile_plain(name: str, spec: dict[str, Any], kind: str, ctx: Ctx) -> Callable[
+        [Frame, RunState], Col]:
+    value = compile_value(_value_spec(spec), ctx, kind)
+    default = _compile_default(spec.get("default"), kind, ctx.at("default"))
+    rules = _compile_rules(spec.get("rules"), kind, ctx.at("rules"))
+    clip = spec.get("clip")
+    enum = records.field_enum(name)
+    clip_key = ("clipped", name)
+
+    def run(frame: Frame, state: RunState) -> Col:
+        col = value(frame, state)
+        if clip:
+            col = _clip(col, clip, state, clip_key)
+        if default is not None:
+            fill = default(frame, state)
+            gap = pc.is_null(col.values)
+            bad = col.problem_mask()
+            if bad is not None:
+                gap = pc.and_(gap, pc.invert(bad))
+            col = col.with_values(pc.if_else(gap, fill.values, col.values))
+        if rules:
+            col = _apply_rules(col, rules, frame, state)
+        if enum is not None:
+            col = _check_enum(name, col, enum)
+        return col
+
+    return run
+
+
+def _clip(col: Col, clip: dict[str, float], state: RunState, key: Any) -> Col:
+    values = col.values
+    clipped = values
+    if "min" in clip:
+        clipped = pc.max_element_wise(clipped, float(clip["min"]))
+    if "max" in clip:
+        clipped = pc.min_element_wise(clipped, float(clip["max"]))
+    changed = pc.sum(pc.cast(pc.not_equal(clipped, values), pa.int64())).as_py() or 0
+    if changed:
+        state.memo[key] = state.memo.get(key, 0) + changed
+    return col.with_values(clipped)
+
+
+def _check_enum(name: str, col: Col, enum: tuple[str, ...]) -> Col:
+    values = col.values
+    known = pc.is_in(values, pa.array(enum))
+    outside = pc.and_(pc.is_valid(values), pc.invert(known))
+    if not pc.any(outside).as_py():
+        return col
+    if name == "error_type":
+        # an OEM state that no table knows is "unknown", never a crash
+        return col.with_values(pc.if_else(outside, "unknown", values))
+    return col.with_values(null_where(values, outside), *problem(
+        outside, "NOT_IN_ENUM", f"not one of {', '.join(enum)}"))
+
+
+def _compile_default(spec: Any, kind: str, ctx: Ctx) -> Callable[[Frame, RunState], Col] | None:
+    if spec is None:
+        return None
+    if isinstance(spec, dict):
+        return compile_value(spec, ctx, kind if kind != "timestamp" else None)
+    arrow_type = _KIND_TYPE.get(kind, pa.string())
+    try:
+        scalar = pa.scalar(spec, arrow_type)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError):
+        raise ctx.error(f"default {spec!r} is not a {kind}") from None
+    return lambda frame, state: Col(pa.repeat(scalar, frame.n))
+
+
+def _compile_rules(spec: Any, kind: str, ctx: Ctx) -> list[tuple[Any, Any]]:
+    if not spec:
+        return []
+    compiled = []
+    for i, rule in enumerate(spec):
+        cond = compile_condition(rule["when"], ctx.at(i, "when"))
+        then = _compile_default(rule["then"], kind, ctx.at(i, "then"))
+        compiled.append((cond, then))
+    return compiled
+
+
+def _apply_rules(col: Col, rules: list[tuple[Any, Any]], frame: Frame, state: RunState) -> Col:
+    values = col.values
+    matched = None
+    for cond, then in reversed(rules):
+        mask = cond(frame, state)
+        then_values = then(frame, state).values if then is not None else \
+            pa.nulls(frame.n, values.type)
+        if then_values.type != values.type:
+            then_values = then_values.cast(values.type)
+        values = pc.if_else(mask, then_values, values)
+        matched = mask if matched is None else pc.or_(matched, mask)
+    # a rule decides the value, so problems of the rows it matched no longer apply
+    problems = [type(p)(pc.and_(p.mask, pc.invert(matched)), p.code, p.reason)
+                for p in col.problems]
+    problems = [p for p in problems if pc.any(p.mask).as_py()]
+    return Col(values, col.raw, col.column, problems)
+
+
+# ----------------------------------------------------------------------------- timestamps
+
+
+def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState], Col]:
+    value = compile_value(_value_spec(spec), ctx)
+    formats = spec.get("format", "auto")
+    formats = [formats] if isinstance(formats, str) else list(formats)
+    for i, fmt in enumerate(formats):
+        message = timestamps.check_format(fmt)
+        if message:
+            raise ctx.error(message, None, "format", *([i] if len(formats) > 1 else []))
+    nonexistent = spec.get("nonexistent", "reject")
+    add_seconds = compile_value(spec["add_seconds"], ctx.at("add_seconds"), "number") \
+        if "add_seconds" in spec else None
+    memo_key = ("auto-format", id(spec))
+
+    def run(frame: Frame, state: RunState) -> Col:
+        col = value(frame, state)
+        chosen = []
+        for fmt in formats:
+            if fmt == "auto":
+                if memo_key not in state.memo:
+                    state.memo[memo_key] = timestamps.choose_auto_format(col)
+                fmt = state.memo[memo_key]
+            chosen.append(fmt)
+        parsed = timestamps.parse_with(col, chosen[0])
+        for fmt in chosen[1:]:
+            missing = pc.and_(pc.is_null(parsed.local), pc.is_valid(col.values))
+            if not pc.any(missing).as_py():
+                break
+            more = timestamps.parse_with(col, fmt)
+            parsed = timestamps.Parsed(pc.coalesce(parsed.local, more.local),
+                                       pc.coalesce(parsed.offset, more.offset), parsed.col)
+        if len(chosen) > 1:
+            bad = pc.and_(pc.is_valid(col.values), pc.is_null(parsed.local))
+            parsed.col = col.with_values(parsed.local, *problem(
+                bad, "NOT_A_TIMESTAMP", f"matches none of the time formats {', '.join(chosen)}"))
+        zone = frame.params.get("timezone") or "UTC"
+        placed = timestamps.place(parsed, zone)
+        utc = placed.utc
+        problems = list(parsed.col.problems)
+        if placed.nonexistent is not None and nonexistent == "reject":
+            gap = pc.fill_null(placed.nonexistent, False)
+            utc = null_where(utc, gap)
+            problems += problem(gap, "NONEXISTENT_LOCAL_TIME",
+                                f"this local time does not exist in {zone} "
+                                "(clocks jumped forward)")
+        if add_seconds is not None:
+            extra = add_seconds(frame, state)
+            micros = pc.cast(pc.multiply(extra.values, 1e6), pa.int64(), safe=False)
+            utc = pc.add(utc.cast(pa.int64()), micros).view(timestamps.UTC)
+            problems += extra.problems
+            bad = pc.and_(pc.is_valid(extra.raw if extra.raw is not None else extra.values),
+                          pc.is_null(extra.values))
+            problems += problem(bad, "NOT_A_NUMBER", "the seconds to add are not a number")
+        return TimeCol(utc, col.raw, col.column, problems, alt=placed.alt, local=placed.local)
+
+    return run

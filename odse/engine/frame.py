@@ -1,0 +1,281 @@
+"""The input rows of one batch, as expressions see them.
+
+A frame answers ``column(ref)``: for CSV, a header name; for JSON, a dotted path inside the
+record (``L1Data.acVoltage``), inside a named enclosing level (``meter.type``), an entry key
+named by a level (``channel_name``), or from the document root (``$.energy.unit``). It also
+knows each row's number and where it sits in the input, for reject messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from odse.engine.convert import to_text
+from odse.errors import InputError
+from odse.readers.json_input import ROOT_ARRAY_KEY
+
+
+class Frame:
+    """Base frame: row numbers, parameters, and column lookup."""
+
+    n: int
+    rows: pa.Array          # int64, 1-based input row (or record) numbers
+    params: dict[str, Any]
+
+    def column(self, ref: str) -> pa.Array | None:
+        """Return the values of ``ref`` for every row, or None when the input lacks it."""
+        raise NotImplementedError
+
+    def has(self, ref: str) -> bool:
+        """Return True when the input has ``ref``."""
+        raise NotImplementedError
+
+    def unit_of(self, ref: str) -> str | None:
+        """Return the unit a CSV units row gives for ``ref``, if any."""
+        return None
+
+    def locations(self, indices: Sequence[int]) -> list[str]:
+        """Return a human-readable place in the input for each row index."""
+        raise NotImplementedError
+
+
+class CsvFrame(Frame):
+    """Rows of a CSV batch: text columns by header name."""
+
+    def __init__(self, batch: pa.RecordBatch, first_row: int, header_lines: int,
+                 units: dict[str, str], params: dict[str, Any]) -> None:
+        self.batch = batch
+        self.n = batch.num_rows
+        self.first_row = first_row
+        self.header_lines = header_lines
+        self.rows = pa.array(range(first_row, first_row + self.n), pa.int64())
+        self.units = units
+        self.params = params
+        self._names = set(batch.schema.names)
+
+    def column(self, ref: str) -> pa.Array | None:
+        if ref not in self._names:
+            return None
+        return self.batch.column(ref)
+
+    def has(self, ref: str) -> bool:
+        return ref in self._names
+
+    def unit_of(self, ref: str) -> str | None:
+        return self.units.get(ref)
+
+    def locations(self, indices: Sequence[int]) -> list[str]:
+        return [f"line {self.first_row + i + self.header_lines}" for i in indices]
+
+
+# ----------------------------------------------------------------------------- JSON
+
+
+@dataclass(frozen=True)
+class Level:
+    """One step from the document to the records (the spec's json.records)."""
+
+    path: str
+    name: str | None = None      # `as`: later paths reach this level's element by name
+    entries: bool = False        # iterate the keys of an object instead of a list
+    key: str | None = None       # name under which an entry's key is reachable
+
+
+@dataclass
+class _Nav:
+    elements: pa.Array                       # one element per record so far
+    root: pa.Array                           # index of the document row of each element
+    bound: dict[str, tuple[pa.Array, pa.Array]] = field(default_factory=dict)
+    keys: dict[str, pa.Array] = field(default_factory=dict)
+    steps: list[tuple[str, Any]] = field(default_factory=list)   # for locations
+
+    def take(self, idx: pa.Array, elements: pa.Array) -> _Nav:
+        return _Nav(
+            elements=elements,
+            root=pc.take(self.root, idx),
+            bound={k: (arr, pc.take(i, idx)) for k, (arr, i) in self.bound.items()},
+            keys={k: pc.take(v, idx) for k, v in self.keys.items()},
+            steps=[(kind, pc.take(v, idx) if isinstance(v, (pa.Array, pa.ChunkedArray)) else v)
+                   for kind, v in self.steps],
+        )
+
+
+def split_path(path: str) -> list[str]:
+    """Split a dotted path; ``@`` alone is the element itself."""
+    return [] if path in ("@", "") else path.split(".")
+
+
+def _get(values: pa.Array, parts: list[str], whole: str) -> pa.Array | None:
+    for part in parts:
+        typ = values.type
+        if pa.types.is_struct(typ):
+            if typ.get_field_index(part) < 0:
+                return None
+            values = pc.struct_field(values, part)
+        elif pa.types.is_list(typ) or pa.types.is_large_list(typ):
+            raise InputError(
+                f"the JSON path '{whole}' crosses a list at '{part}'", code="JSON_PATH_LIST",
+                hint="Give the list its own level in json.records, or refer to one of its "
+                     "items through a level name")
+        else:
+            return None
+    return values
+
+
+def locate(root: pa.Array, levels: Sequence[Level]) -> list[_Nav]:
+    """Walk from the document rows to the records; one result per distinct entry shape."""
+    navs = [_Nav(elements=root, root=pa.array(range(len(root)), pa.int64()))]
+    for level in levels:
+        parts = split_path(level.path)
+        out: list[_Nav] = []
+        for nav in navs:
+            value = _get(nav.elements, parts, level.path)
+            if value is None:
+                continue
+            for child in _expand(nav, value, level):
+                if level.name:
+                    child.bound[level.name] = (child.elements,
+                                               pa.array(range(len(child.elements)), pa.int64()))
+                out.append(child)
+        navs = out
+    return navs
+
+
+def _expand(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
+    typ = value.type
+    label = level.path
+    if level.entries:
+        if pa.types.is_struct(typ):
+            children = []
+            for i in range(typ.num_fields):
+                name = typ.field(i).name
+                child = pc.struct_field(value, i)
+                valid = pc.indices_nonzero(pc.is_valid(child))
+                sub = nav.take(valid, pc.take(child, valid))
+                if level.key:
+                    sub.keys[level.key] = pa.repeat(pa.scalar(name), len(valid))
+                sub.steps.append(("key", (label, name)))
+                children.append(sub)
+            return children
+        if pa.types.is_map(typ):
+            parents = pc.list_parent_indices(value)
+            sub = nav.take(parents, pc.list_flatten(value).field("value"))
+            if level.key:
+                sub.keys[level.key] = pc.cast(pc.list_flatten(value).field("key"), pa.string())
+            sub.steps.append(("mapkey", (label, sub.keys.get(level.key))))
+            return [sub]
+        return []
+    if pa.types.is_list(typ) or pa.types.is_large_list(typ):
+        flat = pc.list_flatten(value)
+        parents = pc.list_parent_indices(value)
+        offsets = value.offsets
+        starts = pc.take(pc.subtract(offsets, offsets[0]), parents)
+        position = pc.subtract(pa.array(range(len(flat)), pa.int64()), starts)
+        sub = nav.take(parents, flat)
+        sub.steps.append(("index", (label, position)))
+        return [sub]
+    valid = pc.indices_nonzero(pc.is_valid(value))
+    sub = nav.take(valid, pc.take(value, valid))
+    sub.steps.append(("field", (label, None)))
+    return [sub]
+
+
+class JsonFrame(Frame):
+    """Records found in JSON documents or JSON Lines, possibly of several shapes."""
+
+    def __init__(self, root: pa.Array, levels: Sequence[Level], first_row: int,
+                 params: dict[str, Any], line_numbers: bool = False) -> None:
+        self.root = root
+        typ = root.type
+        wrapped = typ.num_fields == 1 and typ.field(0).name == ROOT_ARRAY_KEY
+        document = pc.struct_field(root, 0) if wrapped else root
+        self.navs = locate(document, levels)
+        self.n = sum(len(nav.elements) for nav in self.navs)
+        self.first_row = first_row
+        self.rows = pa.array(range(first_row, first_row + self.n), pa.int64())
+        self.params = params
+        self.line_numbers = line_numbers
+        self._cache: dict[str, pa.Array | None] = {}
+
+    def _resolve(self, nav: _Nav, ref: str) -> pa.Array | None:
+        parts = split_path(ref)
+        if not parts:
+            return nav.elements
+        head, rest = parts[0], parts[1:]
+        if head == "$":
+            value = _get(self.root, rest, ref)
+            return None if value is None else pc.take(value, nav.root)
+        if head in nav.bound:
+            elements, idx = nav.bound[head]
+            value = _get(elements, rest, ref)
+            return None if value is None else pc.take(value, idx)
+        if head in nav.keys and not rest:
+            return nav.keys[head]
+        return _get(nav.elements, parts, ref)
+
+    def column(self, ref: str) -> pa.Array | None:
+        if ref in self._cache:
+            return self._cache[ref]
+        pieces = []
+        found = False
+        for nav in self.navs:
+            value = self._resolve(nav, ref)
+            if value is None:
+                value = pa.nulls(len(nav.elements))
+            else:
+                found = True
+            pieces.append(value)
+        result = _concat(pieces) if found else None
+        self._cache[ref] = result
+        return result
+
+    def has(self, ref: str) -> bool:
+        return self.column(ref) is not None
+
+    def locations(self, indices: Sequence[int]) -> list[str]:
+        out = []
+        bounds = []
+        start = 0
+        for nav in self.navs:
+            bounds.append((start, start + len(nav.elements), nav))
+            start += len(nav.elements)
+        for i in indices:
+            for lo, hi, nav in bounds:
+                if lo <= i < hi:
+                    out.append(self._location(nav, i - lo))
+                    break
+        return out
+
+    def _location(self, nav: _Nav, i: int) -> str:
+        text = ""
+        if self.line_numbers:
+            text = f"line {nav.root[i].as_py() + self.first_row} "
+        path = "$"
+        for kind, (label, value) in nav.steps:
+            if label not in ("@", ""):
+                path += f".{label}"
+            if kind == "index":
+                path += f"[{value[i].as_py()}]"
+            elif kind == "key":
+                path += f'["{value}"]'
+            elif kind == "mapkey" and value is not None:
+                path += f'["{value[i].as_py()}"]'
+        return text + path.replace(f"$.{'@'}", "$")
+
+
+def _concat(pieces: list[pa.Array]) -> pa.Array:
+    pieces = [p.combine_chunks() if isinstance(p, pa.ChunkedArray) else p for p in pieces]
+    if len(pieces) == 1:
+        return pieces[0]
+    types = {p.type for p in pieces if not pa.types.is_null(p.type)}
+    if len(types) <= 1:
+        typ = types.pop() if types else pa.null()
+        return pa.concat_arrays([p.cast(typ) for p in pieces])
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in types):
+        return pa.concat_arrays([p.cast(pa.float64()) for p in pieces])
+    return pa.concat_arrays([to_text(p) for p in pieces])

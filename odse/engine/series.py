@@ -1,0 +1,221 @@
+"""Operations along each series (asset, direction, channel) that carry state across batches.
+
+- resolve ambiguous local times by order: in an ordered series the first pass through a
+  repeated hour is summer time, the second is winter time;
+- the interval of each reading: fixed, or the median spacing of the series' readings;
+- cumulative counters to interval energy: the difference from the previous reading of the
+  series, a drop being a counter reset (the reading after it counts from zero). The record
+  is labelled with the previous reading's time: it is the energy of the interval that
+  starts there.
+
+Rows are grouped by series with one stable sort; single-series batches skip the sort.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from odse.records import SERIES_KEY
+
+_SEP = "\x1f"
+_FOLD_WINDOW_US = 2 * 3600 * 1_000_000
+
+
+@dataclass
+class SeriesState:
+    """What one run remembers about each series between batches."""
+
+    counters: dict[str, dict[str, tuple[int, float, int]]] = field(default_factory=dict)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    folds: dict[str, int] = field(default_factory=dict)
+    spacing: dict[str, int] = field(default_factory=dict)
+
+
+class Groups:
+    """Rows of a batch grouped by series, in input order within each series."""
+
+    def __init__(self, table: pa.Table) -> None:
+        self.n = table.num_rows
+        key_cols = [c for c in SERIES_KEY if c in table.column_names]
+        self.keys: list[str] = [""]
+        self.ids: pa.Array | None = None
+        self.perm: pa.Array | None = None
+        self._inverse: pa.Array | None = None
+        if key_cols and self.n:
+            parts = [pc.fill_null(table.column(c).combine_chunks().cast(pa.string()), "")
+                     for c in key_cols]
+            joined = parts[0] if len(parts) == 1 else \
+                pc.binary_join_element_wise(*parts, _SEP)
+            encoded = pc.dictionary_encode(joined)
+            if len(encoded.dictionary) > 1:
+                self.keys = encoded.dictionary.to_pylist()
+                self.ids = encoded.indices.cast(pa.int64())
+                self.perm = pc.sort_indices(
+                    pa.table({"id": self.ids, "pos": pa.array(range(self.n), pa.int64())}),
+                    sort_keys=[("id", "ascending"), ("pos", "ascending")])
+            else:
+                self.keys = encoded.dictionary.to_pylist() or [""]
+
+    def gather(self, values: pa.Array) -> pa.Array:
+        """Return ``values`` in series order."""
+        return values if self.perm is None else pc.take(values, self.perm)
+
+    def scatter(self, values: pa.Array) -> pa.Array:
+        """Return series-ordered ``values`` in input order again."""
+        if self.perm is None:
+            return values
+        if self._inverse is None:
+            self._inverse = pc.sort_indices(self.perm)
+        return pc.take(values, self._inverse)
+
+    def sorted_ids(self) -> pa.Array:
+        """Series id of each row, in series order."""
+        if self.ids is None:
+            return pa.repeat(pa.scalar(0, pa.int64()), self.n)
+        return pc.take(self.ids, self.perm)
+
+    def starts(self) -> pa.Array:
+        """True for the first row of each series, in series order."""
+        ids = self.sorted_ids()
+        if self.n == 0:
+            return pa.array([], pa.bool_())
+        return pc.fill_null(pc.not_equal(ids, shift(ids)), True)
+
+    def ends(self) -> pa.Array:
+        """True for the last row of each series, in series order."""
+        ids = self.sorted_ids()
+        if self.n == 0:
+            return pa.array([], pa.bool_())
+        following = pa.concat_arrays([ids.slice(1), pa.nulls(1, ids.type)])
+        return pc.fill_null(pc.not_equal(ids, following), True)
+
+
+def shift(values: pa.Array) -> pa.Array:
+    """Return values moved one row down (the previous row's value; null first)."""
+    if len(values) == 0:
+        return values
+    return pa.concat_arrays([pa.nulls(1, values.type), values.slice(0, len(values) - 1)])
+
+
+# ----------------------------------------------------------------------------- daylight saving
+
+
+def resolve_folds(utc: pa.Array, alt: pa.Array, local: pa.Array, groups: Groups,
+                  state: SeriesState) -> pa.Array:
+    """Use the winter reading of ambiguous local times seen a second time in a series."""
+    ambiguous = pc.indices_nonzero(pc.is_valid(alt)).to_pylist()
+    if not ambiguous:
+        return utc
+    local_us = local.cast(pa.int64()).to_pylist()
+    ids = groups.ids.to_pylist() if groups.ids is not None else None
+    second = []
+    # only the readings inside a repeated hour are visited: a few per series and year
+    for i in ambiguous:
+        key = groups.keys[ids[i]] if ids is not None else groups.keys[0]
+        seen = state.folds.get(key)
+        here = local_us[i]
+        if seen is not None and here - seen > _FOLD_WINDOW_US:
+            seen = None
+        if seen is not None and here <= seen:
+            second.append(i)
+        state.folds[key] = here if seen is None else max(seen, here)
+    if not second:
+        return utc
+    mask = pc.is_in(pa.array(range(len(utc)), pa.int64()), pa.array(second, pa.int64()))
+    return pc.if_else(mask, alt, utc)
+
+
+# ----------------------------------------------------------------------------- intervals
+
+
+def median_spacing(utc: pa.Array, groups: Groups, state: SeriesState) -> pa.Array:
+    """Return, per row, the median spacing (microseconds) of its series' readings."""
+    t = groups.gather(utc.cast(pa.int64()))
+    ids = groups.sorted_ids()
+    step = pc.subtract(t, shift(t))
+    step = pc.if_else(groups.starts(), pa.nulls(len(t), pa.int64()), step)
+    step = pc.if_else(pc.greater(step, 0), step, pa.nulls(len(t), pa.int64()))
+    table = pa.table({"id": ids, "step": step.cast(pa.float64())})
+    medians = table.group_by("id").aggregate([("step", "approximate_median")])
+    found = dict(zip(medians.column("id").to_pylist(), medians.column(1).to_pylist()))
+    per_series = []
+    for i, key in enumerate(groups.keys):
+        value = found.get(i)
+        if value is not None:
+            state.spacing[key] = int(value)
+        per_series.append(state.spacing.get(key))
+    spacing = pc.take(pa.array(per_series, pa.int64()), ids)
+    return groups.scatter(spacing)
+
+
+# ----------------------------------------------------------------------------- counters
+
+
+@dataclass
+class Differences:
+    """Interval values made from counter readings, in input order."""
+
+    values: pa.Array          # float64; null where no previous reading exists
+    start: pa.Array           # timestamp of the previous reading (the interval start)
+    previous_row: pa.Array    # row number of the previous reading
+    out_of_order: pa.Array    # readings not later than the previous one
+    commit: Any = None        # call to remember this batch's last readings
+
+
+
+def difference(values: pa.Array, utc: pa.Array, rows: pa.Array, groups: Groups,
+               state: SeriesState, name: str, primary: bool) -> Differences:
+    """Turn counter readings into per-interval values, per series, with resets."""
+    carry = state.counters.setdefault(name, {})
+    v = groups.gather(values)
+    t = groups.gather(utc.cast(pa.int64()))
+    r = groups.gather(rows)
+    starts = groups.starts()
+    keys = groups.keys
+    sorted_ids = groups.sorted_ids()
+    carried = [carry.get(k) for k in keys]
+    prev_v = pc.if_else(starts, pc.take(pa.array([c[1] if c else None for c in carried],
+                                                 pa.float64()), sorted_ids), shift(v))
+    prev_t = pc.if_else(starts, pc.take(pa.array([c[0] if c else None for c in carried],
+                                                 pa.int64()), sorted_ids), shift(t))
+    prev_r = pc.if_else(starts, pc.take(pa.array([c[2] if c else None for c in carried],
+                                                 pa.int64()), sorted_ids), shift(r))
+    delta = pc.subtract(v, prev_v)
+    reset = pc.fill_null(pc.less(delta, 0), False)
+    energy = pc.if_else(reset, v, delta)
+    out_of_order = pc.fill_null(pc.less_equal(t, prev_t), False)
+
+    def commit() -> None:
+        # remember the last reading of each series for the next batch
+        ends = pc.indices_nonzero(groups.ends())
+        for key_id, tv, vv, rv in zip(pc.take(sorted_ids, ends).to_pylist(),
+                                      pc.take(t, ends).to_pylist(), pc.take(v, ends).to_pylist(),
+                                      pc.take(r, ends).to_pylist()):
+            carry[keys[key_id]] = (tv, vv, rv)
+        if primary:
+            _track_pending(state, groups, starts, prev_v, r, v)
+
+    start = pc.cast(prev_t, pa.int64()).view(pa.timestamp("us", tz="UTC"))
+    return Differences(groups.scatter(energy), groups.scatter(start), groups.scatter(prev_r),
+                       groups.scatter(out_of_order), commit)
+
+
+def _track_pending(state: SeriesState, groups: Groups, starts: pa.Array, prev_v: pa.Array,
+                   r: pa.Array, v: pa.Array) -> None:
+    # A series' first reading pairs with its next one; until then it is pending, and a
+    # series that never gets a second reading is rejected at the end of the input.
+    first = pc.indices_nonzero(starts)
+    sizes = pc.value_counts(groups.sorted_ids())
+    size_of = dict(zip(sizes.field("values").to_pylist(), sizes.field("counts").to_pylist()))
+    for key_id, row, value, before in zip(
+            pc.take(groups.sorted_ids(), first).to_pylist(), pc.take(r, first).to_pylist(),
+            pc.take(v, first).to_pylist(), pc.take(prev_v, first).to_pylist()):
+        key = groups.keys[key_id]
+        if before is None and size_of.get(key_id, 0) == 1:
+            state.pending[key] = {"row": row, "value": value}
+        else:
+            state.pending.pop(key, None)

@@ -1,0 +1,240 @@
+"""Parse times and place them in UTC: formats, zones and daylight saving.
+
+Parsing yields the wall-clock time as written plus the UTC offset when the text carries one
+(``Z``, ``+02:00``, ``CEST+0200``). Times without an offset are read in a zone: an offset
+(``+02:00``) or an IANA name (``Europe/Berlin``). In a named zone a wall-clock time can be
+ambiguous (the repeated hour in autumn) or not exist (the skipped hour in spring); both are
+reported so the caller can resolve them by order or reject them.
+"""
+
+from __future__ import annotations
+
+import re
+import zoneinfo
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from odse.engine.convert import to_number, to_text
+from odse.engine.values import Col, null_where, problem
+
+UTC = pa.timestamp("us", tz="UTC")
+NAIVE = pa.timestamp("us")
+
+_ISO = (r"^\s*(?P<date>\d{4}-\d{2}-\d{2})"
+        r"(?:[T ](?P<time>\d{2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?))?"
+        r"\s*(?:(?P<abbr>[A-Za-z]{1,5})\s*)?(?P<off>[+-]\d{2}(?::?\d{2})?)?\s*$")
+_OFFSET = re.compile(r"^(?:UTC|GMT|Z)?([+-])(\d{1,2})(?::?(\d{2}))?$|^(?:UTC|GMT|Z)$")
+_UTC_ABBREVIATIONS = ("Z", "z", "UTC", "GMT", "UT")
+
+# Formats tried, in order, by format "auto" on text that is not ISO 8601.
+AUTO_FORMATS = (
+    "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y/%m/%d",
+    "%d.%m.%Y %H:%M:%S", "%d.%m.%Y %H:%M", "%d.%m.%Y",
+    "%m/%d/%Y %H:%M:%S", "%m/%d/%Y %H:%M", "%m/%d/%Y",
+    "%d/%m/%Y %H:%M:%S", "%d/%m/%Y %H:%M", "%d/%m/%Y",
+    "%Y%m%d%H%M%S", "%Y%m%dT%H%M%S",
+)
+EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
+NAMED_FORMATS = ("iso8601", "auto", *EPOCH_FORMATS)
+
+
+@dataclass
+class Parsed:
+    """Wall-clock times as written, and the UTC offset in seconds where the text had one."""
+
+    local: pa.Array            # timestamp[us] (naive)
+    offset: pa.Array           # int64 seconds, null where the text had no zone
+    col: Col                   # the input, with parse problems
+
+
+@dataclass
+class Placed:
+    """Times in UTC; ``alt`` holds the later reading of an ambiguous local time."""
+
+    utc: pa.Array              # timestamp[us, UTC]
+    alt: pa.Array | None       # timestamp[us, UTC], valid only where ambiguous
+    local: pa.Array | None     # naive wall-clock time, for resolving ambiguity by order
+    nonexistent: pa.Array | None
+
+
+def fixed_offset_seconds(zone: str) -> int | None:
+    """Return the offset of a fixed zone (``+02:00``, ``UTC``), or None for a named zone."""
+    m = _OFFSET.match(zone.strip())
+    if not m:
+        return None
+    if m.group(1) is None:
+        return 0
+    sign = -1 if m.group(1) == "-" else 1
+    return sign * (int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60)
+
+
+def check_zone(zone: str) -> str | None:
+    """Return None when ``zone`` is usable, else a message saying why not."""
+    if fixed_offset_seconds(zone) is not None:
+        return None
+    try:
+        zoneinfo.ZoneInfo(zone)
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return (f"unknown time zone '{zone}'; use an IANA name such as 'Europe/Berlin' "
+                "or an offset such as '+02:00'")
+    return None
+
+
+def check_format(fmt: str) -> str | None:
+    """Return None when ``fmt`` is a usable time format, else a message."""
+    if fmt in NAMED_FORMATS:
+        return None
+    if "%" not in fmt:
+        return (f"time format '{fmt}' has no % directive; use a strptime format such as "
+                f"'%Y-%m-%d %H:%M:%S' or one of: {', '.join(NAMED_FORMATS)}")
+    return None
+
+
+def parse_strptime(col: Col, fmt: str) -> Parsed:
+    """Parse text with one strptime format (``%z`` in the format gives an offset)."""
+    text = to_text(col.values)
+    parsed = pc.strptime(pc.utf8_trim_whitespace(text), format=fmt, unit="us",
+                         error_is_null=True)
+    offset = pa.nulls(len(text), pa.int64())
+    if parsed.type.tz is not None:
+        parsed = parsed.cast(pa.int64()).view(NAIVE)
+        offset = pc.if_else(pc.is_valid(parsed), pa.scalar(0, pa.int64()), offset)
+    bad = pc.and_(pc.is_valid(text), pc.is_null(parsed))
+    return Parsed(parsed, offset, col.with_values(
+        parsed, *problem(bad, "NOT_A_TIMESTAMP", f"does not match the time format {fmt}")))
+
+
+def parse_iso(col: Col) -> Parsed:
+    """Parse ISO 8601 text with an optional zone (``Z``, ``+02:00``, ``CEST+0200``)."""
+    text = to_text(col.values)
+    n = len(text)
+    parts = pc.extract_regex(text, _ISO)
+    date = pc.struct_field(parts, "date")
+    time = pc.struct_field(parts, "time")
+    has_time = pc.greater(pc.utf8_length(time), 0)
+    base = pc.if_else(has_time, pc.binary_join_element_wise(date, time, "T"), date)
+    base = pc.replace_substring(base, ",", ".")
+    local = _naive(base)
+    abbr = pc.struct_field(parts, "abbr")
+    off = pc.struct_field(parts, "off")
+    offset = _offset_seconds(off, n)
+    utc_abbr = pc.is_in(abbr, pa.array(_UTC_ABBREVIATIONS))
+    offset = pc.if_else(pc.and_(pc.is_null(offset), pc.fill_null(utc_abbr, False)),
+                        pa.scalar(0, pa.int64()), offset)
+    offset = null_where(offset, pc.is_null(local))
+    bad = pc.and_(pc.is_valid(text), pc.is_null(local))
+    return Parsed(local, offset, col.with_values(
+        local, *problem(bad, "NOT_A_TIMESTAMP", "not an ISO 8601 time")))
+
+
+def _naive(base: pa.Array) -> pa.Array:
+    try:
+        return pc.cast(base, NAIVE)
+    except pa.ArrowInvalid:
+        pass
+    # some value is out of range (month 13, hour 25): parse the rest, null the bad ones
+    whole = pc.replace_substring_regex(base, r"\.\d+$", "")
+    out = None
+    for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
+        attempt = pc.strptime(whole, format=fmt, unit="us", error_is_null=True)
+        out = attempt if out is None else pc.coalesce(out, attempt)
+    fraction = pc.extract_regex(base, r"\.(?P<f>\d+)$")
+    digits = pc.utf8_slice_codeunits(pc.struct_field(fraction, "f"), 0, 6)
+    digits = pc.utf8_rpad(digits, 6, "0")
+    micros = pc.fill_null(pc.cast(pc.if_else(pc.is_valid(fraction), digits, "0"), pa.int64()), 0)
+    return pc.cast(pc.add(out.cast(pa.int64()), micros), NAIVE)
+
+
+def _offset_seconds(off: pa.Array, n: int) -> pa.Array:
+    present = pc.greater(pc.fill_null(pc.utf8_length(off), 0), 0)
+    if not pc.any(present).as_py():
+        return pa.nulls(n, pa.int64())
+    digits = pc.replace_substring(off, ":", "")
+    digits = pc.utf8_rpad(digits, 5, "0")
+    sign = pc.if_else(pc.equal(pc.utf8_slice_codeunits(digits, 0, 1), "-"), -1, 1)
+    hours = pc.cast(pc.if_else(present, pc.utf8_slice_codeunits(digits, 1, 3), "0"), pa.int64())
+    minutes = pc.cast(pc.if_else(present, pc.utf8_slice_codeunits(digits, 3, 5), "0"), pa.int64())
+    seconds = pc.multiply(pc.add(pc.multiply(hours, 3600), pc.multiply(minutes, 60)), sign)
+    return null_where(seconds, pc.invert(present))
+
+
+def parse_epoch(col: Col, fmt: str) -> Parsed:
+    """Parse numbers of seconds, milliseconds or microseconds since 1970 (UTC)."""
+    num = to_number(col)
+    factor = EPOCH_FORMATS[fmt]
+    micros = pc.multiply(num.values, float(factor))
+    in_range = pc.and_(pc.greater_equal(micros, -6.2e16), pc.less_equal(micros, 2.5e17))
+    bad = pc.and_(pc.is_valid(micros), pc.invert(pc.fill_null(in_range, False)))
+    micros = null_where(micros, bad)
+    local = pc.cast(pc.cast(micros, pa.int64(), safe=False), NAIVE)
+    offset = pc.if_else(pc.is_valid(local), pa.scalar(0, pa.int64()),
+                        pa.nulls(len(local), pa.int64()))
+    problems = [*num.problems, *problem(bad, "NOT_A_TIMESTAMP", "epoch value out of range")]
+    return Parsed(local, offset, Col(local, col.raw, col.column, [*col.problems, *problems]))
+
+
+def parse_with(col: Col, fmt: str) -> Parsed:
+    """Parse with one format: a strptime string or a named format."""
+    if fmt == "iso8601":
+        return parse_iso(col)
+    if fmt in EPOCH_FORMATS:
+        return parse_epoch(col, fmt)
+    return parse_strptime(col, fmt)
+
+
+def choose_auto_format(col: Col) -> str:
+    """Pick the format that reads the most values of a first batch (ties: earliest tried)."""
+    values = col.values
+    if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
+        biggest = pc.max(pc.abs(pc.cast(values, pa.float64()))).as_py() or 0
+        return "epoch_ms" if biggest > 1e11 else "epoch_s"
+    present = pc.drop_null(to_text(values))
+    if len(present) == 0:
+        return "iso8601"
+    sample = Col(present.slice(0, 2000))
+    best, best_count = "iso8601", -1
+    for fmt in ("iso8601", *AUTO_FORMATS):
+        count = len(sample.values) - parse_with(sample, fmt).local.null_count
+        if count > best_count:
+            best, best_count = fmt, count
+        if count == len(sample.values):
+            break
+    if best_count < len(sample.values):
+        numeric = to_number(sample)
+        if numeric.values.null_count == 0:
+            biggest = pc.max(pc.abs(numeric.values)).as_py() or 0
+            return "epoch_ms" if biggest > 1e11 else "epoch_s"
+    return best
+
+
+def place(parsed: Parsed, zone: str) -> Placed:
+    """Convert wall-clock times to UTC: their own offset, else the zone's rules."""
+    local, offset = parsed.local, parsed.offset
+    local_us = local.cast(pa.int64())
+    zoned = pc.subtract(local_us, pc.multiply(offset, 1_000_000))
+    fixed = fixed_offset_seconds(zone)
+    needs_zone = pc.and_(pc.is_valid(local), pc.is_null(offset))
+    if fixed is not None or not pc.any(needs_zone).as_py():
+        naive_utc = pc.subtract(local_us, (fixed or 0) * 1_000_000)
+        utc = pc.coalesce(zoned, naive_utc).view(UTC) if len(local) else pa.array([], UTC)
+        return Placed(_as_utc(pc.coalesce(zoned, naive_utc)), None, None, None)
+    early = pc.assume_timezone(local, timezone=zone, ambiguous="earliest",
+                               nonexistent="earliest")
+    shifted = pc.assume_timezone(local, timezone=zone, ambiguous="earliest",
+                                 nonexistent="latest")
+    late = pc.assume_timezone(local, timezone=zone, ambiguous="latest", nonexistent="latest")
+    early_us, shifted_us, late_us = (a.cast(pa.int64()) for a in (early, shifted, late))
+    nonexistent = pc.and_(needs_zone, pc.not_equal(early_us, shifted_us))
+    ambiguous = pc.and_(needs_zone, pc.not_equal(shifted_us, late_us))
+    utc = _as_utc(pc.coalesce(zoned, shifted_us))
+    alt = _as_utc(null_where(late_us, pc.invert(pc.fill_null(ambiguous, False))))
+    has_gap = pc.any(nonexistent).as_py()
+    has_fold = pc.any(ambiguous).as_py()
+    return Placed(utc, alt if has_fold else None, local if has_fold else None,
+                  nonexistent if has_gap else None)
+
+
+def _as_utc(micros: pa.Array) -> pa.Array:
+    return pc.cast(micros, pa.int64()).view(UTC)

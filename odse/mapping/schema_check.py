@@ -1,0 +1,151 @@
+"""Check a spec against the mapping language's JSON Schema (``schemas/mapping-v1.json``).
+
+A failure becomes a :class:`~odse.errors.MappingError` that names the file, the line, the key
+path and what was expected there, with the nearest known key for a misspelling.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+import jsonschema
+from jsonschema.exceptions import ValidationError, best_match
+
+from odse.errors import MappingError
+from odse.mapping.source_text import SpecText, render_path
+from odse.resources import load_schema
+from odse.suggest import did_you_mean
+
+SCHEMA_FILE = "mapping-v1.json"
+LANGUAGE_VERSION = 1
+
+
+@cache
+def _validator() -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema(SCHEMA_FILE))
+
+
+def check_schema(spec: SpecText) -> None:
+    """Raise MappingError for the most relevant schema violation in ``spec``, if any."""
+    data = spec.data
+    if not isinstance(data, dict):
+        raise MappingError("a mapping spec must be a mapping of keys to values",
+                           code="MAPPING_INVALID", file=spec.file, line=spec.line_of(()),
+                           hint="Start the file with 'odse_mapping: 1' and 'name: ...'")
+    version = data.get("odse_mapping")
+    if version is not None and version != LANGUAGE_VERSION:
+        raise MappingError(
+            f"unsupported mapping language version {version!r}",
+            code="MAPPING_VERSION", file=spec.file, line=spec.line_of(("odse_mapping",)),
+            key_path="odse_mapping",
+            hint=f"This odse reads version {LANGUAGE_VERSION}; write 'odse_mapping: 1'")
+    error = best_match(_validator().iter_errors(data), key=_relevance)
+    if error is None:
+        _check_shape(spec)
+        return
+    error = _deepest(error)
+    path = tuple(error.absolute_path)
+    message, hint, path = _describe(error, path)
+    raise MappingError(message, code="MAPPING_INVALID", file=spec.file,
+                       line=spec.line_of(path), key_path=render_path(path), hint=hint)
+
+
+def _check_shape(spec: SpecText) -> None:
+    data = spec.data
+    has_variants = "variants" in data
+    inline = [k for k in ("format", "fields") if k in data]
+    if has_variants and inline:
+        raise MappingError(
+            f"the spec has both 'variants' and top-level '{inline[0]}'",
+            code="MAPPING_INVALID", file=spec.file, line=spec.line_of((inline[0],)),
+            key_path=inline[0],
+            hint="Move the top-level shape into one of the variants, or drop 'variants'")
+    if not has_variants and len(inline) < 2:
+        missing = "fields" if "format" in inline else "format"
+        raise MappingError(
+            f"the spec has no '{missing}'", code="MAPPING_INVALID", file=spec.file,
+            line=spec.line_of(()), key_path="(top level)",
+            hint="Give 'format' and 'fields' at the top level, or a list of 'variants'")
+
+
+def _relevance(error: ValidationError) -> Any:
+    # prefer deep errors, and among equals the ones about unknown keys or missing keys
+    return (len(error.absolute_path), error.validator in ("additionalProperties", "required"))
+
+
+def _deepest(error: ValidationError) -> ValidationError:
+    # a oneOf/anyOf failure hides the real problem in its context; pick the deepest one
+    while error.context:
+        candidates = [e for e in error.context if e.validator not in ("type", "const")] \
+            or list(error.context)
+        deeper = max(candidates, key=lambda e: len(e.absolute_path))
+        if len(deeper.absolute_path) <= len(error.absolute_path) and \
+                error.validator in ("oneOf", "anyOf"):
+            break
+        error = deeper
+    return error
+
+
+def _describe(error: ValidationError, path: tuple[Any, ...]) -> tuple[str, str | None,
+                                                                        tuple[Any, ...]]:
+    where = render_path(path)
+    schema = error.schema if isinstance(error.schema, dict) else {}
+    validator = error.validator
+    if validator == "additionalProperties":
+        allowed = sorted(schema.get("properties", {}))
+        extra = [k for k in error.instance if k not in schema.get("properties", {})]
+        key = extra[0] if extra else "?"
+        return (f"unknown key '{key}' in {where}",
+                f"{did_you_mean(key, allowed).capitalize()}Allowed keys: {', '.join(allowed)}",
+                (*path, key))
+    if validator == "required":
+        missing = [k for k in error.validator_value if k not in error.instance]
+        key = missing[0] if missing else "?"
+        return f"missing key '{key}' in {where}", _expected_of(schema, key), path
+    if validator == "enum":
+        options = ", ".join(map(str, error.validator_value))
+        return (f"{where} is {error.instance!r}, which is not allowed",
+                f"Use one of: {options}", path)
+    if validator == "const":
+        return (f"{where} must be {error.validator_value!r}, not {error.instance!r}", None, path)
+    if validator == "type":
+        want = error.validator_value
+        want = " or ".join(want) if isinstance(want, list) else want
+        hint = schema.get("description")
+        return (f"{where} must be {_article(want)}, not {_kind(error.instance)}",
+                f"Expected: {hint}" if hint else None, path)
+    if validator == "pattern":
+        return (f"{where} is {error.instance!r}, which does not match {error.validator_value}",
+                schema.get("description"), path)
+    if validator in ("oneOf", "anyOf"):
+        hint = schema.get("description")
+        return (f"{where} has the wrong shape ({_kind(error.instance)})",
+                f"Expected {hint}" if hint else None, path)
+    return f"{where}: {error.message}", schema.get("description"), path
+
+
+def _expected_of(schema: dict[str, Any], key: str) -> str | None:
+    prop = schema.get("properties", {}).get(key, {})
+    description = prop.get("description") if isinstance(prop, dict) else None
+    return f"Add '{key}': {description}" if description else f"Add '{key}'"
+
+
+def _article(word: str) -> str:
+    return f"an {word}" if word[:1] in "aeiou" else f"a {word}"
+
+
+def _kind(value: Any) -> str:
+    if isinstance(value, bool):
+        return "a boolean"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return f"the text {value!r}"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, dict):
+        return "a mapping"
+    if value is None:
+        return "empty (null)"
+    return type(value).__name__

@@ -1,0 +1,114 @@
+"""Read a mapping spec from YAML or JSON and remember the line of every key.
+
+The line table lets every later error point at ``file:line`` and the key path
+(``variants[0].fields.kWh.unit``) of the offending value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+import re
+from typing import Any
+
+import yaml
+
+from odse.errors import MappingError
+
+KeyPath = tuple[Any, ...]
+
+
+class SpecLoader(yaml.SafeLoader):
+    """YAML 1.2 booleans: only true/false are booleans, so a status word such as
+    ``OFF``, ``On`` or ``No`` in a code table stays text."""
+
+
+SpecLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:bool"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+SpecLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool", re.compile(r"^(?:true|True|TRUE|false|False|FALSE)$"),
+    list("tTfF"))
+
+
+@dataclass
+class SpecText:
+    """A parsed spec: the data, where it came from, and the line of each key path."""
+
+    data: Any
+    file: str | None = None
+    lines: dict[KeyPath, int] = field(default_factory=dict)
+
+    def line_of(self, path: KeyPath) -> int | None:
+        """Return the line of ``path``, or of its nearest ancestor that has one."""
+        path = tuple(path)
+        while path:
+            if path in self.lines:
+                return self.lines[path]
+            path = path[:-1]
+        return self.lines.get((), None)
+
+
+def render_path(path: KeyPath) -> str:
+    """Render a key path as ``variants[0].fields.kWh``."""
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def parse_text(text: str, file: str | None = None) -> SpecText:
+    """Parse YAML (JSON is YAML too) and record the line of every mapping key and item."""
+    loader = SpecLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            raise MappingError("the mapping is empty", code="MAPPING_EMPTY", file=file,
+                               hint="Write a spec with at least odse_mapping, name, format "
+                                    "and fields (see docs/mapping-language.md)")
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        raise MappingError(
+            f"the mapping is not valid YAML: {exc.problem or exc}",
+            code="MAPPING_SYNTAX", file=file, line=(mark.line + 1) if mark else None,
+            hint="Fix the syntax at that line (indentation, a missing colon or quote)",
+        ) from None
+    except yaml.YAMLError as exc:
+        raise MappingError(f"the mapping is not valid YAML: {exc}", code="MAPPING_SYNTAX",
+                           file=file) from None
+    finally:
+        loader.dispose()
+    lines: dict[KeyPath, int] = {}
+    _walk(node, (), lines)
+    return SpecText(data=data, file=file, lines=lines)
+
+
+def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
+    lines.setdefault(path, node.start_mark.line + 1)
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
+            lines[(*path, key)] = key_node.start_mark.line + 1
+            _walk(value_node, (*path, key), lines)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            _walk(item, (*path, i), lines)
+
+
+def read_spec(source: str | Path) -> SpecText:
+    """Read a spec file (``.yaml``, ``.yml`` or ``.json``)."""
+    path = Path(source)
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except FileNotFoundError:
+        raise MappingError(f"mapping file not found: {path}", code="MAPPING_NOT_FOUND",
+                           file=str(path), hint="Check the path") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise MappingError(f"cannot read mapping file {path}: {exc}", code="MAPPING_UNREADABLE",
+                           file=str(path)) from None
+    return parse_text(text, file=str(path))

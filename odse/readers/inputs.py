@@ -1,0 +1,145 @@
+"""What a caller hands to ``transform``: a path, raw text, bytes or a file object.
+
+A ``str`` is a path unless it holds a line break or starts like JSON (``{`` or ``[``); a
+path that does not exist is an error, never silently read as data. Gzip input (``.gz`` or
+gzip magic bytes) is decompressed while reading.
+"""
+
+from __future__ import annotations
+
+import gzip
+import io
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+import pyarrow as pa
+
+from odse.errors import InputError, InputNotFoundError
+
+_GZIP_MAGIC = b"\x1f\x8b"
+_BOM = b"\xef\xbb\xbf"
+HEAD_BYTES = 1 << 16
+
+
+@dataclass
+class InputData:
+    """One input, readable many times (to sniff its shape, then to stream it)."""
+
+    name: str
+    path: Path | None = None
+    content: bytes | None = None
+    gzip: bool = False
+
+    @classmethod
+    def of(cls, data: Any) -> InputData:
+        """Wrap a path (str or Path), raw text, bytes or a binary/text file object."""
+        if isinstance(data, InputData):
+            return data
+        if isinstance(data, os.PathLike):
+            return cls._from_path(Path(data))
+        if isinstance(data, (bytes, bytearray, memoryview)):
+            raw = bytes(data)
+            return cls("<bytes>", content=raw, gzip=raw[:2] == _GZIP_MAGIC)
+        if isinstance(data, str):
+            stripped = data.lstrip("\ufeff \t\r\n")
+            if "\n" in data or "\r" in data or stripped[:1] in ("{", "["):
+                return cls("<text>", content=data.encode("utf-8"))
+            if not data.strip():
+                raise InputError("the input is empty text", code="INPUT_EMPTY",
+                                 hint="Pass a file path or the file's contents")
+            return cls._from_path(Path(data))
+        if hasattr(data, "read"):
+            raw = data.read()
+            if isinstance(raw, str):
+                raw = raw.encode("utf-8")
+            name = getattr(data, "name", None)
+            label = str(name) if isinstance(name, str) else "<stream>"
+            return cls(label, content=raw, gzip=raw[:2] == _GZIP_MAGIC)
+        raise InputError(
+            f"cannot read input of type {type(data).__name__}", code="INPUT_TYPE",
+            hint="Pass a file path (str or pathlib.Path), the file's text, or bytes")
+
+    @classmethod
+    def _from_path(cls, path: Path) -> InputData:
+        if not path.exists():
+            raise InputNotFoundError(f"file not found: {path}", file=str(path),
+                                     hint="Check the path and that the file was delivered")
+        if path.is_dir():
+            raise InputError(f"{path} is a directory, not a file", code="INPUT_IS_DIRECTORY",
+                             file=str(path), hint="Pass one file at a time")
+        with open(path, "rb") as fh:
+            magic = fh.read(2)
+        return cls(str(path), path=path, gzip=magic == _GZIP_MAGIC)
+
+    def head(self, size: int = HEAD_BYTES) -> bytes:
+        """Return the first ``size`` bytes (decompressed)."""
+        if self.content is not None:
+            raw = self.content
+            if self.gzip:
+                with gzip.GzipFile(fileobj=io.BytesIO(raw)) as fh:
+                    return fh.read(size)
+            return raw[:size]
+        assert self.path is not None
+        try:
+            opener = gzip.open if self.gzip else open
+            with opener(self.path, "rb") as fh:
+                return fh.read(size)
+        except OSError as exc:
+            raise InputError(f"cannot read {self.path}: {exc}", file=str(self.path)) from None
+
+    def read_all(self) -> bytes:
+        """Return the whole input (decompressed)."""
+        if self.content is not None:
+            return gzip.decompress(self.content) if self.gzip else self.content
+        assert self.path is not None
+        try:
+            if self.gzip:
+                with gzip.open(self.path, "rb") as fh:
+                    return fh.read()
+            return self.path.read_bytes()
+        except OSError as exc:
+            raise InputError(f"cannot read {self.path}: {exc}", file=str(self.path)) from None
+
+    def open_at(self, offset: int) -> pa.NativeFile | IO[bytes]:
+        """Return a binary stream positioned ``offset`` bytes into the (decompressed) input."""
+        if self.content is not None and not self.gzip:
+            stream = pa.BufferReader(self.content)
+            stream.seek(offset)
+            return stream
+        if self.path is not None and not self.gzip:
+            stream = pa.OSFile(str(self.path), "rb")
+            stream.seek(offset)
+            return stream
+        source = pa.BufferReader(self.content) if self.content is not None \
+            else pa.OSFile(str(self.path), "rb")
+        stream = pa.CompressedInputStream(source, "gzip")
+        remaining = offset
+        while remaining:
+            chunk = stream.read(min(remaining, 1 << 20))
+            if not chunk:
+                break
+            remaining -= len(chunk)
+        return stream
+
+    @property
+    def size(self) -> int | None:
+        """Size in bytes as stored (compressed size for gzip), when known."""
+        if self.content is not None:
+            return len(self.content)
+        return self.path.stat().st_size if self.path else None
+
+
+def sniff_format(head: bytes) -> str:
+    """Return ``json``, ``jsonl`` or ``csv`` from the first bytes of an input."""
+    text = head[len(_BOM):] if head.startswith(_BOM) else head
+    stripped = text.lstrip()
+    if stripped[:1] == b"[":
+        return "json"
+    if stripped[:1] == b"{":
+        lines = [ln for ln in stripped.splitlines() if ln.strip()]
+        if len(lines) > 1 and lines[0].rstrip().endswith(b"}") and lines[1].lstrip()[:1] == b"{":
+            return "jsonl"
+        return "json"
+    return "csv"

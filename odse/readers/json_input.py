@@ -1,0 +1,134 @@
+"""Read JSON documents and JSON Lines into Arrow without building Python objects per record.
+
+A document is parsed by Arrow's JSON reader into one row of nested structs and lists; a
+top-level array is read as the list under the key ``@``. The mapping's time fields are
+declared as text in an explicit schema so that Arrow does not turn zoned times into naive
+ones. If Arrow cannot type the document (a field that is a number in one place and text in
+another), the document is parsed with Python's json module instead and every leaf value is
+kept as text, which the engine converts the same way as CSV cells.
+"""
+
+from __future__ import annotations
+
+import codecs
+import io
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.json as pajson
+
+from odse.errors import InputError
+from odse.readers.inputs import InputData
+
+ROOT_ARRAY_KEY = "@"
+LINES_BLOCK = 8 << 20
+
+
+def read_document(data: InputData, schema: pa.Schema | None = None,
+                  *, text_leaves: bool = False) -> pa.StructArray:
+    """Return the document as a struct array of length one.
+
+    Args:
+        schema: fields whose Arrow type must be fixed (time fields as text).
+        text_leaves: parse with Python and keep every leaf as text, for documents whose
+            time fields sit under keys that are data (and so cannot be declared).
+    """
+    raw = data.read_all()
+    if raw.startswith(codecs.BOM_UTF8):
+        raw = raw[len(codecs.BOM_UTF8):]
+    stripped = raw.lstrip()
+    if not stripped:
+        raise InputError("the JSON input is empty", code="INPUT_EMPTY", file=data.name)
+    if stripped[:1] == b"[":
+        raw = b'{"' + ROOT_ARRAY_KEY.encode() + b'":' + stripped + b"}"
+    if text_leaves:
+        return _python_document(raw, data.name, text_leaves=True)
+    try:
+        table = pajson.read_json(
+            io.BytesIO(raw),
+            read_options=pajson.ReadOptions(block_size=len(raw) + 64, use_threads=False),
+            parse_options=pajson.ParseOptions(explicit_schema=schema, newlines_in_values=True,
+                                              unexpected_field_behavior="infer"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return _python_document(raw, data.name)
+    if table.num_rows != 1:
+        return _python_document(raw, data.name)
+    return table.to_struct_array().combine_chunks()
+
+
+def _python_document(raw: bytes, name: str, *, text_leaves: bool = False) -> pa.StructArray:
+    try:
+        obj = json.loads(raw)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{name} is not valid JSON: {exc}", code="INPUT_NOT_JSON", file=name,
+                         hint="Check that the file is complete JSON (or JSON Lines)") from None
+    if not isinstance(obj, dict):
+        raise InputError(f"{name} holds a JSON {type(obj).__name__}, not an object or array",
+                         code="INPUT_NOT_JSON", file=name)
+    if not text_leaves:
+        try:
+            return pa.array([obj])
+        except (pa.ArrowInvalid, pa.ArrowTypeError):
+            pass
+    try:
+        return pa.array([_leaves_as_text(obj)])
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InputError(f"{name} mixes objects and arrays at the same place: {exc}",
+                         code="INPUT_JSON_SHAPE", file=name) from None
+
+
+def _leaves_as_text(value: Any) -> Any:
+    # the fallback for documents whose leaves change type; structure is kept
+    if isinstance(value, dict):
+        return {k: _leaves_as_text(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_leaves_as_text(v) for v in value]
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.StructArray]:
+    """Yield JSON Lines input as struct arrays, one element per line, in blocks."""
+    raw_stream = data.open_at(0)
+    try:
+        reader = pajson.open_json(
+            raw_stream,
+            read_options=pajson.ReadOptions(block_size=LINES_BLOCK, use_threads=True),
+            parse_options=pajson.ParseOptions(explicit_schema=schema,
+                                              unexpected_field_behavior="infer"))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        raw_stream.close()
+        yield from _python_lines(data)
+        return
+    try:
+        for batch in reader:
+            if batch.num_rows:
+                yield batch.to_struct_array()
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        raise InputError(f"cannot read {data.name} as JSON Lines: {exc}", code="INPUT_NOT_JSON",
+                         file=data.name,
+                         hint="Each line must be one JSON object with consistent value types") \
+            from None
+    finally:
+        raw_stream.close()
+
+
+def _python_lines(data: InputData) -> Iterator[pa.StructArray]:
+    rows = []
+    for number, line in enumerate(data.read_all().decode("utf-8-sig").splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            rows.append(_leaves_as_text(json.loads(line)))
+        except ValueError as exc:
+            raise InputError(f"line {number} of {data.name} is not valid JSON: {exc}",
+                             code="INPUT_NOT_JSON", file=data.name) from None
+    if rows:
+        yield pa.array(rows)

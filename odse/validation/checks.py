@@ -1,0 +1,220 @@
+"""Evaluate the compiled schema rules over typed columns with Arrow kernels.
+
+Each check yields a boolean mask over the records (True = the record breaks it) and knows how
+to word its message; messages are only rendered for the records a mask selects. When one field
+breaks several keywords only the first in ``codes.FIELD_PRECEDENCE`` is reported (a string in a
+number field is a type error, not also a bounds error), so each field gives at most one error
+per record.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from odse.suggest import nearest
+from odse.validation import codes
+from odse.validation.columns import Column, Columns
+from odse.validation.rules import Condition, FieldRule, RecordRules
+
+# (message, value) for each selected record
+Render = Callable[[list[int]], list[tuple[str, Any]]]
+
+_TYPE_WORDS = {"number": "a number", "integer": "an integer", "string": "a string",
+               "boolean": "true or false"}
+_FAILS = {">=": pc.less, ">": pc.less_equal, "<=": pc.greater, "<": pc.greater_equal}
+
+
+@dataclass
+class Finding:
+    """Records that fail one check, with the code, path and how to word each message."""
+
+    code: str
+    path: str
+    mask: pa.BooleanArray
+    render: Render
+
+
+def schema_findings(rules: RecordRules, cols: Columns) -> list[Finding]:
+    """Return the schema-level findings, field by field in the schema's property order."""
+    out: list[Finding] = []
+    if cols.non_objects:
+        out.append(_not_objects(cols))
+    for rule in rules.fields.values():
+        column = cols.get(rule.name)
+        if column is None and not rule.required:
+            continue
+        out.extend(first_failures(_field_checks(rule, column, cols), f"$.{rule.name}"))
+    return out
+
+
+def value_checks(rule: FieldRule, column: Column,
+                 cols: Columns) -> Iterator[tuple[str, pa.BooleanArray | None, Render]]:
+    """Yield (code, mask, render) for the value keywords: finite, enum, bounds, pattern.
+
+    A mask may be None when the check cannot fail (nothing to look at).
+    """
+    values = column.values
+    name = rule.name
+    nonfinite = None
+    if rule.finite and rule.type in ("number", "integer") and values.null_count < len(values):
+        nonfinite = _true(pc.or_(pc.is_nan(values), pc.is_inf(values)))
+        yield codes.OUT_OF_BOUNDS, nonfinite, _per_value(
+            column, lambda v: f"{name} must be a finite number, got {_show(v)}")
+    if rule.enum is not None:
+        allowed = pa.array(rule.enum, values.type)
+        bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=allowed)))
+        yield codes.ENUM_MISMATCH, bad, _per_value(column, lambda v: _enum_message(rule, v))
+    for bound in rule.bounds:
+        fails = _true(_FAILS[bound.op](values, bound.limit))
+        if bound.when is not None:
+            fails = pc.and_(fails, _condition_mask(bound.when, cols))
+        if nonfinite is not None:
+            fails = pc.and_(fails, pc.invert(nonfinite))
+        yield codes.OUT_OF_BOUNDS, fails, _per_value(
+            column, lambda v, b=bound: f"{name} {b.describe()}, got {_show(v)}")
+    if rule.pattern is not None:
+        pattern = rule.pattern
+        if column.naive_time:
+            yield codes.PATTERN_MISMATCH, column.present, _per_value(
+                column, lambda v: f"{name} must be {pattern.describe()}, got {_show(v)} "
+                                  "(an Arrow timestamp without a time zone)")
+        elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type) \
+                or pa.types.is_string_view(values.type):
+            yield codes.PATTERN_MISMATCH, _pattern_fails(values, rule), _per_value(
+                column, lambda v: f"{name} must be {pattern.describe()}, got {_show(v)}")
+
+
+def first_failures(checks: Iterator[tuple[str, pa.BooleanArray | None, Render]],
+                   path: str) -> list[Finding]:
+    """Keep, for each record, only the first check it fails; return the non-empty ones."""
+    out = []
+    taken = None
+    for code, fails, render in checks:
+        if fails is None or not pc.any(fails).as_py():
+            continue
+        mask = fails if taken is None else pc.and_(fails, pc.invert(taken))
+        if taken is not None and not pc.any(mask).as_py():
+            continue
+        out.append(Finding(code, path, mask, render))
+        taken = mask if taken is None else pc.or_(taken, mask)
+    return out
+
+
+def _field_checks(rule: FieldRule, column: Column | None,
+                  cols: Columns) -> Iterator[tuple[str, pa.BooleanArray | None, Render]]:
+    missing = _fixed(f"required field '{rule.name}' is missing")
+    if column is None:  # no record carries it: every object misses it
+        yield codes.REQUIRED_FIELD_MISSING, cols.objects, missing
+        return
+    if rule.required:
+        absent = pc.and_(cols.objects, pc.invert(column.present))
+        yield codes.REQUIRED_FIELD_MISSING, absent, missing
+    yield codes.TYPE_MISMATCH, column.wrong_type, type_render(rule, column)
+    yield from value_checks(rule, column, cols)
+
+
+def type_render(rule: FieldRule, column: Column) -> Render:
+    """Return how to word a TYPE_MISMATCH on this field."""
+    return _per_value(
+        column, lambda v: f"{rule.name} must be {_type_words(rule)}, got {_describe(v)}")
+
+
+def _not_objects(cols: Columns) -> Finding:
+    mask = pc.invert(cols.objects)
+
+    def render(indices: list[int]) -> list[tuple[str, Any]]:
+        return [(f"a record must be an object (a dict), got {_describe(r)}", r)
+                for r in cols.raw_records(indices)]
+
+    return Finding(codes.TYPE_MISMATCH, "$", mask, render)
+
+
+def _pattern_fails(values: pa.Array, rule: FieldRule) -> pa.BooleanArray:
+    pattern = rule.pattern
+    assert pattern is not None
+    if pattern.re2 is not None:
+        matches = pc.match_substring_regex(values, pattern.re2)
+        return pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(matches, True)))
+    # RE2 cannot express this pattern: Python's re, as jsonschema uses, value by value
+    regex = re.compile(pattern.source)
+    flags = [v is not None and regex.search(v) is None for v in values.to_pylist()]
+    return pa.array(flags, pa.bool_())
+
+
+def _condition_mask(condition: Condition, cols: Columns) -> pa.BooleanArray:
+    """Return where a conditional branch applies (``then`` where the test holds, else not)."""
+    column = cols.get(condition.field)
+    if column is None:
+        equal = _const(cols.n, condition.absent_matches)
+    else:
+        equal = _true(pc.equal(column.values, pa.scalar(condition.value, column.values.type)))
+        if condition.absent_matches:
+            equal = pc.or_(equal, pc.invert(column.present))
+    return equal if condition.holds else pc.invert(equal)
+
+
+def _type_words(rule: FieldRule) -> str:
+    words = _TYPE_WORDS[rule.type]
+    if rule.date_time and rule.pattern is not None:
+        words += f" ({rule.pattern.describe()})"
+    return words
+
+
+def _enum_message(rule: FieldRule, value: Any) -> str:
+    text = f"{rule.name} must be one of {', '.join(map(str, rule.enum or ()))}, got {_show(value)}"
+    if isinstance(value, str):
+        guess = nearest(value, [str(v) for v in rule.enum or ()])
+        if guess and guess != value:
+            text += f" (did you mean '{guess}'?)"
+    return text
+
+
+def _per_value(column: Column, message: Callable[[Any], str]) -> Render:
+    def render(indices: list[int]) -> list[tuple[str, Any]]:
+        return [(message(v), v) for v in column.raw(indices)]
+
+    return render
+
+
+def _fixed(message: str) -> Render:
+    def render(indices: list[int]) -> list[tuple[str, Any]]:
+        return [(message, None)] * len(indices)
+
+    return render
+
+
+def _true(mask: pa.BooleanArray) -> pa.BooleanArray:
+    """Read null as False: a comparison with an absent value fails nothing."""
+    return pc.fill_null(mask, False) if mask.null_count else mask
+
+
+def _const(n: int, value: bool) -> pa.BooleanArray:
+    return pa.repeat(pa.scalar(value, pa.bool_()), n) if n else pa.array([], pa.bool_())
+
+
+def _describe(value: Any) -> str:
+    """Name a value by its JSON type, with the value itself where it is short."""
+    if value is None:
+        return "null (an explicit None: leave the field out when it has no value)"
+    if isinstance(value, bool):
+        return f"boolean {'true' if value else 'false'}"
+    if isinstance(value, str):
+        return f"string {_show(value)}"
+    if isinstance(value, (int, float)):
+        return f"number {_show(value)}"
+    if isinstance(value, dict):
+        return "object"
+    if isinstance(value, (list, tuple)):
+        return "array"
+    return f"{type(value).__name__} {_show(value)}"
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

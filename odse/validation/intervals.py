@@ -1,0 +1,90 @@
+"""How long each record's interval is, read from the spacing of its series' timestamps.
+
+A record's timestamp marks the start of its interval, so its interval runs to the next
+timestamp of the same series (the same ``asset_id``, ``direction`` and ``channel``): the
+interval is the gap to the next record; the last record of a series takes the gap from the one
+before it. A gap of zero (a duplicate timestamp) says nothing, so the other side is used. A
+series with a single timestamp has no spacing: its records get null (the caller's interval, or
+the documented fallback, applies there).
+"""
+
+from __future__ import annotations
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_US_PER_HOUR = 3_600 * 1_000_000
+_NO_KEY = "\x00"  # stands for an absent key part; no real identifier is a NUL
+
+
+def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
+    """Return each record's interval from its series' timestamp spacing [h], null if unknown.
+
+    Parameters:
+        times: Interval starts, ``timestamp[us, tz=UTC]``; null for records to leave out.
+        keys: Columns that identify a series (string arrays, null = absent); may be empty.
+    """
+    n = len(times)
+    known = pc.is_valid(times)
+    count = pc.sum(pc.cast(known, pa.int64())).as_py() or 0
+    if count < 2:
+        return pa.nulls(n, pa.float64())
+    everything = count == n
+    if not everything:
+        times = pc.filter(times, known)
+        keys = [pc.filter(k, known) for k in keys]
+    micros = pc.cast(times, pa.int64())
+    series = _series_id(keys, count)
+
+    order = None if _already_ordered(micros, series) else _sort_order(micros, series)
+    if order is not None:
+        micros = pc.take(micros, order)
+        series = pc.take(series, order) if series is not None else None
+
+    gaps = pc.subtract(micros[1:], micros[:-1])  # to the next record, in series order
+    if series is not None:
+        same = pc.equal(series[1:], series[:-1])
+        gaps = pc.if_else(same, gaps, pa.scalar(None, pa.int64()))
+    null = pa.array([None], pa.int64())
+    after = pa.concat_arrays([gaps, null])
+    before = pa.concat_arrays([null, gaps])
+    positive_after = pc.fill_null(pc.greater(after, 0), False)
+    positive_before = pc.fill_null(pc.greater(before, 0), False)
+    chosen = pc.if_else(positive_after, after,
+                        pc.if_else(positive_before, before, pa.scalar(None, pa.int64())))
+    hours = pc.divide(pc.cast(chosen, pa.float64()), float(_US_PER_HOUR))
+
+    if order is not None:
+        hours = pc.take(hours, pc.sort_indices(order))  # back to input order
+    if everything:
+        return hours
+    return pc.replace_with_mask(pa.nulls(n, pa.float64()), known, hours)
+
+
+def _series_id(keys: list[pa.Array], n: int) -> pa.Array | None:
+    """Return one string per record naming its series, or None when there is one series."""
+    parts = [pc.fill_null(pc.cast(k, pa.string()), _NO_KEY) for k in keys]
+    if not parts:
+        return None
+    if len(parts) == 1:
+        return parts[0]
+    return pc.binary_join_element_wise(*parts, "\x1f")
+
+
+def _already_ordered(micros: pa.Array, series: pa.Array | None) -> bool:
+    """Tell whether each series is contiguous and time-ordered, so no sort is needed."""
+    rising = pc.greater_equal(micros[1:], micros[:-1])
+    if series is None:
+        return bool(pc.all(rising).as_py())
+    same = pc.equal(series[1:], series[:-1])
+    if not pc.all(pc.or_(pc.invert(same), rising)).as_py():
+        return False
+    starts = 1 + (pc.sum(pc.cast(pc.invert(same), pa.int64())).as_py() or 0)
+    return starts == pc.count_distinct(series).as_py()
+
+
+def _sort_order(micros: pa.Array, series: pa.Array | None) -> pa.Array:
+    if series is None:
+        return pc.sort_indices(micros)
+    table = pa.table({"s": series, "t": micros})
+    return pc.sort_indices(table, sort_keys=[("s", "ascending"), ("t", "ascending")])
