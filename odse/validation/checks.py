@@ -167,12 +167,17 @@ def _type_words(rule: FieldRule) -> str:
 
 
 def _enum_message(rule: FieldRule, value: Any) -> str:
-    text = f"{rule.name} must be one of {', '.join(map(str, rule.enum or ()))}, got {_show(value)}"
+    text = f"{rule.name} must be one of {_either(rule.enum or ())}, got {_show(value)}"
     if isinstance(value, str):
         guess = nearest(value, [str(v) for v in rule.enum or ()])
         if guess and guess != value:
             text += f" (did you mean '{guess}'?)"
     return text
+
+
+def _either(values: tuple[Any, ...]) -> str:
+    words = [str(v) for v in values]
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} or {words[-1]}"
 
 
 def _per_value(column: Column, message: Callable[[Any], str]) -> Render:

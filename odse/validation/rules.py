@@ -111,7 +111,7 @@ class Pattern:
     def describe(self) -> str:
         """Return what a matching value looks like, for a message."""
         if self.title:
-            return f"{self.title}, e.g. {self.example}" if self.example else self.title
+            return f"{self.title} such as {self.example}" if self.example else self.title
         return f"text matching the pattern {self.source!r}"
 
 

@@ -1,0 +1,231 @@
+"""Physical plausibility: warnings about values a schema cannot judge.
+
+Run with ``level="semantic"`` on the records that have no errors. They only ever produce
+warnings (a record stays valid). Symbols: ``E`` the record's kWh, ``P`` the capacity
+(``capacity_kw``) [kW], ``h`` the record's interval [h].
+
+The interval ``h``: the caller's ``interval_minutes`` when given; otherwise the spacing of the
+series' timestamps (``intervals.spacing_hours``: the gap to the next record of the same
+asset_id/direction/channel); otherwise 60 minutes, the longest interval in common use, so that
+a lone record is never flagged for being short.
+
+- EXCEEDS_PHYSICAL_MAXIMUM (``$.kWh``), when ``capacity_kw`` is given: ``E > P * h * 1.1`` for
+  a record that is not consumption (absent direction, generation or net). 10 % headroom
+  covers inverters that run slightly above their rating and rounding in OEM exports.
+- NIGHTTIME_GENERATION (``$.kWh``), when ``latitude`` and ``longitude`` are given: generation
+  (absent direction or generation) with ``E`` above the production floor while the sun stays
+  more than 6 deg below the horizon (past civil dusk) at the interval's start, middle and end.
+  Records of batteries (``dispatch_mode``) or wind turbines (``wind_speed_ms``) are not
+  checked. The usual cause is a timestamp in local time labelled as UTC.
+- STATE_PRODUCTION_MISMATCH (``$``): generation with ``E`` above the production floor while
+  ``error_type`` is ``offline`` or ``fault``.
+
+The production floor is ``0.01 * P * h`` (1 % of rated output, which meter noise and standby
+flows stay under) when ``capacity_kw`` is given, else 0.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from odse.records import TIMESTAMP_TYPE
+from odse.validation import codes
+from odse.validation.checks import Finding
+from odse.validation.columns import Columns
+from odse.validation.intervals import spacing_hours
+from odse.validation.solar import solar_elevation
+
+HEADROOM = 1.1
+NIGHT_ELEVATION_DEG = -6.0
+PRODUCTION_FLOOR_SHARE = 0.01
+FALLBACK_INTERVAL_MINUTES = 60.0
+SERIES_KEYS = ("asset_id", "direction", "channel")
+_STOPPED_STATES = ("offline", "fault")
+_NOT_SOLAR = ("dispatch_mode", "wind_speed_ms")
+_US_PER_HOUR = 3_600 * 1_000_000
+
+
+@dataclass(frozen=True)
+class SemanticOptions:
+    """Context for the semantic checks.
+
+    Parameters:
+        capacity_kw: Rated capacity of the asset [kW], or None.
+        latitude: Site latitude [deg, north positive], or None.
+        longitude: Site longitude [deg, east positive], or None.
+        interval_minutes: Length of every record's interval [min], or None to read it from
+            the data.
+    """
+
+    capacity_kw: float | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+    interval_minutes: float | None = None
+
+
+def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
+                      options: SemanticOptions) -> list[Finding]:
+    """Return the semantic warnings for the eligible records (those without errors)."""
+    kwh_column = cols.get("kWh")
+    if kwh_column is None or cols.n == 0 or not pc.any(eligible).as_py():
+        return []
+    kwh = pc.if_else(eligible, kwh_column.values, pa.scalar(None, pa.float64()))
+    direction = _strings(cols, "direction")
+    generation = _true(pc.equal(direction, "generation"), absent=True)
+    not_consumption = pc.invert(_true(pc.equal(direction, "consumption"), absent=False))
+    times = _timestamps(cols, eligible)
+    hours, spaced = _interval_hours(cols, times, options)
+    capacity = options.capacity_kw
+    floor = (pc.multiply(hours, PRODUCTION_FLOOR_SHARE * capacity) if capacity
+             else pa.scalar(0.0))
+    producing = _true(pc.greater(kwh, floor), absent=False)
+
+    out = []
+    if capacity:
+        limit = pc.multiply(hours, capacity * HEADROOM)
+        mask = pc.and_(not_consumption, _true(pc.greater(kwh, limit), absent=False))
+        out.append(Finding(codes.EXCEEDS_PHYSICAL_MAXIMUM, "$.kWh", mask,
+                           _maximum_render(kwh, limit, hours, spaced, options)))
+    if options.latitude is not None and options.longitude is not None:
+        candidates = pc.and_(pc.and_(generation, producing), pc.is_valid(times))
+        for name in _NOT_SOLAR:
+            candidates = pc.and_(candidates, pc.invert(cols.presence(name)))
+        night, highest = _night(times, hours, candidates, options)
+        out.append(Finding(codes.NIGHTTIME_GENERATION, "$.kWh", night,
+                           _night_render(kwh, highest, options)))
+    states = _strings(cols, "error_type")
+    stopped = _true(pc.is_in(states, value_set=pa.array(_STOPPED_STATES)), absent=False)
+    mask = pc.and_(pc.and_(stopped, generation), producing)
+    out.append(Finding(codes.STATE_PRODUCTION_MISMATCH, "$", mask, _state_render(kwh, states)))
+    return [f for f in out if pc.any(f.mask).as_py()]
+
+
+def _interval_hours(cols: Columns, times: pa.Array,
+                    options: SemanticOptions) -> tuple[pa.Array, pa.Array | None]:
+    """Return each record's interval [h] and where it was read from the spacing (or None)."""
+    if options.interval_minutes is not None:
+        return pa.repeat(pa.scalar(options.interval_minutes / 60.0), cols.n), None
+    keys = [v for v in (_strings(cols, k) for k in SERIES_KEYS) if v.null_count < len(v)]
+    spacing = spacing_hours(times, keys)
+    fallback = pa.scalar(FALLBACK_INTERVAL_MINUTES / 60.0)
+    return pc.fill_null(spacing, fallback), pc.is_valid(spacing)
+
+
+def _night(times: pa.Array, hours: pa.Array, candidates: pa.BooleanArray,
+           options: SemanticOptions) -> tuple[pa.BooleanArray, pa.Array]:
+    """Return where the sun stays well below the horizon, and its highest elevation [deg]."""
+    n = len(times)
+    if not pc.any(candidates).as_py():
+        return candidates, pa.nulls(n, pa.float64())
+    start = pc.cast(pc.filter(times, candidates), pa.int64())
+    length = pc.cast(pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR)), pa.int64())
+    highest = None
+    for share in (0.0, 0.5, 1.0):
+        at = pc.add(start, pc.cast(pc.multiply(length, share), pa.int64()))
+        elevation = solar_elevation(pc.cast(at, TIMESTAMP_TYPE), options.latitude or 0.0,
+                                    options.longitude or 0.0)
+        highest = elevation if highest is None else pc.max_element_wise(highest, elevation)
+    dark = pc.less(highest, NIGHT_ELEVATION_DEG)
+    all_false = pa.repeat(pa.scalar(False), n)
+    mask = pc.replace_with_mask(all_false, candidates, dark)
+    return mask, pc.replace_with_mask(pa.nulls(n, pa.float64()), candidates, highest)
+
+
+def _timestamps(cols: Columns, eligible: pa.BooleanArray) -> pa.Array:
+    """Return the eligible records' timestamps as ``timestamp[us, UTC]`` (null elsewhere)."""
+    column = cols.get("timestamp")
+    if column is None:
+        return pa.nulls(cols.n, TIMESTAMP_TYPE)
+    values = column.values
+    if pa.types.is_timestamp(values.type):
+        if column.naive_time:
+            return pa.nulls(cols.n, TIMESTAMP_TYPE)
+        return pc.if_else(eligible, values, pa.scalar(None, TIMESTAMP_TYPE))
+    text = pc.if_else(eligible, values, pa.scalar(None, values.type))
+    if (pc.max(pc.utf8_length(text)).as_py() or 0) > len("2026-02-09T12:00:00.123456+00:00"):
+        # Arrow parses at most microseconds; finer fractions are cut, not rounded
+        text = pc.replace_substring_regex(text, r"(\.[0-9]{6})[0-9]+", r"\1")
+    try:
+        return pc.cast(text, TIMESTAMP_TYPE)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return pa.array([_parse(s) for s in text.to_pylist()], TIMESTAMP_TYPE)
+
+
+def _parse(text: str | None) -> datetime | None:
+    if text is None:
+        return None
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        return None  # outside Python's calendar (year 0): no time-based checks for it
+    return value.astimezone(timezone.utc)
+
+
+def _strings(cols: Columns, name: str) -> pa.Array:
+    column = cols.get(name)
+    if column is None or not pa.types.is_string(column.values.type):
+        if column is not None and (pa.types.is_large_string(column.values.type)
+                                   or pa.types.is_string_view(column.values.type)):
+            return pc.cast(column.values, pa.string())
+        return pa.nulls(cols.n, pa.string())
+    return column.values
+
+
+def _true(mask: Any, *, absent: bool) -> pa.BooleanArray:
+    return pc.fill_null(mask, absent)
+
+
+def _num(x: float) -> str:
+    return f"{x:.6g}"
+
+
+def _rows(indices: list[int], *arrays: pa.Array | None) -> list[tuple[Any, ...]]:
+    """Return the values of several arrays at these indices, one tuple per index."""
+    take = pa.array(indices, pa.int64())
+    columns = [a.take(take).to_pylist() if a is not None else [None] * len(indices)
+               for a in arrays]
+    return list(zip(*columns, strict=True))
+
+
+def _maximum_render(kwh: pa.Array, limit: pa.Array, hours: pa.Array, spaced: pa.Array | None,
+                    options: SemanticOptions) -> Any:
+    def render(indices: list[int]) -> list[tuple[str, Any]]:
+        out = []
+        for e, cap, h, from_data in _rows(indices, kwh, limit, hours, spaced):
+            if spaced is None:
+                source = "interval given by the caller"
+            elif from_data:
+                source = "interval from the spacing of the series' timestamps"
+            else:
+                source = f"no interval known, {FALLBACK_INTERVAL_MINUTES:g} minutes assumed"
+            out.append((f"kWh {_num(e)} exceeds the physical maximum of {_num(cap)} kWh for a "
+                        f"{_num(options.capacity_kw or 0)} kW capacity over {_num(h * 60)} "
+                        f"minutes (capacity x interval x {HEADROOM}; {source})", e))
+        return out
+
+    return render
+
+
+def _night_render(kwh: pa.Array, highest: pa.Array, options: SemanticOptions) -> Any:
+    where = f"latitude {_num(options.latitude or 0)}, longitude {_num(options.longitude or 0)}"
+
+    def render(indices: list[int]) -> list[tuple[str, Any]]:
+        return [(f"kWh {_num(e)} generated while the sun stays at least {-top:.1f} degrees "
+                 f"below the horizon ({where}); are the timestamps local time labelled as "
+                 "UTC?", e)
+                for e, top in _rows(indices, kwh, highest)]
+
+    return render
+
+
+def _state_render(kwh: pa.Array, states: pa.Array) -> Any:
+    def render(indices: list[int]) -> list[tuple[str, Any]]:
+        return [(f"production of {_num(e)} kWh reported while error_type is '{s}'", e)
+                for e, s in _rows(indices, kwh, states)]
+
+    return render
