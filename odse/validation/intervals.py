@@ -10,11 +10,12 @@ the documented fallback, applies there).
 
 from __future__ import annotations
 
+import math
+
 import pyarrow as pa
 import pyarrow.compute as pc
 
 _US_PER_HOUR = 3_600 * 1_000_000
-_NO_KEY = "\x00"  # stands for an absent key part; no real identifier is a NUL
 
 
 def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
@@ -34,7 +35,7 @@ def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
         times = pc.filter(times, known)
         keys = [pc.filter(k, known) for k in keys]
     micros = pc.cast(times, pa.int64())
-    series = _series_id(keys, count)
+    series = _series_id(keys)
 
     order = None if _already_ordered(micros, series) else _sort_order(micros, series)
     if order is not None:
@@ -61,30 +62,53 @@ def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
     return pc.replace_with_mask(pa.nulls(n, pa.float64()), known, hours)
 
 
-def _series_id(keys: list[pa.Array], n: int) -> pa.Array | None:
-    """Return one string per record naming its series, or None when there is one series."""
-    parts = [pc.fill_null(pc.cast(k, pa.string()), _NO_KEY) for k in keys]
-    if not parts:
+def _series_id(keys: list[pa.Array]) -> pa.Array | None:
+    """Return an integer per record naming its series, or None when there is one series.
+
+    Each key column is dictionary-encoded and the codes are combined (mixed radix), so that
+    comparing and sorting series costs integer work, not string work.
+    """
+    if not keys:
         return None
-    if len(parts) == 1:
-        return parts[0]
-    return pc.binary_join_element_wise(*parts, "\x1f")
+    encoded = [pc.dictionary_encode(k) for k in keys]
+    sizes = [len(e.dictionary) + 1 for e in encoded]  # + 1: an absent part is a value too
+    if math.prod(sizes) >= 2**62:  # too many combinations for one int64: join, then encode
+        joined = pc.binary_join_element_wise(
+            *[pc.fill_null(pc.cast(k, pa.string()), "") for k in keys],
+            *[pc.cast(pc.is_valid(k), pa.string()) for k in keys], "\x1f")
+        encoded, sizes = [pc.dictionary_encode(joined)], [0]
+    code = None
+    for enc, size in zip(encoded, sizes, strict=True):
+        part = pc.fill_null(pc.add(pc.cast(enc.indices, pa.int64()), 1), 0)
+        code = part if code is None else pc.add(pc.multiply(code, size), part)
+    return code
 
 
 def _already_ordered(micros: pa.Array, series: pa.Array | None) -> bool:
     """Tell whether each series is contiguous and time-ordered, so no sort is needed."""
-    rising = pc.greater_equal(micros[1:], micros[:-1])
     if series is None:
-        return bool(pc.all(rising).as_py())
-    same = pc.equal(series[1:], series[:-1])
-    if not pc.all(pc.or_(pc.invert(same), rising)).as_py():
+        return _rising_within(micros, None)
+    if not _rising_within(micros, series):
         return False
+    same = pc.equal(series[1:], series[:-1])
     starts = 1 + (pc.sum(pc.cast(pc.invert(same), pa.int64())).as_py() or 0)
     return starts == pc.count_distinct(series).as_py()
 
 
+def _rising_within(micros: pa.Array, series: pa.Array | None) -> bool:
+    rising = pc.greater_equal(micros[1:], micros[:-1])
+    if series is not None:
+        rising = pc.or_(rising, pc.not_equal(series[1:], series[:-1]))
+    return bool(pc.all(rising).as_py())
+
+
 def _sort_order(micros: pa.Array, series: pa.Array | None) -> pa.Array:
-    if series is None:
-        return pc.sort_indices(micros)
-    table = pa.table({"s": series, "t": micros})
-    return pc.sort_indices(table, sort_keys=[("s", "ascending"), ("t", "ascending")])
+    if series is not None:
+        # Interleaved series that are each in time order (several assets in one file) need
+        # only a stable sort by series, which is a cheap integer sort.
+        order = pc.sort_indices(series)
+        if _rising_within(pc.take(micros, order), pc.take(series, order)):
+            return order
+        table = pa.table({"s": series, "t": micros})
+        return pc.sort_indices(table, sort_keys=[("s", "ascending"), ("t", "ascending")])
+    return pc.sort_indices(micros)
