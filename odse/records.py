@@ -63,6 +63,12 @@ def field_enum(name: str) -> tuple[str, ...] | None:
     return tuple(values) if values else None
 
 
+def field_bounds(name: str) -> tuple[float | None, float | None]:
+    """Return the (minimum, maximum) the record schema sets for a numeric field."""
+    prop = record_schema()["properties"].get(name, {})
+    return prop.get("minimum"), prop.get("maximum")
+
+
 def format_timestamps(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Render UTC timestamps as ISO 8601 text ending in ``Z`` (fractions only when non-zero)."""
     if isinstance(values, pa.ChunkedArray):

@@ -54,8 +54,9 @@ class Reject:
 
     def __str__(self) -> str:
         what = f"{self.field} from {self.column!r}" if self.column else str(self.field)
-        value = "no value" if self.value is None else f"value {self.value!r}"
-        return f"{self.location}: {what}: {value}: {self.reason}"
+        if self.value is None:
+            return f"{self.location}: {what}: {self.reason}"
+        return f"{self.location}: {what}: value {self.value!r}: {self.reason}"
 
     def to_dict(self) -> dict[str, Any]:
         """Return the reject as plain data (for JSON reports)."""

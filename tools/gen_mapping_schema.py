@@ -153,6 +153,7 @@ SCHEMA = {
                         "properties": {"path": {"type": "string"},
                                        "as": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"},
                                        "entries": {"type": "boolean"},
+                                       "match": {"type": "string", "description": "only the entries whose key matches this regular expression"},
                                        "key": {"type": "string", "pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
                         "additionalProperties": False}}],
                     "description": "where the records are: a dotted path (@ for the document itself), or a list of levels"},

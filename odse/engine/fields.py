@@ -50,6 +50,7 @@ class FieldProgram:
     label: str = "start"
     key_path: str = ""
     columns: list[str] = field(default_factory=list)
+    factor: Callable[[Frame, RunState], pa.Array] | None = None   # counters: scale of the differences
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -82,6 +83,12 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
             f"field '{name}' must be an object such as {{column: Power}}, not {spec!r}",
             "Write {const: value} for a fixed value")
     kind = field_kind(name, spec)
+    factor = None
+    if spec.get("measure") == "counter":
+        # A counter is differenced first: its scale (and the scale of a rule's value) applies
+        # to the differences, since a negative scale would turn a rising counter into a falling
+        # one.
+        spec, factor = _counter_factor(spec, ctx)
     if kind == "timestamp":
         evaluate = _compile_time(spec, ctx)
     else:
@@ -92,7 +99,34 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
     return FieldProgram(
         name=name, kind=kind, evaluate=evaluate, required=required, measure=measure,
         label=spec.get("label", "start"),
-        key_path=".".join(str(p) for p in ctx.path), columns=columns_of(spec))
+        key_path=".".join(str(p) for p in ctx.path), columns=columns_of(spec),
+        factor=factor)
+
+
+def _counter_factor(spec: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Any], Any]:
+    base = float(spec.get("scale", 1.0))
+    spec = {k: v for k, v in spec.items() if k != "scale"}
+    rules = []
+    for i, rule in enumerate(spec.get("rules") or []):
+        then = rule.get("then")
+        scale = 1.0
+        if isinstance(then, dict) and "scale" in then:
+            scale = float(then["scale"])
+            then = {k: v for k, v in then.items() if k != "scale"}
+        rules.append((compile_condition(rule["when"], ctx.at("rules", i, "when")), scale))
+        spec.setdefault("rules", [])
+        rule = {**rule, "then": then}
+        spec["rules"] = [*spec["rules"][:i], rule, *spec["rules"][i + 1:]]
+    if base == 1.0 and all(scale == 1.0 for _, scale in rules):
+        return spec, None
+
+    def factor(frame: Frame, state: RunState) -> pa.Array:
+        values = pa.repeat(pa.scalar(base), frame.n)
+        for cond, scale in reversed(rules):
+            values = pc.if_else(cond(frame, state), scale, values)
+        return values
+
+    return spec, factor
 
 
 def columns_of(spec: Any) -> list[str]:

@@ -8,6 +8,7 @@ knows each row's number and where it sits in the input, for reject messages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,13 @@ import pyarrow.compute as pc
 from odse.engine.convert import to_text
 from odse.errors import InputError
 from odse.readers.json_input import ROOT_ARRAY_KEY
+
+
+def row_numbers(first: int, n: int) -> pa.Array:
+    """Return ``first, first + 1, ...`` as ``n`` int64 values."""
+    if n == 0:
+        return pa.array([], pa.int64())
+    return pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), first - 1)
 
 
 class Frame:
@@ -53,7 +61,7 @@ class CsvFrame(Frame):
         self.n = batch.num_rows
         self.first_row = first_row
         self.header_lines = header_lines
-        self.rows = pa.array(range(first_row, first_row + self.n), pa.int64())
+        self.rows = row_numbers(first_row, self.n)
         self.units = units
         self.params = params
         self._names = set(batch.schema.names)
@@ -84,6 +92,7 @@ class Level:
     name: str | None = None      # `as`: later paths reach this level's element by name
     entries: bool = False        # iterate the keys of an object instead of a list
     key: str | None = None       # name under which an entry's key is reachable
+    match: str | None = None     # only entries whose key matches this regular expression
 
 
 @dataclass
@@ -129,7 +138,7 @@ def _get(values: pa.Array, parts: list[str], whole: str) -> pa.Array | None:
 
 def locate(root: pa.Array, levels: Sequence[Level]) -> list[_Nav]:
     """Walk from the document rows to the records; one result per distinct entry shape."""
-    navs = [_Nav(elements=root, root=pa.array(range(len(root)), pa.int64()))]
+    navs = [_Nav(elements=root, root=row_numbers(0, len(root)))]
     for level in levels:
         parts = split_path(level.path)
         out: list[_Nav] = []
@@ -140,7 +149,7 @@ def locate(root: pa.Array, levels: Sequence[Level]) -> list[_Nav]:
             for child in _expand(nav, value, level):
                 if level.name:
                     child.bound[level.name] = (child.elements,
-                                               pa.array(range(len(child.elements)), pa.int64()))
+                                               row_numbers(0, len(child.elements)))
                 out.append(child)
         navs = out
     return navs
@@ -154,6 +163,8 @@ def _expand(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
             children = []
             for i in range(typ.num_fields):
                 name = typ.field(i).name
+                if level.match and not re.search(level.match, name):
+                    continue
                 child = pc.struct_field(value, i)
                 valid = pc.indices_nonzero(pc.is_valid(child))
                 sub = nav.take(valid, pc.take(child, valid))
@@ -175,7 +186,7 @@ def _expand(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
         parents = pc.list_parent_indices(value)
         offsets = value.offsets
         starts = pc.take(pc.subtract(offsets, offsets[0]), parents)
-        position = pc.subtract(pa.array(range(len(flat)), pa.int64()), starts)
+        position = pc.subtract(row_numbers(0, len(flat)), starts)
         sub = nav.take(parents, flat)
         sub.steps.append(("index", (label, position)))
         return [sub]
@@ -197,7 +208,7 @@ class JsonFrame(Frame):
         self.navs = locate(document, levels)
         self.n = sum(len(nav.elements) for nav in self.navs)
         self.first_row = first_row
-        self.rows = pa.array(range(first_row, first_row + self.n), pa.int64())
+        self.rows = row_numbers(first_row, self.n)
         self.params = params
         self.line_numbers = line_numbers
         self._cache: dict[str, pa.Array | None] = {}

@@ -19,6 +19,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from odse.engine.frame import row_numbers
 from odse.records import SERIES_KEY
 
 _SEP = "\x1f"
@@ -55,7 +56,7 @@ class Groups:
                 self.keys = encoded.dictionary.to_pylist()
                 self.ids = encoded.indices.cast(pa.int64())
                 self.perm = pc.sort_indices(
-                    pa.table({"id": self.ids, "pos": pa.array(range(self.n), pa.int64())}),
+                    pa.table({"id": self.ids, "pos": row_numbers(0, self.n)}),
                     sort_keys=[("id", "ascending"), ("pos", "ascending")])
             else:
                 self.keys = encoded.dictionary.to_pylist() or [""]
@@ -125,7 +126,7 @@ def resolve_folds(utc: pa.Array, alt: pa.Array, local: pa.Array, groups: Groups,
         state.folds[key] = here if seen is None else max(seen, here)
     if not second:
         return utc
-    mask = pc.is_in(pa.array(range(len(utc)), pa.int64()), pa.array(second, pa.int64()))
+    mask = pc.is_in(row_numbers(0, len(utc)), pa.array(second, pa.int64()))
     return pc.if_else(mask, alt, utc)
 
 

@@ -106,9 +106,40 @@ def parse_strptime(col: Col, fmt: str) -> Parsed:
         parsed, *problem(bad, "NOT_A_TIMESTAMP", f"does not match the time format {fmt}")))
 
 
+# Layouts most exports use, parsed directly before the general ISO 8601 pattern.
+_FAST_ISO = (("%Y-%m-%d %H:%M:%S", None), ("%Y-%m-%dT%H:%M:%S", None),
+             ("%Y-%m-%dT%H:%M:%SZ", 0), ("%Y-%m-%d %H:%M", None), ("%Y-%m-%dT%H:%M", None))
+
+
 def parse_iso(col: Col) -> Parsed:
     """Parse ISO 8601 text with an optional zone (``Z``, ``+02:00``, ``CEST+0200``)."""
     text = to_text(col.values)
+    n = len(text)
+    local = pa.nulls(n, NAIVE)
+    offset = pa.nulls(n, pa.int64())
+    left = pc.is_valid(text)
+    for fmt, fixed in _FAST_ISO:
+        if not pc.any(left).as_py():
+            break
+        attempt = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+        hit = pc.and_(left, pc.is_valid(attempt))
+        if not pc.any(hit).as_py():
+            continue
+        local = pc.if_else(hit, attempt, local)
+        if fixed is not None:
+            offset = pc.if_else(hit, pa.scalar(fixed, pa.int64()), offset)
+        left = pc.and_(left, pc.invert(hit))
+    if pc.any(left).as_py():
+        idx = pc.indices_nonzero(left)
+        sub_local, sub_offset = _parse_iso_general(pc.take(text, idx))
+        local = pc.replace_with_mask(local, left, sub_local)
+        offset = pc.replace_with_mask(offset, left, sub_offset)
+    bad = pc.and_(pc.is_valid(text), pc.is_null(local))
+    return Parsed(local, offset, col.with_values(
+        local, *problem(bad, "NOT_A_TIMESTAMP", "not an ISO 8601 time")))
+
+
+def _parse_iso_general(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     n = len(text)
     parts = pc.extract_regex(text, _ISO)
     date = pc.struct_field(parts, "date")
@@ -123,10 +154,7 @@ def parse_iso(col: Col) -> Parsed:
     utc_abbr = pc.is_in(abbr, pa.array(_UTC_ABBREVIATIONS))
     offset = pc.if_else(pc.and_(pc.is_null(offset), pc.fill_null(utc_abbr, False)),
                         pa.scalar(0, pa.int64()), offset)
-    offset = null_where(offset, pc.is_null(local))
-    bad = pc.and_(pc.is_valid(text), pc.is_null(local))
-    return Parsed(local, offset, col.with_values(
-        local, *problem(bad, "NOT_A_TIMESTAMP", "not an ISO 8601 time")))
+    return local, null_where(offset, pc.is_null(local))
 
 
 def _naive(base: pa.Array) -> pa.Array:

@@ -14,6 +14,7 @@ takes each batch through the same stages:
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -38,6 +39,7 @@ ROW = "__row"
 ENTRY = "__entry"
 ALT = "__alt"
 LOCAL = "__local"
+SCALE = "__scale_"
 
 
 @dataclass
@@ -113,6 +115,8 @@ class Variant:
             p.measure == "power" or (p.kind == "timestamp" and p.label == "end")
             for e in self.entries for p in e.fields.values())
         self.examples = spec.get("examples") or []
+        self.has_counters = any(p.measure == "counter" for e in self.entries
+                                for p in e.fields.values())
 
     # ------------------------------------------------------------------ compile helpers
 
@@ -135,8 +139,17 @@ class Variant:
     def _levels(spec: Any, ctx: Ctx) -> list[Level]:
         if isinstance(spec, str):
             return [Level(spec)]
-        return [Level(s["path"], s.get("as"), bool(s.get("entries")), s.get("key"))
-                for s in spec]
+        levels = []
+        for i, s in enumerate(spec):
+            if s.get("match"):
+                try:
+                    re.compile(s["match"])
+                except re.error as exc:
+                    raise ctx.error(f"invalid regular expression: {exc}", None, "json",
+                                    "records", i, "match") from None
+            levels.append(Level(s["path"], s.get("as"), bool(s.get("entries")), s.get("key"),
+                                s.get("match")))
+        return levels
 
     def _check_interval(self, ctx: Ctx) -> None:
         interval = self.interval
@@ -148,7 +161,8 @@ class Variant:
         groups = [_column_names(c) for c in (spec.get("detect") or {}).get("columns", [])]
         groups += [[p] for p in (spec.get("detect") or {}).get("paths", [])]
         required = [s for name, s in base_specs.items()
-                    if name in ("timestamp", "kWh") or (isinstance(s, dict) and s.get("required"))]
+                    if (name in ("timestamp", "kWh") or (isinstance(s, dict) and s.get("required")))
+                    and not (isinstance(s, dict) and "default" in s)]
         for s in required:
             if isinstance(s, dict) and "column" in s:
                 groups.append(_column_names(s["column"]))
@@ -366,6 +380,9 @@ class Variant:
             if isinstance(col, TimeCol) and col.alt is not None:
                 data[ALT] = pc.take(col.alt, keep)
                 data[LOCAL] = pc.take(col.local, keep)
+        for name, program in entry.fields.items():
+            if program.factor is not None:
+                data[SCALE + name] = pc.take(program.factor(frame, run.state), keep)
         data[ROW] = pc.take(frame.rows, keep)
         data[ENTRY] = pa.repeat(pa.scalar(entry.index, pa.int32()), len(keep))
         data["__index"] = keep
@@ -376,7 +393,9 @@ class Variant:
         idx = pc.indices_nonzero(mask)
         count = len(idx)
         codes = pa.repeat(pa.scalar("MISSING_VALUE"), count)
-        reasons = pa.repeat(pa.scalar("no value"), count)
+        reasons = pa.repeat(pa.scalar(
+            "no value (the cell is empty or a missing-value token)" if isinstance(frame, CsvFrame)
+            else "no value (null or absent)"), count)
         for p in reversed(col.problems):
             hit = pc.take(p.mask, idx)
             codes = pc.if_else(hit, p.code, codes)
@@ -404,6 +423,13 @@ class Variant:
                       rejects: list[pa.Table]) -> tuple[pa.Table, pa.Array]:
         contributing = table.column(ROW).combine_chunks()
         if table.num_rows == 0:
+            return table, contributing
+        needs_groups = (ALT in table.column_names or self.interval == "data" or
+                        (isinstance(self.interval, dict) and self.interval.get("default") == "data")
+                        or self.order == "time" or self.has_counters)
+        if not needs_groups:
+            if self.needs_interval and table.num_rows:
+                table = self._apply_interval(table, None, run, rejects, frame)
             return table, contributing
         groups = series.Groups(table)
         if ALT in table.column_names:
@@ -447,7 +473,8 @@ class Variant:
         has_previous = pc.is_valid(diffs.values)
         contributing = pa.concat_arrays([table.column(ROW).combine_chunks(),
                                          pc.drop_null(diffs.previous_row)])
-        table = table.set_column(table.schema.get_field_index(primary), primary, diffs.values)
+        table = table.set_column(table.schema.get_field_index(primary), primary,
+                                 self._post_scale(primary, diffs.values, table))
         table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp",
                                  diffs.start)
         for name in counters:
@@ -458,14 +485,21 @@ class Variant:
                                       table.column(ROW).combine_chunks(), groups, run.series,
                                       name, False)
             other.commit()
-            table = table.set_column(table.schema.get_field_index(name), name, other.values)
+            table = table.set_column(table.schema.get_field_index(name), name,
+                                     self._post_scale(name, other.values, table))
         # the first reading of a series only opens an interval
         keep = pc.fill_null(has_previous, False)
         contributing = pc.unique(contributing)
         table = table.filter(keep)
         return table, series.Groups(table), contributing
 
-    def _interval_us(self, table: pa.Table, groups: series.Groups,
+    def _post_scale(self, name: str, values: pa.Array, table: pa.Table) -> pa.Array:
+        column = SCALE + name
+        if column not in table.column_names:
+            return values
+        return pc.multiply(values, table.column(column).combine_chunks())
+
+    def _interval_us(self, table: pa.Table, groups: series.Groups | None,
                      run: RunContext) -> pa.Array | None:
         spec = self.interval
         if isinstance(spec, dict):
@@ -477,6 +511,7 @@ class Variant:
                 code="INTERVAL_REQUIRED", hint="Pass interval_minutes=")
         n = table.num_rows
         if spec == "data":
+            groups = groups or series.Groups(table)
             return series.median_spacing(table.column("timestamp").combine_chunks(), groups,
                                          run.series)
         if spec == "day":
@@ -497,7 +532,7 @@ class Variant:
                                  code="BAD_INTERVAL")
         return pa.repeat(pa.scalar(int(round(minutes * 60_000_000)), pa.int64()), n)
 
-    def _apply_interval(self, table: pa.Table, groups: series.Groups, run: RunContext,
+    def _apply_interval(self, table: pa.Table, groups: series.Groups | None, run: RunContext,
                         rejects: list[pa.Table], frame: Frame) -> pa.Table:
         interval = self._interval_us(table, groups, run)
         unknown = pc.is_null(interval)
@@ -569,6 +604,27 @@ class Variant:
                 "negative energy in a record that is not a net reading; the mapping should "
                 "clip it (clip: {min: 0}) or mark the series direction: net"))
             table = table.filter(pc.invert(negative))
+        for name in table.column_names:
+            if name == "kWh" or name.startswith("__"):
+                continue
+            low, high = records.field_bounds(name)
+            if low is None and high is None:
+                continue
+            values = table.column(name).combine_chunks()
+            outside = pa.repeat(pa.scalar(False), len(values))
+            if low is not None:
+                outside = pc.or_(outside, pc.fill_null(pc.less(values, low), False))
+            if high is not None:
+                outside = pc.or_(outside, pc.fill_null(pc.greater(values, high), False))
+            if pc.any(outside).as_py():
+                entry = self._reject_table_rows(
+                    table, outside, frame, name, "OUT_OF_BOUNDS",
+                    f"outside the record schema's range [{low}, {high}]; the value is dropped")
+                rejects.append(entry.set_column(entry.schema.get_field_index("scope"), "scope",
+                                                pa.repeat(pa.scalar("value"), entry.num_rows)))
+                table = table.set_column(table.schema.get_field_index(name), name,
+                                         pc.if_else(outside, pa.nulls(len(values), values.type),
+                                                    values))
         return table
 
     def _account(self, frame: Frame, table: pa.Table, contributing: pa.Array,
@@ -590,7 +646,10 @@ class Variant:
             program = self._program(name)
             typ = program.arrow_type if program else pa.string()
             if name in table.column_names:
-                arrays.append(table.column(name).combine_chunks().cast(typ))
+                values = table.column(name).combine_chunks().cast(typ)
+                if pa.types.is_floating(typ):
+                    values = pc.add(values, 0.0)  # no -0.0 in the output
+                arrays.append(values)
             else:
                 arrays.append(pa.nulls(table.num_rows, typ))
             names.append(name)
