@@ -51,7 +51,8 @@ class Mapping:
         if "variants" in data:
             specs = [(v, ctx.at("variants", i)) for i, v in enumerate(data["variants"])]
         else:
-            specs = [({k: v for k, v in data.items() if k in _VARIANT_KEYS}, ctx)]
+            inline = {k: v for k, v in data.items() if k in _VARIANT_KEYS and k != "examples"}
+            specs = [(inline, ctx)]
         self.variants = [Variant(v, c, self.params, i) for i, (v, c) in enumerate(specs)]
         names = [v.name for v in self.variants]
         duplicate = next((n for n in names if names.count(n) > 1), None)
