@@ -54,7 +54,40 @@ _EXPORTS: dict[str, str] = {
     "InputError": "odse.errors",
 }
 
-__all__ = ["__version__", *_EXPORTS]
+__all__ = [
+    "PROFILES",
+    "BatchStream",
+    "BatchValidationResult",
+    "InputError",
+    "Mapping",
+    "MappingError",
+    "OdseError",
+    "RecordStream",
+    "Records",
+    "Reject",
+    "Report",
+    "TransformError",
+    "UnknownSourceError",
+    "ValidationError",
+    "ValidationResult",
+    "__version__",
+    "check_mapping",
+    "enrich",
+    "load_mapping",
+    "source_info",
+    "sources",
+    "to_csv",
+    "to_dataframe",
+    "to_json",
+    "to_parquet",
+    "transform",
+    "transform_batches",
+    "transform_stream",
+    "transform_table",
+    "validate",
+    "validate_batch",
+    "validate_file",
+]
 
 
 def __getattr__(name: str) -> Any:

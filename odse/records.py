@@ -111,7 +111,8 @@ def table_to_dicts(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
         pattern = pc.add(pattern, pc.multiply(valid, 1 << bit))
     distinct = pc.unique(pattern).to_pylist()
     if len(distinct) == 1:
-        keep = [i for i in range(len(names)) if i not in sparse or distinct[0] >> sparse.index(i) & 1]
+        only = distinct[0]
+        keep = [i for i in range(len(names)) if i not in sparse or only >> sparse.index(i) & 1]
         return _zip_rows([names[i] for i in keep], [columns[i].to_pylist() for i in keep])
     out: list[dict[str, Any]] = [None] * n  # type: ignore[list-item]
     for code in distinct:
@@ -119,10 +120,10 @@ def table_to_dicts(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
         keep = [i for i in range(len(names)) if i not in sparse or code >> sparse.index(i) & 1]
         dicts = _zip_rows([names[i] for i in keep],
                           [pc.take(columns[i], rows).to_pylist() for i in keep])
-        for index, record in zip(rows.to_pylist(), dicts):
+        for index, record in zip(rows.to_pylist(), dicts, strict=True):
             out[index] = record
     return out
 
 
 def _zip_rows(names: list[str], values: list[list[Any]]) -> list[dict[str, Any]]:
-    return [dict(zip(names, row)) for row in zip(*values)]
+    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]

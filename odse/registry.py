@@ -73,7 +73,7 @@ def get(name: str) -> Mapping:
         known = known_names()
         raise UnknownSourceError(
             f"unknown source '{name}'", code="UNKNOWN_SOURCE",
-            hint=f"{did_you_mean(key, known).capitalize()}Known sources: {', '.join(known)}")
+            hint=f"{did_you_mean(key, known, capital=True)}Known sources: {', '.join(known)}")
     return _load(path)
 
 

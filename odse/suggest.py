@@ -7,12 +7,21 @@ from collections.abc import Iterable
 
 
 def nearest(name: str, known: Iterable[str]) -> str | None:
-    """Return the known name closest to ``name``, or None when nothing is close."""
-    matches = difflib.get_close_matches(str(name).lower(), sorted(set(known)), n=1, cutoff=0.6)
-    return matches[0] if matches else None
+    """Return the known name closest to ``name`` (ignoring case), or None when none is close."""
+    by_folded: dict[str, str] = {}
+    for item in sorted(set(known)):
+        by_folded.setdefault(item.lower(), item)
+    matches = difflib.get_close_matches(str(name).lower(), list(by_folded), n=1, cutoff=0.6)
+    return by_folded[matches[0]] if matches else None
 
 
-def did_you_mean(name: str, known: Iterable[str]) -> str:
-    """Return "did you mean 'x'? " when a close match exists, else an empty string."""
+def did_you_mean(name: str, known: Iterable[str], *, capital: bool = False) -> str:
+    """Return "did you mean 'x'? " when a close match exists, else an empty string.
+
+    Args:
+        capital: start with a capital letter, to open a sentence.
+    """
     match = nearest(name, known)
-    return f"did you mean '{match}'? " if match else ""
+    if not match:
+        return ""
+    return f"{'Did' if capital else 'did'} you mean '{match}'? "

@@ -170,6 +170,7 @@ SCHEMA = {
         },
         "expr": {
             "type": "object",
+            "description": "a value object such as {column: Power} or {const: normal}",
             "properties": EXPR_PROPS,
             "additionalProperties": False,
         },

@@ -77,7 +77,7 @@ def _param(spec: dict[str, Any], ctx: Ctx) -> Expr:
         from odse.suggest import did_you_mean
         known = sorted(ctx.params)
         raise ctx.error(f"unknown parameter '{name}'",
-                        f"{did_you_mean(name, known).capitalize()}Declare it under params: "
+                        f"{did_you_mean(name, known, capital=True)}Declare it under params: "
                         f"(known: {', '.join(known) or 'none'})")
 
     def run(frame: Frame, state: RunState) -> Col:
@@ -224,8 +224,8 @@ def _lookup(spec: dict[str, Any], ctx: Ctx) -> Callable[[Col, Frame, RunState], 
     for output, codes in (spec.get("codes") or {}).items():
         pairs += [(_code_text(c), output) for c in codes]
     keys: dict[str, Any] = {}
-    for key, value in pairs:
-        key = key.strip().lower() if fold else key
+    for raw, value in pairs:
+        key = raw.strip().lower() if fold else raw
         if key in keys and keys[key] != value:
             raise ctx.error(f"code '{key}' is mapped twice: to {keys[key]!r} and {value!r}",
                             "Keep one mapping for each code", "codes" if "codes" in spec else "map")
@@ -274,7 +274,7 @@ def compile_unit(spec: Any, ctx: Ctx) -> Callable[[Col, Frame, RunState], Col]:
         if found is None:
             from odse.suggest import did_you_mean
             raise ctx.error(f"unknown unit '{spec}'",
-                            f"{did_you_mean(spec, units.known_units()).capitalize()}"
+                            f"{did_you_mean(spec, units.known_units(), capital=True)}"
                             f"Known units: {', '.join(units.known_units())}")
         factor = found[1]
         return lambda col, frame, state: col.with_values(pc.multiply(col.values, factor)) \

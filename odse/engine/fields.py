@@ -18,7 +18,7 @@ from odse import records
 from odse.engine import timestamps, units
 from odse.engine.compile_ctx import Ctx, RunState
 from odse.engine.conditions import compile_condition
-from odse.engine.expressions import compile_value, literal_type, unit_quantity
+from odse.engine.expressions import SOURCE_KEYS, compile_value, literal_type, unit_quantity
 from odse.engine.frame import Frame
 from odse.engine.values import Col, null_where, problem
 
@@ -50,7 +50,8 @@ class FieldProgram:
     label: str = "start"
     key_path: str = ""
     columns: list[str] = field(default_factory=list)
-    factor: Callable[[Frame, RunState], pa.Array] | None = None   # counters: scale of the differences
+    # counters: the scale of each difference, row by row
+    factor: Callable[[Frame, RunState], pa.Array] | None = None
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -69,7 +70,8 @@ def field_kind(name: str, spec: dict[str, Any]) -> str:
         return _ARROW_KIND.get(declared, "string")
     literals = [spec.get("const")] if "const" in spec else []
     literals += list((spec.get("map") or {}).values()) + list(spec.get("codes") or {})
-    literals += [r.get("then") for r in spec.get("rules", []) if not isinstance(r.get("then"), dict)]
+    literals += [r.get("then") for r in spec.get("rules", [])
+                 if not isinstance(r.get("then"), dict)]
     kinds = {literal_type(v) for v in literals if v is not None}
     if kinds and "number" not in kinds:
         return "string" if "string" in kinds else kinds.pop()
@@ -106,23 +108,24 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
 def _counter_factor(spec: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Any], Any]:
     base = float(spec.get("scale", 1.0))
     spec = {k: v for k, v in spec.items() if k != "scale"}
-    rules = []
+    scaled_rules: list[tuple[Any, float]] = []
+    plain_rules = []
     for i, rule in enumerate(spec.get("rules") or []):
         then = rule.get("then")
         scale = 1.0
         if isinstance(then, dict) and "scale" in then:
             scale = float(then["scale"])
             then = {k: v for k, v in then.items() if k != "scale"}
-        rules.append((compile_condition(rule["when"], ctx.at("rules", i, "when")), scale))
-        spec.setdefault("rules", [])
-        rule = {**rule, "then": then}
-        spec["rules"] = [*spec["rules"][:i], rule, *spec["rules"][i + 1:]]
-    if base == 1.0 and all(scale == 1.0 for _, scale in rules):
+        scaled_rules.append((compile_condition(rule["when"], ctx.at("rules", i, "when")), scale))
+        plain_rules.append({**rule, "then": then})
+    if plain_rules:
+        spec["rules"] = plain_rules
+    if base == 1.0 and all(scale == 1.0 for _, scale in scaled_rules):
         return spec, None
 
     def factor(frame: Frame, state: RunState) -> pa.Array:
         values = pa.repeat(pa.scalar(base), frame.n)
-        for cond, scale in reversed(rules):
+        for cond, scale in reversed(scaled_rules):
             values = pc.if_else(cond(frame, state), scale, values)
         return values
 
@@ -171,7 +174,10 @@ def _value_spec(spec: dict[str, Any]) -> dict[str, Any]:
 
 def _compile_plain(name: str, spec: dict[str, Any], kind: str, ctx: Ctx) -> Callable[
         [Frame, RunState], Col]:
-    value = compile_value(_value_spec(spec), ctx, kind)
+    value_spec = _value_spec(spec)
+    if not any(k in value_spec for k in SOURCE_KEYS) and ("rules" in spec or "default" in spec):
+        value_spec = {**value_spec, "const": None}   # rules and a default decide everything
+    value = compile_value(value_spec, ctx, kind)
     default = _compile_default(spec.get("default"), kind, ctx.at("default"))
     rules = _compile_rules(spec.get("rules"), kind, ctx.at("rules"))
     clip = spec.get("clip")
@@ -285,12 +291,10 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
     def run(frame: Frame, state: RunState) -> Col:
         col = value(frame, state)
         chosen = []
-        for fmt in formats:
-            if fmt == "auto":
-                if memo_key not in state.memo:
-                    state.memo[memo_key] = timestamps.choose_auto_format(col)
-                fmt = state.memo[memo_key]
-            chosen.append(fmt)
+        for declared in formats:
+            if declared == "auto" and memo_key not in state.memo:
+                state.memo[memo_key] = timestamps.choose_auto_format(col)
+            chosen.append(state.memo[memo_key] if declared == "auto" else declared)
         parsed = timestamps.parse_with(col, chosen[0])
         for fmt in chosen[1:]:
             missing = pc.and_(pc.is_null(parsed.local), pc.is_valid(col.values))

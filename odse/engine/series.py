@@ -142,7 +142,8 @@ def median_spacing(utc: pa.Array, groups: Groups, state: SeriesState) -> pa.Arra
     step = pc.if_else(pc.greater(step, 0), step, pa.nulls(len(t), pa.int64()))
     table = pa.table({"id": ids, "step": step.cast(pa.float64())})
     medians = table.group_by("id").aggregate([("step", "approximate_median")])
-    found = dict(zip(medians.column("id").to_pylist(), medians.column(1).to_pylist()))
+    found = dict(zip(medians.column("id").to_pylist(), medians.column(1).to_pylist(),
+                     strict=True))
     per_series = []
     for i, key in enumerate(groups.keys):
         value = found.get(i)
@@ -195,7 +196,7 @@ def difference(values: pa.Array, utc: pa.Array, rows: pa.Array, groups: Groups,
         ends = pc.indices_nonzero(groups.ends())
         for key_id, tv, vv, rv in zip(pc.take(sorted_ids, ends).to_pylist(),
                                       pc.take(t, ends).to_pylist(), pc.take(v, ends).to_pylist(),
-                                      pc.take(r, ends).to_pylist()):
+                                      pc.take(r, ends).to_pylist(), strict=True):
             carry[keys[key_id]] = (tv, vv, rv)
         if primary:
             _track_pending(state, groups, starts, prev_v, r, v)
@@ -211,10 +212,11 @@ def _track_pending(state: SeriesState, groups: Groups, starts: pa.Array, prev_v:
     # series that never gets a second reading is rejected at the end of the input.
     first = pc.indices_nonzero(starts)
     sizes = pc.value_counts(groups.sorted_ids())
-    size_of = dict(zip(sizes.field("values").to_pylist(), sizes.field("counts").to_pylist()))
+    size_of = dict(zip(sizes.field("values").to_pylist(), sizes.field("counts").to_pylist(),
+                       strict=True))
     for key_id, row, value, before in zip(
             pc.take(groups.sorted_ids(), first).to_pylist(), pc.take(r, first).to_pylist(),
-            pc.take(v, first).to_pylist(), pc.take(prev_v, first).to_pylist()):
+            pc.take(v, first).to_pylist(), pc.take(prev_v, first).to_pylist(), strict=True):
         key = groups.keys[key_id]
         if before is None and size_of.get(key_id, 0) == 1:
             state.pending[key] = {"row": row, "value": value}

@@ -530,7 +530,7 @@ class Variant:
         if minutes <= 0:
             raise ParameterError(f"interval must be positive, got {minutes}",
                                  code="BAD_INTERVAL")
-        return pa.repeat(pa.scalar(int(round(minutes * 60_000_000)), pa.int64()), n)
+        return pa.repeat(pa.scalar(round(minutes * 60_000_000), pa.int64()), n)
 
     def _apply_interval(self, table: pa.Table, groups: series.Groups | None, run: RunContext,
                         rejects: list[pa.Table], frame: Frame) -> pa.Table:

@@ -75,7 +75,7 @@ class Mapping:
                 raise ParameterError(
                     f"source '{self.name}' has no parameter '{name}'", code="UNKNOWN_PARAMETER",
                     source=self.name,
-                    hint=f"{did_you_mean(name, known).capitalize()}Known parameters: "
+                    hint=f"{did_you_mean(name, known, capital=True)}Known parameters: "
                          f"{', '.join(known)}")
             if value is not None:
                 out[name] = _coerce(self.params[name], value, self.name)

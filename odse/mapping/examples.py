@@ -68,7 +68,7 @@ def compare(got: list[dict[str, Any]], want: list[dict[str, Any]]) -> list[str]:
     problems = []
     if len(got) != len(want):
         problems.append(f"{len(got)} records, expected {len(want)}")
-    for i, (g, w) in enumerate(zip(got, want)):
+    for i, (g, w) in enumerate(zip(got, want, strict=False)):
         for key in sorted(set(g) | set(w)):
             if key not in w:
                 problems.append(f"record {i}: unexpected {key}={g[key]!r}")

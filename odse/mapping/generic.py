@@ -56,7 +56,7 @@ def expand(short: dict[str, Any], *, name: str = "csv", file: str | None = None)
         raise MappingError(
             f"unknown key '{key}' in the column map", code="MAPPING_INVALID", file=file,
             key_path=key,
-            hint=f"{did_you_mean(key, SHORT_KEYS).capitalize()}Keys: {', '.join(SHORT_KEYS)}; "
+            hint=f"{did_you_mean(key, SHORT_KEYS, capital=True)}Keys: {', '.join(SHORT_KEYS)}; "
                  "other fields go under extra: {field: column}")
     if "timestamp" not in short:
         raise MappingError("the column map has no 'timestamp'", code="MAPPING_INVALID",

@@ -97,7 +97,7 @@ def _describe(error: ValidationError, path: tuple[Any, ...]) -> tuple[str, str |
         extra = [k for k in error.instance if k not in schema.get("properties", {})]
         key = extra[0] if extra else "?"
         return (f"unknown key '{key}' in {where}",
-                f"{did_you_mean(key, allowed).capitalize()}Allowed keys: {', '.join(allowed)}",
+                f"{did_you_mean(key, allowed, capital=True)}Allowed keys: {', '.join(allowed)}",
                 (*path, key))
     if validator == "required":
         missing = [k for k in error.validator_value if k not in error.instance]

@@ -6,9 +6,9 @@ The line table lets every later error point at ``file:line`` and the key path
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
-import re
 from typing import Any
 
 import yaml

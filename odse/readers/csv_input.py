@@ -100,7 +100,7 @@ def read_layout(data: InputData, dialect: CsvDialect) -> CsvLayout:
     units: dict[str, str] = {}
     if dialect.units_row:
         unit_cells = rows[dialect.units_row - 1] if dialect.units_row - 1 < len(rows) else []
-        units = {n: u.strip() for n, u in zip(names, unit_cells) if u.strip()}
+        units = {n: u.strip() for n, u in zip(names, unit_cells, strict=False) if u.strip()}
     return CsvLayout(delimiter=delimiter, names=names, units=units, data_offset=offset,
                      header_lines=lines_consumed)
 
@@ -120,14 +120,14 @@ def _unique(names: list[str]) -> list[str]:
     # empty header cells get a positional name; repeated names a numbered suffix
     out: list[str] = []
     seen: dict[str, int] = {}
-    for i, name in enumerate(names, start=1):
-        name = name or f"column_{i}"
+    for i, given in enumerate(names, start=1):
+        name = given or f"column_{i}"
         if name in seen:
             seen[name] += 1
-            name = f"{name} #{seen[name]}"
+            out.append(f"{name} #{seen[name]}")
         else:
             seen[name] = 1
-        out.append(name)
+            out.append(name)
     return out
 
 

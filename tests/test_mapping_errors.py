@@ -1,0 +1,155 @@
+"""A bad mapping spec fails at load time with the file, line, key path and what to do."""
+
+from __future__ import annotations
+
+import pickle
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import odse
+from odse.errors import MappingError
+
+GOOD = """\
+odse_mapping: 1
+name: my_oem
+format: csv
+fields:
+  timestamp: {column: Time, format: "%Y-%m-%d %H:%M:%S"}
+  kWh: {column: Energy, unit: Wh}
+  error_type: {const: normal}
+"""
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "spec.yaml"
+    path.write_text(textwrap.dedent(text))
+    return path
+
+
+def load_error(tmp_path: Path, text: str) -> MappingError:
+    with pytest.raises(MappingError) as info:
+        odse.load_mapping(write(tmp_path, text))
+    return info.value
+
+
+def test_good_spec_loads(tmp_path):
+    mapping = odse.load_mapping(write(tmp_path, GOOD))
+    assert mapping.name == "my_oem"
+    assert odse.check_mapping(write(tmp_path, GOOD)) == []
+
+
+def test_misspelled_key_names_line_path_and_nearest(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("unit: Wh", "unti: Wh"))
+    assert err.line == 6
+    assert err.key_path == "fields.kWh.unti"
+    assert err.file.endswith("spec.yaml")
+    assert "unknown key 'unti'" in str(err)
+    assert "Did you mean 'unit'?" in str(err)
+
+
+def test_unit_of_the_wrong_quantity_says_add_measure_power(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("unit: Wh", "unit: W"))
+    assert err.key_path == "fields.kWh.unit"
+    assert "unit W measures power, but kWh holds energy" in str(err)
+    assert "Add measure: power" in str(err)
+
+
+def test_unknown_unit_lists_known_units(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("unit: Wh", "unit: Whr"))
+    assert "unknown unit 'Whr'" in str(err)
+    assert "Did you mean 'Wh'?" in str(err)
+
+
+def test_enum_value_lists_the_allowed_ones(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("format: csv", "format: xml"))
+    assert err.line == 3
+    assert "format is 'xml', which is not allowed" in str(err)
+    assert "Use one of: csv, json, jsonl" in str(err)
+
+
+def test_scalar_field_says_what_a_value_object_is(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("{const: normal}", "normal"))
+    assert err.key_path == "fields.error_type"
+    assert "must be an object, not the text 'normal'" in str(err)
+    assert "{const: normal}" in str(err)
+
+
+def test_undeclared_parameter(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("{const: normal}", "{param: default_status}"))
+    assert "unknown parameter 'default_status'" in str(err)
+    assert "Declare it under params:" in str(err)
+
+
+def test_condition_with_two_comparisons(tmp_path):
+    err = load_error(tmp_path, GOOD.replace(
+        "error_type: {const: normal}",
+        "error_type:\n    rules:\n      - when: {column: s, eq: 0, gt: 1}\n        then: offline"))
+    assert err.key_path == "fields.error_type.rules[0].when"
+    assert "several comparisons: eq, gt" in str(err)
+
+
+def test_time_format_without_directives(tmp_path):
+    err = load_error(tmp_path, GOOD.replace('"%Y-%m-%d %H:%M:%S"', "YYYY-MM-DD"))
+    assert "time format 'YYYY-MM-DD' has no % directive" in str(err)
+
+
+def test_unknown_time_zone(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("format: csv", "format: csv\ntimezone: Mars/Olympus"))
+    assert "unknown time zone 'Mars/Olympus'" in str(err)
+
+
+def test_yaml_syntax_error_has_a_line(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("{column: Energy, unit: Wh}",
+                                            "{column: Energy, unit: Wh [x]}"))
+    assert err.code == "MAPPING_SYNTAX"
+    assert err.line == 6
+    assert "not valid YAML" in str(err)
+
+
+def test_wrong_language_version(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("odse_mapping: 1", "odse_mapping: 2"))
+    assert "unsupported mapping language version 2" in str(err)
+    assert "write 'odse_mapping: 1'" in str(err)
+
+
+def test_missing_fields_and_format(tmp_path):
+    err = load_error(tmp_path, "odse_mapping: 1\nname: x\n")
+    assert "the spec has no 'format'" in str(err)
+
+
+def test_missing_kwh(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("  kWh: {column: Energy, unit: Wh}\n", ""))
+    assert "no kWh field" in str(err)
+
+
+def test_duplicate_code_mapping(tmp_path):
+    err = load_error(tmp_path, GOOD.replace(
+        "error_type: {const: normal}",
+        "error_type: {column: s, codes: {normal: [1], fault: [1]}}"))
+    assert "code '1' is mapped twice" in str(err)
+
+
+def test_missing_file():
+    with pytest.raises(MappingError, match="mapping file not found"):
+        odse.load_mapping("no/such/spec.yaml")
+
+
+def test_check_mapping_returns_problems(tmp_path):
+    problems = odse.check_mapping(write(tmp_path, GOOD.replace("unit: Wh", "unti: Wh")))
+    assert len(problems) == 1
+    assert problems[0].to_dict()["key_path"] == "fields.kWh.unti"
+
+
+def test_errors_pickle(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("unit: Wh", "unti: Wh"))
+    again = pickle.loads(pickle.dumps(err))
+    assert str(again) == str(err)
+    assert again.line == err.line
+
+
+def test_every_builtin_mapping_loads():
+    for info in odse.sources():
+        if info["name"] != "csv":
+            assert odse.load_mapping(info["file"]).name == info["name"]
