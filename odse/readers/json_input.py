@@ -59,8 +59,11 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
 
 
 def _python_document(raw: bytes, name: str, *, text_leaves: bool = False) -> pa.StructArray:
+    # Arrow's reader stops at a field that is a number in one record and text in another
+    # (a real export's "N/A" among readings). Python's parser then reads numbers as text,
+    # which the engine converts as it does CSV cells.
     try:
-        obj = json.loads(raw)
+        obj = json.loads(raw, parse_int=str, parse_float=str, parse_constant=str)
     except (ValueError, UnicodeDecodeError) as exc:
         raise InputError(f"{name} is not valid JSON: {exc}", code="INPUT_NOT_JSON", file=name,
                          hint="Check that the file is complete JSON (or JSON Lines)") from None
