@@ -1,0 +1,346 @@
+"""The vectorised validator agrees with the jsonschema library on our schema, record by record.
+
+The corpus is generated (hypothesis) from the schema file itself: for every property, values
+that should pass and values built to break each keyword (wrong JSON types, NaN, infinities,
+huge integers, bounds and their neighbours, near-miss enum values, calendar-impossible and
+zone-less timestamps, a trailing newline, Unicode digits, ...), plus unknown fields and
+records that are not objects. For each record, the set of failing paths and the code at each
+path must be the same; jsonschema's errors at one path are reduced with odse's precedence
+(type before bounds, and so on), since odse reports one error per field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import random
+import sys
+from typing import Any
+
+import jsonschema
+import pyarrow as pa
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from odse import validate_batch
+from odse.records import record_schema
+from odse.validation import codes
+
+SCHEMA = record_schema()
+VALIDATOR = jsonschema.Draft202012Validator(SCHEMA)
+PROPS: dict[str, dict[str, Any]] = SCHEMA["properties"]
+DEFS: dict[str, dict[str, Any]] = SCHEMA["$defs"]
+REQUIRED = SCHEMA["required"]
+OPTIONAL = [name for name in PROPS if name not in REQUIRED]
+FLOAT_MAX = sys.float_info.max
+
+_KEYWORD_CODES = {
+    "required": codes.REQUIRED_FIELD_MISSING,
+    "type": codes.TYPE_MISMATCH,
+    "enum": codes.ENUM_MISMATCH,
+    "const": codes.ENUM_MISMATCH,
+    "minimum": codes.OUT_OF_BOUNDS,
+    "maximum": codes.OUT_OF_BOUNDS,
+    "exclusiveMinimum": codes.OUT_OF_BOUNDS,
+    "exclusiveMaximum": codes.OUT_OF_BOUNDS,
+    "oneOf": codes.OUT_OF_BOUNDS,
+    "pattern": codes.PATTERN_MISMATCH,
+}
+_RANK = {code: i for i, code in enumerate(codes.FIELD_PRECEDENCE)}
+
+
+def jsonschema_verdict(record: Any) -> dict[str, str]:
+    """Return {path: code} for one record as the jsonschema library judges it."""
+    found: dict[str, str] = {}
+    for error in VALIDATOR.iter_errors(record):
+        code = _KEYWORD_CODES[error.validator]
+        if error.validator == "required":
+            paths = [f"$.{name}" for name in error.validator_value if name not in record]
+        else:
+            parts = list(error.absolute_path)
+            paths = [f"$.{parts[0]}" if parts else "$"]
+        for path in paths:
+            if path not in found or _RANK[code] < _RANK[found[path]]:
+                found[path] = code
+    return found
+
+
+def odse_verdicts(records: Any) -> list[dict[str, str]]:
+    """Return {path: code} per record as validate_batch judges them."""
+    result = validate_batch(records)
+    out: list[dict[str, str]] = [{} for _ in range(result.total)]
+    for index, error in result.errors:
+        assert error.path not in out[index], f"two errors at {error.path} for record {index}"
+        out[index][error.path] = error.code
+    assert result.invalid == sum(1 for v in out if v)
+    return out
+
+
+# ---- value pools and strategies, read from the schema -----------------------------------------
+# Hypothesis spends most of its time per draw, so each field's good and broken values are
+# prepared once as a pool (one draw picks one), with a generative strategy mixed in.
+
+def _keywords(name: str) -> dict[str, Any]:
+    prop = dict(PROPS[name])
+    ref = prop.pop("$ref", None)
+    merged = dict(DEFS[ref.rsplit("/", 1)[1]]) if ref else {}
+    for key, value in prop.items():
+        if key in ("minimum", "maximum") and key in merged:
+            tighter = max if key == "minimum" else min
+            merged[key] = tighter(value, merged[key])
+        else:
+            merged[key] = value
+    return merged
+
+
+RNG = random.Random(20260209)
+# (complex is left out: jsonschema counts it a number and then fails comparing it with a
+# bound; odse calls it a TYPE_MISMATCH, see test_validation_schema.py)
+WRONG_TYPES = [None, True, False, 0, 1, -3, 2.5, "", "12.5", "x", [], [1], {}, {"a": 1},
+               ("t",), b"bytes"]
+HUGE_INTS = [10**400, -(10**400), 2**64, -(2**63) - 1, 2**1024]
+SAMPLE_IDS = [  # identifiers that match one of the id patterns, or nearly
+    "nersa:gen:SOLARPK-001", "za-nersa:trader:ENPOWER-001", "za-eskom:national:TOU-2026:v3",
+    "za-city-capetown:cpt:LT-MD-2026:v1", "ZAR", "USD", "zar", "ZA", "Nersa:gen:X",
+    "a:b:c:d", "a:b", "a.b_c-d:e:F9", "x:y:z:v", "x:y:z:v12", "\u20acUR", "nersa:gen:SOLAR PK",
+    "ZAR\n", "nersa:gen:X\n", " ZAR", "\u0661:b:c",
+]
+
+
+def number_pool(name: str) -> list[Any]:
+    kw = _keywords(name)
+    low, high = kw.get("minimum", -FLOAT_MAX), kw.get("maximum", FLOAT_MAX)
+    pool: list[Any] = [low, high, math.nan, math.inf, -math.inf, FLOAT_MAX, -FLOAT_MAX,
+                       -1.0, -1e-300, 0, 0.0, -0.0, 1, *HUGE_INTS, *WRONG_TYPES]
+    for bound in (low, high):
+        if abs(bound) < FLOAT_MAX:
+            pool += [bound - 1e-9, bound + 1e-9, bound - 1, bound + 1, int(bound),
+                     math.nextafter(bound, -math.inf), math.nextafter(bound, math.inf)]
+    span_low, span_high = max(low, -1e6), min(high, 1e6)
+    pool += [RNG.uniform(span_low, span_high) for _ in range(40)]
+    pool += [RNG.randint(int(span_low), int(span_high)) for _ in range(10)]
+    pool += [RNG.uniform(-1e6, 1e6) for _ in range(10)]
+    return pool
+
+
+def timestamp_pool() -> list[str]:
+    # Fields drawn over ranges a little wider than the calendar's, so impossible dates
+    # (31 April, 29 February of 2100, hour 24, second 60) come up beside real ones.
+    pool = []
+    for _ in range(600):
+        year = RNG.choice([0, 1, 1900, 1970, 2000, 2024, 2025, 2026, 2100, 9999])
+        month, day = RNG.randint(0, 13), RNG.choice([1, 9, 28, 29, 30, 31, 0, 32])
+        hour, minute, second = RNG.randint(0, 24), RNG.randint(0, 60), RNG.randint(0, 60)
+        if RNG.random() < 0.7:  # mostly plausible, so that the other keywords get exercised
+            month, hour, minute, second = RNG.randint(1, 12), RNG.randint(0, 23), \
+                RNG.randint(0, 59), RNG.randint(0, 59)
+        text = f"{year:04d}-{month:02d}-{day:02d}T{hour:02d}:{minute:02d}:{second:02d}"
+        text += RNG.choice(["", "", "", ".5", ".123456", ".1234567891234", "."])
+        text += RNG.choice(["Z", "Z", "Z", "+02:00", "-05:30", "+14:00", "+24:00", "-00:00",
+                            "+0200", "", "z", "+02"])
+        mutate = RNG.randint(0, 14)
+        if mutate == 0:
+            text = text.replace("T", " ")
+        elif mutate == 1:
+            text = text.replace("T", "t")
+        elif mutate == 2:
+            text += "\n"
+        elif mutate == 3:
+            text = " " + text
+        elif mutate == 4:
+            text = text[:16] + text[19:]  # no seconds
+        elif mutate == 5:
+            text = text.replace("2", "\u0662", 1)  # an Arabic-Indic digit
+        elif mutate == 6:
+            text = text[:10]
+        pool.append(text)
+    return [*pool, "2026-02-09T12:00:00Z", "2024-02-29T00:00:00Z", "2100-02-29T00:00:00Z",
+            "2000-02-29T00:00:00+01:00", *WRONG_TYPES]
+
+
+def enum_pool(name: str) -> list[Any]:
+    allowed = list(PROPS[name]["enum"])
+    return [*allowed, *allowed, *(v.upper() for v in allowed), *(v + " " for v in allowed),
+            "", "Normal", "degraded", "bad", *WRONG_TYPES]
+
+
+def pool_for(name: str) -> list[Any]:
+    kw = _keywords(name)
+    if "enum" in kw:
+        return enum_pool(name)
+    if kw.get("pattern") == DEFS["date_time"]["pattern"]:
+        return timestamp_pool()
+    if "pattern" in kw:
+        return [*kw.get("examples", []), *SAMPLE_IDS, *WRONG_TYPES]
+    if kw["type"] == "number":
+        return number_pool(name)
+    if kw["type"] == "boolean":
+        return [True, False, True, False, 0, 1, "true", *WRONG_TYPES]
+    return ["", "x", "SITE-ALPHA", "\u00e9t\u00e9", "a\nb", *WRONG_TYPES]
+
+
+def _generated(name: str) -> list[Any]:
+    """Values drawn at random over the whole type, beside the hand-built ones."""
+    kind = _keywords(name)["type"]
+    if kind == "number":
+        return [RNG.choice([RNG.uniform(-1e300, 1e300), RNG.gauss(0, 100),
+                            RNG.randint(-(10**20), 10**20)]) for _ in range(30)]
+    if kind == "string":
+        alphabet = "aZ09:._- \n\u00e9\u0663\U0001f600"
+        return ["".join(RNG.choice(alphabet) for _ in range(RNG.randint(0, 8)))
+                for _ in range(30)]
+    return []
+
+
+POOLS = {name: pool_for(name) + _generated(name) for name in PROPS}
+VALUES = {name: st.sampled_from(pool) for name, pool in POOLS.items()}
+REQUIRED_SHAPES = [REQUIRED] * 12 + [[f for f in REQUIRED if f != skip] for skip in REQUIRED] \
+    + [[]]
+NON_OBJECTS = [None, 5, "record", [], [{"timestamp": "2026-02-09T12:00:00Z"}], 2.5, True]
+UNKNOWN = [("asset_tag", "x"), ("kVAh", 1.5), ("year", 2026), ("nested", {"a": [1]}),
+           ("", None), ("Kwh", -1)]
+
+
+@st.composite
+def records(draw: Any) -> Any:
+    if draw(st.integers(0, 70)) == 0:
+        return draw(st.sampled_from(NON_OBJECTS))
+    names = list(draw(st.sampled_from(REQUIRED_SHAPES)))
+    names += [draw(st.sampled_from(OPTIONAL)) for _ in range(draw(st.integers(0, 5)))]
+    record: dict[str, Any] = {name: draw(VALUES[name]) for name in names}
+    extra = draw(st.integers(0, 15))
+    if extra < 4:  # direction decides whether a negative kWh is allowed
+        record["direction"] = ["net", "net", "generation", "consumption"][extra]
+    elif extra < 4 + len(UNKNOWN) and extra % 2:
+        key, value = UNKNOWN[extra - 4]
+        record[key] = value
+    return record
+
+
+SEEN: list[int] = []
+CORPUS_SETTINGS = settings(
+    max_examples=260, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.large_base_example],
+)
+
+
+@CORPUS_SETTINGS
+@given(st.lists(records(), min_size=30, max_size=60))
+def check_batch_agrees(batch: list[Any]) -> None:
+    SEEN.append(len(batch))
+    ours = odse_verdicts(batch)
+    for index, record in enumerate(batch):
+        assert ours[index] == jsonschema_verdict(record), (index, record)
+
+
+def test_agrees_with_jsonschema_on_a_generated_corpus() -> None:
+    SEEN.clear()
+    check_batch_agrees()
+    assert sum(SEEN) >= 10_000, f"corpus had {sum(SEEN)} records"
+
+
+# ---- hand-picked records the generator might not reach --------------------------------------
+
+EDGE_RECORDS = [
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": 0, "error_type": "normal"},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": -0.0, "error_type": "normal"},
+    {"timestamp": "2026-02-09T12:00:00Z\n", "kWh": 1, "error_type": "normal"},
+    {"timestamp": "2026-02-09T12:00:00.1234567891234Z", "kWh": 1, "error_type": "normal"},
+    {"timestamp": "2024-02-29T00:00:00+14:00", "kWh": 1, "error_type": "normal"},
+    {"timestamp": "2100-02-29T00:00:00Z", "kWh": 1, "error_type": "normal"},
+    {"timestamp": "2000-02-29T00:00:00Z", "kWh": 1, "error_type": "normal"},
+    {"timestamp": "0000-02-29T00:00:00Z", "kWh": 1, "error_type": "normal"},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": 10**400, "error_type": "normal"},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": -(10**400), "error_type": "normal",
+     "direction": "net"},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": FLOAT_MAX, "error_type": "normal"},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": -1, "error_type": "normal", "direction": 5},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": -1, "error_type": "normal",
+     "direction": None},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": True, "error_type": True},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": 1.5, "error_type": "normal", "soc": 100,
+     "PF": 1, "nacelle_direction_deg": 360.0000001},
+    {"timestamp": "2026-02-09T12:00:00Z", "kWh": 1, "error_type": "normal",
+     "tariff_currency": "ZAR\n", "seller_party_id": "nersa:gen:SOLARPK-001\n"},
+    {},
+]
+
+
+@pytest.mark.parametrize("record", EDGE_RECORDS, ids=range(len(EDGE_RECORDS)))
+def test_agrees_on_edge_records(record: dict[str, Any]) -> None:
+    assert odse_verdicts([record])[0] == jsonschema_verdict(record)
+
+
+def test_mixed_python_types_in_one_column_agree() -> None:
+    # every Python type in one column forces the value-by-value route
+    kinds = [1, 1.5, True, None, "x", [1], {"a": 1}, 10**30, float("nan"), -2]
+    batch = [{"timestamp": "2026-02-09T12:00:00Z", "kWh": v, "error_type": "normal"}
+             for v in kinds]
+    assert odse_verdicts(batch) == [jsonschema_verdict(r) for r in batch]
+
+
+# ---- Arrow input judges as its dict form ------------------------------------------------------
+
+ARROW_FIELDS = {
+    "timestamp": pa.timestamp("us", tz="UTC"),
+    "kWh": pa.float64(),
+    "error_type": pa.string(),
+    "direction": pa.string(),
+    "PF": pa.float64(),
+    "soc": pa.int64(),
+    "seller_party_id": pa.string(),
+    "curtailment_flag": pa.bool_(),
+    "settlement_period_start": pa.string(),
+    "wind_speed_ms": pa.string(),  # a column of the wrong type
+}
+
+
+def dict_form(table: pa.Table) -> list[dict[str, Any]]:
+    """Return the dict form of Arrow records: nulls left out, timestamps as ISO text with Z."""
+    def text(value: Any) -> Any:
+        if isinstance(value, dt.datetime):
+            return value.astimezone(dt.timezone.utc).isoformat().replace("+00:00", "Z")
+        return value
+
+    return [{k: text(v) for k, v in row.items() if v is not None} for row in table.to_pylist()]
+
+
+@st.composite
+def arrow_tables(draw: Any) -> pa.Table:
+    n = draw(st.integers(1, 40))
+    names = draw(st.lists(st.sampled_from(list(ARROW_FIELDS)), min_size=1, unique=True))
+    columns = {}
+    for name in names:
+        kind = ARROW_FIELDS[name]
+        if pa.types.is_timestamp(kind):
+            value = st.datetimes(min_value=dt.datetime(1970, 1, 1),
+                                 max_value=dt.datetime(2100, 1, 1),
+                                 timezones=st.just(dt.timezone.utc))
+        elif pa.types.is_floating(kind):
+            value = st.floats(-2, 400) | st.sampled_from([math.nan, math.inf, -math.inf])
+        elif pa.types.is_integer(kind):
+            value = st.integers(-5, 200)
+        elif pa.types.is_boolean(kind):
+            value = st.booleans()
+        elif name in ("error_type", "direction"):
+            value = st.sampled_from(["normal", "net", "generation", "fault", "x"])
+        elif name == "wind_speed_ms":
+            value = st.sampled_from(["3.5", "fast"])
+        elif name == "seller_party_id":
+            value = st.sampled_from(["nersa:gen:A-1", "bad id"])
+        else:
+            value = st.sampled_from([t for t in POOLS["timestamp"] if isinstance(t, str)])
+        columns[name] = pa.array(draw(st.lists(st.none() | value, min_size=n, max_size=n)),
+                                 kind)
+    return pa.table(columns)
+
+
+@settings(max_examples=150, deadline=None, database=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(arrow_tables())
+def test_arrow_tables_agree_with_their_dict_form(table: pa.Table) -> None:
+    as_dicts = dict_form(table)
+    assert odse_verdicts(table) == odse_verdicts(as_dicts)
+    assert odse_verdicts(as_dicts) == [jsonschema_verdict(r) for r in as_dicts]
