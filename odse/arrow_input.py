@@ -76,14 +76,15 @@ class BatchSource:
         return None
 
 
-def record_batches(records: Any, *, chunk_rows: int = CHUNK_ROWS) -> BatchSource:
+def record_batches(records: Any, *, chunk_rows: int | None = None) -> BatchSource:
     """Read records of any supported kind as a stream of conformed record batches.
 
     records: a list or iterable of dicts (the dict form), a ``pa.Table``, ``pa.RecordBatch``,
         ``pa.RecordBatchReader``, an object with ``__arrow_c_stream__``, or an iterable of
         ``pa.RecordBatch`` / ``pa.Table``.
-    chunk_rows: rows per batch handed on [rows].
+    chunk_rows: rows per batch handed on [rows]; default :data:`CHUNK_ROWS`.
     """
+    chunk_rows = chunk_rows or CHUNK_ROWS
     if isinstance(records, (str, bytes, bytearray, Mapping)):
         raise OutputError(
             f"records must be a list or iterable of dicts, or Arrow data; got {_kind(records)}",
@@ -161,8 +162,8 @@ def _flatten_tables(items: Iterable[Any]) -> Iterator[pa.RecordBatch]:
 
 
 def _conformed(batches: Iterable[pa.RecordBatch], chunk_rows: int) -> Iterator[pa.RecordBatch]:
-    for batch in batches:
-        batch = conform_batch(batch)
+    for raw in batches:
+        batch = conform_batch(raw)
         if batch.num_rows <= chunk_rows:
             yield batch
             continue
@@ -267,7 +268,7 @@ def _dict_column(name: str, values: list[Any], offset: int) -> pa.Array:
             pa.array([value], type=declared)
         except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
             _raise_bad_value(name, declared, offset + index, value)
-    raise AssertionError("unreachable: a value failed as a column but not alone")  # pragma: no cover
+    raise AssertionError("a value failed as a column but not alone")  # pragma: no cover
 
 
 def _raise_bad_value(name: str, declared: pa.DataType, row: int, value: Any) -> None:
@@ -343,16 +344,14 @@ def parse_timestamps(text: pa.Array, offset: int = 0) -> pa.Array:
                 code="RECORD_INVALID", row=offset + index, field="timestamp",
                 value=text[index].as_py(), hint=_HINT_TIMESTAMP,
             ) from None
-    raise AssertionError("unreachable: a timestamp failed as a column but not alone")  # pragma: no cover
+    raise AssertionError("a timestamp failed as a column but not alone")  # pragma: no cover
 
 
 def _timestamps_to_utc(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     # Arrow stores zoned timestamps as UTC instants, so changing the zone is metadata only; a
     # timestamp without a zone is read as UTC. Finer units are truncated to microseconds.
     unit = array.type.unit
-    if array.type.tz is None:
-        array = array.cast(pa.timestamp(unit, tz="UTC"))
-    elif array.type.tz != "UTC":
+    if array.type.tz != "UTC":
         array = array.cast(pa.timestamp(unit, tz="UTC"))
     if unit != "us":
         array = array.cast(TIMESTAMP_TYPE, safe=unit != "ns")
@@ -412,16 +411,21 @@ def conform_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
     """Give a batch the record's Arrow form: types, column order, no schema metadata."""
     _check_unique(batch.schema.names)
     arrays: dict[str, pa.Array] = {}
-    for name, column in zip(batch.schema.names, batch.columns):
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
         target = target_type(name, column.type)
         if target is None:
             continue
-        arrays[name] = _conform_column(name, column, target)
+        arrays[name] = cast_column(name, column, target)
     names = order_columns(arrays)
     return pa.RecordBatch.from_arrays([arrays[name] for name in names], names=names)
 
 
-def _conform_column(name: str, column: pa.Array, target: pa.DataType) -> pa.Array:
+def cast_column(name: str, column: pa.Array, target: pa.DataType) -> pa.Array:
+    """Convert a column to ``target`` the way records are conformed; OutputError if impossible.
+
+    Timestamps become UTC; timestamps converted to text become ISO 8601 ending in ``Z``;
+    dictionary columns are decoded; other conversions are Arrow's safe casts.
+    """
     if column.type == target:
         return column
     if pa.types.is_dictionary(column.type):
@@ -447,8 +451,8 @@ def _conform_column(name: str, column: pa.Array, target: pa.DataType) -> pa.Arra
         return column.cast(target)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         raise OutputError(
-            f"column '{name}' has type {column.type}, which cannot be converted to the "
-            f"declared {_type_word(target)}: {exc}",
+            f"column '{name}' has type {column.type}, which cannot be converted to "
+            f"{_type_word(target)}: {exc}",
             code="RECORD_INVALID", field=name,
             hint="Fix the column's type or validate the records first (odse.validate_batch)",
         ) from None

@@ -192,9 +192,9 @@ def remove_stale_temps(location: Location, folder: str, prefix: str) -> None:
     except OSError:
         return
     for info in infos:
-        if info.base_name.startswith(prefix) and info.base_name.endswith(".tmp"):
-            if is_stale(location, info):
-                _silent_delete(fs, info.path, directory=info.type == pafs.FileType.Directory)
+        name = info.base_name
+        if name.startswith(prefix) and name.endswith(".tmp") and is_stale(location, info):
+            _silent_delete(fs, info.path, directory=info.type == pafs.FileType.Directory)
 
 
 def is_stale(location: Location, info: pafs.FileInfo) -> bool:

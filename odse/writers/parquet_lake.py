@@ -1,0 +1,364 @@
+"""``to_parquet``: records into a Hive-partitioned Parquet lake, merged, overwritten or appended.
+
+A write runs in phases, so that a failure before the last one changes nothing:
+
+1. *ingest*: batches are split by partition (rows sorted so each partition's rows are
+   adjacent) and buffered per partition; when the buffers pass ``BUFFER_BYTES``, partitions
+   that the latest batch did not touch (for time-ordered input: finished days) are written
+   to staging files, which keeps memory bounded for inputs of any size;
+2. *plan*: the final schema is fixed, and the touched partitions' existing files are listed
+   and their footers read (their column types win);
+3. *prepare*: each touched partition's new file is written completely to staging: the
+   incoming rows (merge: upserted into the existing rows);
+4. *commit*: each partition is published with one atomic rename or folder swap
+   (:mod:`odse.writers.commit`).
+
+Partitions the write does not touch are never read or changed (the lake's layout and column
+types are taken from one existing file's footer).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.fs as pafs
+import pyarrow.parquet as pq
+
+from odse.arrow_input import record_batches
+from odse.errors import OutputError, ParameterError
+from odse.writers.commit import FIRST_FILE, Change, Staging, _checkpoint, new_write_id
+from odse.writers.lake import Lake
+from odse.writers.merge import key_columns, last_of_runs, merge, sort_and_keep_last
+from odse.writers.partitions import (
+    DERIVED,
+    check_columns,
+    check_partition_by,
+    group_rows,
+    key_arrays,
+    relative_path,
+    runs_of,
+)
+from odse.writers.schema import BatchSchema
+from odse.writers.summary import WriteSummary
+from odse.writers.targets import resolve
+
+MODES = ("merge", "overwrite", "append")
+BUFFER_BYTES = 128 << 20
+"""Arrow memory held in partition buffers before finished partitions are staged [bytes]."""
+WORKERS = max(1, min(4, os.cpu_count() or 2))
+"""Threads that encode partition files (Parquet encoding releases the GIL)."""
+COMPRESSION = "snappy"
+"""Parquet compression: snappy is read by every engine the lake is meant for."""
+
+
+def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: str = "merge",
+               *, filesystem: pafs.FileSystem | None = None) -> WriteSummary:
+    """Write records to a Parquet lake folder, Hive-partitioned when ``partition_by`` is given.
+
+    Layout: ``<root>/asset_id=SITE-ALPHA/year=2026/month=02/day=09/part-00000.parquet``, with
+    ``year``, ``month``, ``day`` and ``hour`` taken from the UTC timestamp and zero-padded, and
+    partition columns stored only in folder names (not inside the files). Without
+    ``partition_by`` the lake is ``<root>/part-00000.parquet``. Every file has one schema:
+    ``timestamp`` is ``timestamp[us, tz=UTC]``, ``kWh`` float64, declared fields their declared
+    types, and a column keeps the type it has in the lake.
+
+    Modes, applied per touched partition (partitions the write does not touch stay as they
+    are):
+
+    * ``"merge"`` (default): upsert. An incoming row replaces an existing row with the same
+      key (``timestamp``, and ``asset_id``, ``direction``, ``channel`` where present); all
+      other rows are kept; of incoming rows with the same key the last wins. Re-running a
+      write leaves the lake as it was; writing only new rows keeps the earlier ones.
+    * ``"overwrite"``: the touched partitions hold exactly the incoming rows afterwards.
+    * ``"append"``: the incoming rows are added as a new file beside the existing ones.
+
+    Each partition changes atomically: a crash leaves it with its old rows or its new rows.
+    No records: nothing is written and nothing is touched.
+
+    records: a list or iterable of dicts, or Arrow data (table, batch, reader, batch iterator).
+    output_path: the lake root folder: a local path or a URI such as ``file:///data/lake`` or
+        ``s3://bucket/lake``.
+    partition_by: partition columns in folder order, e.g. ``["asset_id", "year", "month",
+        "day"]``: record columns (text, integer, boolean, date) or year, month, day, hour.
+    mode: ``"merge"``, ``"overwrite"`` or ``"append"``.
+    filesystem: a ``pyarrow.fs.FileSystem`` in which ``output_path`` lies (optional).
+    """
+    mode = _check_mode(mode)
+    partition_by = check_partition_by(partition_by)
+    location = resolve(output_path, filesystem)
+    source = record_batches(records)
+    first = source.peek()
+    if first is None:
+        return WriteSummary(path=location.shown, format="parquet", rows_in=0, rows_written=0,
+                            files_written=0, mode=mode)
+    check_columns(partition_by, first.schema)
+    lake = Lake(location)
+    lake.prepare()
+    with lake.lock():
+        staging = Staging(lake, new_write_id())
+        write = _LakeWrite(lake, staging, partition_by, mode)
+        try:
+            staging.recover()
+            write.check_layout()
+            for batch in source:
+                write.add(batch)
+            return write.finish()
+        finally:
+            write.close()
+            staging.close()
+
+
+def _check_mode(mode: Any) -> str:
+    if mode not in MODES:
+        raise ParameterError(
+            f"unknown mode {mode!r}", value=mode,
+            hint="Use mode='merge' (upsert, the default), 'overwrite' or 'append'",
+        )
+    return mode
+
+
+@dataclass
+class _Part:
+    """One touched partition: its incoming rows, in memory and in staged chunks."""
+
+    rel: str
+    slices: list[pa.RecordBatch] = field(default_factory=list)
+    serials: list[int] = field(default_factory=list)
+    chunks: list[tuple[str, pa.Schema]] = field(default_factory=list)
+    rows: int = 0
+    last: int = -1
+    existing: list[str] = field(default_factory=list)
+    existing_rows: int = 0
+
+    def sources(self) -> int:
+        """Separately de-duplicated pieces: distinct input batches plus staged chunks."""
+        return len(set(self.serials)) + len(self.chunks)
+
+
+@dataclass
+class _Prepared:
+    change: Change
+    rows: int
+    duplicates: int
+    replaced: int
+
+
+class _LakeWrite:
+    """The state of one ``to_parquet`` call between its phases."""
+
+    def __init__(self, lake: Lake, staging: Staging, partition_by: tuple[str, ...],
+                 mode: str) -> None:
+        self.lake = lake
+        self.staging = staging
+        self.partition_by = partition_by
+        self.mode = mode
+        self.schema = BatchSchema()
+        self.parts: dict[tuple[Any, ...], _Part] = {}
+        self.held: dict[int, list[int]] = {}
+        self.held_bytes = 0
+        self.serial = 0
+        self.rows_in = 0
+        self.duplicates = 0
+        self.record_partitions = [name for name in partition_by if name not in DERIVED]
+        self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="odse-parquet")
+
+    def close(self) -> None:
+        """Release the worker threads."""
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    # layout ---------------------------------------------------------------------------------
+
+    def check_layout(self) -> None:
+        """Refuse to mix layouts in one lake; take column types from an existing file."""
+        keys, sample = self.lake.layout()
+        wanted = list(self.partition_by)
+        if keys is not None and (keys != wanted if sample else keys != wanted[:len(keys)]):
+            shown = ", ".join(keys) if keys else "nothing (files at the root)"
+            asked = ", ".join(wanted) if wanted else "nothing"
+            raise OutputError(
+                f"the lake is partitioned by {shown}, and this write asks for {asked}",
+                code="LAYOUT_MISMATCH", file=self.lake.location.shown,
+                hint=(f"Pass partition_by={keys!r} to write into this lake, or write to "
+                      "another folder"),
+            )
+        if sample is not None:
+            self._fix_types(self.lake.read_schema(sample))
+
+    def _fix_types(self, schema: pa.Schema) -> None:
+        self.schema.fix({item.name: item.type for item in schema
+                         if item.name not in self.partition_by})
+
+    # ingest ---------------------------------------------------------------------------------
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        """Split one batch by partition and buffer it; stage finished partitions if needed."""
+        rows = batch.num_rows
+        if not rows:
+            return
+        clash = set(batch.schema.names).intersection(self.partition_by).intersection(DERIVED)
+        if clash:
+            check_columns(self.partition_by, batch.schema)
+        self.rows_in += rows
+        self.schema.observe(batch.schema)
+        keys = key_arrays(batch, self.partition_by)
+        key_names = (key_columns(batch.schema.names, self.partition_by)
+                     if self.mode == "merge" else [])
+        order = [batch.column(name) for name in key_names]
+        batch, columns, runs = group_rows(batch, keys, order)
+        if key_names:
+            strict = [False] * len(keys) + [name == "timestamp" for name in key_names]
+            mask = last_of_runs(columns, strict)
+            if mask is not None:
+                kept = pc.sum(pc.cast(mask, pa.int64())).as_py()
+                self.duplicates += batch.num_rows - kept
+                batch = batch.filter(mask)
+                runs = runs_of([column.filter(mask) for column in columns[:len(keys)]],
+                               batch.num_rows)
+        serial = self.serial
+        self.serial += 1
+        size = batch.get_total_buffer_size()
+        self.held[serial] = [size, 0]
+        self.held_bytes += size
+        for values, start, length in runs:
+            part = self.parts.get(values)
+            if part is None:
+                part = _Part(relative_path(self.partition_by, values))
+                self.parts[values] = part
+            part.slices.append(batch.slice(start, length))
+            part.serials.append(serial)
+            part.rows += length
+            part.last = serial
+            self.held[serial][1] += 1
+        if self.held_bytes > BUFFER_BYTES:
+            self._spill(serial)
+
+    def _spill(self, current: int) -> None:
+        cold = [part for part in self.parts.values() if part.slices and part.last != current]
+        self._stage_chunks(cold)
+        if self.held_bytes > BUFFER_BYTES // 2:
+            self._stage_chunks([part for part in self.parts.values() if part.slices])
+
+    def _stage_chunks(self, parts: list[_Part]) -> None:
+        if not parts:
+            return
+        schema = self._file_schema()
+        paths = [self.staging.new_path("c") for _ in parts]
+        list(self.pool.map(lambda job: self._write_chunk(job[0], job[1], schema),
+                           zip(parts, paths, strict=True)))
+        for part, path in zip(parts, paths, strict=True):
+            part.chunks.append((path, schema))
+            for serial in part.serials:
+                holder = self.held[serial]
+                holder[1] -= 1
+                if holder[1] == 0:
+                    self.held_bytes -= holder[0]
+                    del self.held[serial]
+            part.slices, part.serials = [], []
+
+    def _write_chunk(self, part: _Part, path: str, schema: pa.Schema) -> None:
+        table = self._table(part.slices, schema)
+        if self.mode == "merge" and len(set(part.serials)) > 1:
+            table, mask = sort_and_keep_last(table, key_columns(schema.names, self.partition_by))
+            if mask is not None:
+                self.duplicates += len(mask) - table.num_rows
+        self._write_file(table, path)
+
+    # plan, prepare, commit ------------------------------------------------------------------
+
+    def finish(self) -> WriteSummary:
+        """Plan, prepare and commit every touched partition; return the summary."""
+        parts = sorted(self.parts.values(), key=lambda part: part.rel)
+        for part in parts:
+            part.existing = self.lake.data_files(part.rel)
+        with_files = [part for part in parts if part.existing]
+        for part, footers in zip(with_files, self.pool.map(self._footers, with_files),
+                                 strict=True):
+            for metadata in footers:
+                self._fix_types(metadata.schema.to_arrow_schema())
+                part.existing_rows += metadata.num_rows
+        schema = self._file_schema()
+        prepared = list(self.pool.map(lambda part: self._prepare(part, schema), parts))
+        _checkpoint("staged")
+        for item in prepared:
+            self.staging.commit(item.change)
+        return WriteSummary(
+            path=self.lake.location.shown, format="parquet", rows_in=self.rows_in,
+            rows_written=sum(item.rows for item in prepared),
+            files_written=len(prepared), partitions=tuple(part.rel for part in parts),
+            mode=self.mode, duplicates_dropped=self.duplicates + sum(
+                item.duplicates for item in prepared),
+            rows_replaced=sum(item.replaced for item in prepared),
+        )
+
+    def _footers(self, part: _Part) -> list[pq.FileMetaData]:
+        return [self.lake.read_metadata(self.lake.path(part.rel, name))
+                for name in part.existing]
+
+    def _prepare(self, part: _Part, schema: pa.Schema) -> _Prepared:
+        existing = part.existing
+        if self.mode == "append":
+            name = FIRST_FILE if not existing else f"part-{self.staging.write_id}.parquet"
+            replace: list[str] = []
+        else:
+            name = existing[0] if len(existing) == 1 else FIRST_FILE
+            replace = list(existing)
+        change = Change(part.rel, "", name, replace)
+        merging = self.mode == "merge"
+        if not (merging and existing) and not (merging and part.sources() > 1):
+            # the incoming rows are the new file as they are: reuse a staged chunk, or copy
+            # the pieces into one file a batch at a time
+            if len(part.chunks) == 1 and not part.slices and part.chunks[0][1].equals(schema):
+                change.staged = part.chunks[0][0]
+            else:
+                change.staged = self.staging.new_path()
+                self._stream_file(part, schema, change.staged)
+            replaced = part.existing_rows if self.mode == "overwrite" else 0
+            return _Prepared(change, part.rows, 0, replaced)
+        keys = key_columns(schema.names, self.partition_by)
+        incoming = self._table(self._pieces(part, schema), schema)
+        old = None
+        if existing:
+            old = pa.concat_tables([
+                self.schema.conform(self.lake.read_table(self.lake.path(part.rel, file)),
+                                    schema)
+                for file in existing])
+        table, replaced, dropped = merge(old, incoming, keys,
+                                         incoming_unique=part.sources() <= 1)
+        change.staged = self.staging.new_path()
+        self._write_file(table, change.staged)
+        return _Prepared(change, incoming.num_rows - dropped, dropped, replaced)
+
+    # files ----------------------------------------------------------------------------------
+
+    def _file_schema(self) -> pa.Schema:
+        schema = self.schema.schema()
+        drop = [name for name in self.record_partitions if name in schema.names]
+        for name in drop:
+            schema = schema.remove(schema.get_field_index(name))
+        return schema
+
+    def _pieces(self, part: _Part, schema: pa.Schema) -> Iterable[pa.RecordBatch]:
+        for path, _chunk_schema in part.chunks:
+            parquet = pq.ParquetFile(path, filesystem=self.staging.filesystem)
+            yield from parquet.iter_batches(batch_size=65_536)
+        yield from part.slices
+
+    def _table(self, pieces: Iterable[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
+        batches = [self.schema.conform(piece, schema) for piece in pieces]
+        return pa.Table.from_batches(batches, schema=schema)
+
+    def _write_file(self, table: pa.Table, path: str) -> None:
+        pq.write_table(table, path, filesystem=self.staging.filesystem,
+                       compression=COMPRESSION)
+
+    def _stream_file(self, part: _Part, schema: pa.Schema, path: str) -> None:
+        with pq.ParquetWriter(path, schema, filesystem=self.staging.filesystem,
+                              compression=COMPRESSION) as writer:
+            for piece in self._pieces(part, schema):
+                writer.write_batch(self.schema.conform(piece, schema))
