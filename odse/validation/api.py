@@ -21,7 +21,7 @@ LEVELS = ("schema", "semantic")
 
 
 # The positional order is the documented (original) signature, kept for compatibility.
-def validate(data: Any, level: str = "schema", capacity_kw: float | None = None,  # noqa: PLR0917
+def validate(data: Any, level: str = "schema", capacity_kw: float | None = None,
              latitude: float | None = None, longitude: float | None = None,
              profile: str | None = None, *,
              interval_minutes: float | None = None) -> ValidationResult:

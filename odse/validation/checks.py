@@ -9,6 +9,7 @@ per record.
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -217,6 +218,8 @@ def _describe(value: Any) -> str:
         return "object"
     if isinstance(value, (list, tuple)):
         return "array"
+    if isinstance(value, (dt.date, dt.time)):
+        return f"{type(value).__name__} {value.isoformat()} (write it as ISO 8601 text)"
     return f"{type(value).__name__} {_show(value)}"
 
 
