@@ -85,8 +85,7 @@ def value_checks(rule: FieldRule, column: Column,
             yield codes.PATTERN_MISMATCH, column.present, _per_value(
                 column, lambda v: f"{name} must be {pattern.describe()}, got {_show(v)} "
                                   "(an Arrow timestamp without a time zone)")
-        elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type) \
-                or pa.types.is_string_view(values.type):
+        elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
             yield codes.PATTERN_MISMATCH, _pattern_fails(values, rule), _per_value(
                 column, lambda v: f"{name} must be {pattern.describe()}, got {_show(v)}")
 

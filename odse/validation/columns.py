@@ -233,6 +233,8 @@ class ArrowColumns(Columns):
         col = self.table.column(name).combine_chunks()
         if pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
+        if pa.types.is_string_view(col.type):  # polars' strings; few kernels take them yet
+            col = col.cast(pa.large_string())
         return col
 
     def _build(self, rule: FieldRule) -> Column:
@@ -256,8 +258,7 @@ class ArrowColumns(Columns):
                 wrong = pc.and_(present, pc.invert(pc.fill_null(whole, True)))
                 values = pc.if_else(wrong, pa.scalar(None, pa.float64()), values)
             return Column(name, present, values, wrong, raw)
-        if rule.type == "string" and (pa.types.is_string(t) or pa.types.is_large_string(t)
-                                      or pa.types.is_string_view(t)):
+        if rule.type == "string" and (pa.types.is_string(t) or pa.types.is_large_string(t)):
             return Column(name, present, col, None, raw)
         if rule.type == "string" and rule.date_time and pa.types.is_timestamp(t):
             if t.tz is None:

@@ -168,10 +168,11 @@ def _parse(text: str | None) -> datetime | None:
 
 def _strings(cols: Columns, name: str) -> pa.Array:
     column = cols.get(name)
-    if column is None or not pa.types.is_string(column.values.type):
-        if column is not None and (pa.types.is_large_string(column.values.type)
-                                   or pa.types.is_string_view(column.values.type)):
-            return pc.cast(column.values, pa.string())
+    if column is None:
+        return pa.nulls(cols.n, pa.string())
+    if pa.types.is_large_string(column.values.type):
+        return pc.cast(column.values, pa.string())
+    if not pa.types.is_string(column.values.type):
         return pa.nulls(cols.n, pa.string())
     return column.values
 
