@@ -134,7 +134,8 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
     variant, root = spec.select(inp)
     run_params = dict(resolved)
     run_params["timezone"] = timezone or variant.zone or resolved.get("timezone") or "UTC"
-    report = Report(source=spec.name, variant=variant.name, input=inp.name)
+    report = Report(source=spec.name, variant=variant.name, input=inp.name,
+                    input_bytes=inp.size)
     run = RunContext(params=run_params, report=report, errors=errors)
     return BatchStream(variant, variant.run(inp, run, root), report)
 

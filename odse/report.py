@@ -75,6 +75,8 @@ class Report:
     rows_read: int = 0
     rows_rejected: int = 0
     records: int = 0
+    input_bytes: int | None = None      # size of the input, when known (for progress bars)
+    bytes_read: int = 0                 # how far the reader has got
     values_clipped: dict[str, int] = field(default_factory=dict)
     _reject_tables: list[pa.Table] = field(default_factory=list, repr=False)
     _rejects_cache: list[Reject] | None = field(default=None, repr=False)

@@ -235,7 +235,10 @@ class Variant:
             malformed: list[csv_input.MalformedRow] = []
             include = [c for c in self.columns if c in layout.names]
             first_row = 1
-            for batch in csv_input.iter_batches(data, layout, self.dialect, include, malformed):
+            position = [0]
+            for batch in csv_input.iter_batches(data, layout, self.dialect, include, malformed,
+                                                position=position):
+                run.report.bytes_read = position[0]
                 frame = CsvFrame(batch, first_row, layout.header_lines, layout.units, params)
                 first_row += batch.num_rows
                 run.report.rows_read += frame.n

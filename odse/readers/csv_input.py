@@ -23,7 +23,7 @@ from odse.readers.inputs import HEAD_BYTES, InputData
 
 DEFAULT_NULLS = ("", "NaN", "nan", "NAN", "NULL", "null", "None", "N/A", "n/a", "NA", "#N/A",
                  "--", "-", "#VALUE!", "#DIV/0!")
-BLOCK_SIZE = 4 << 20
+BLOCK_SIZE = 1 << 20
 _DELIMITERS = (",", ";", "\t", "|")
 
 
@@ -142,11 +142,13 @@ class MalformedRow:
 
 def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                  columns: list[str] | None, malformed: list[MalformedRow],
-                 block_size: int = BLOCK_SIZE) -> Iterator[pa.RecordBatch]:
+                 block_size: int = BLOCK_SIZE,
+                 position: list[int] | None = None) -> Iterator[pa.RecordBatch]:
     """Yield record batches of text columns (only ``columns`` when given).
 
     Args:
         malformed: receives the lines whose field count is wrong; they are skipped.
+        position: if given, its first item is set to the bytes read so far (for progress).
     """
     names = layout.names
     if not names:
@@ -185,6 +187,8 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                 raise InputError(f"cannot parse {data.name} as CSV: {exc}", code="CSV_PARSE",
                                  file=data.name,
                                  hint="Check the delimiter and quoting of the file") from None
+            if position is not None and not data.gzip:
+                position[0] = stream.tell()
             if batch.num_rows:
                 yield batch
     finally:

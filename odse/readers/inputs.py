@@ -109,9 +109,11 @@ class InputData:
             stream.seek(offset)
             return stream
         if self.path is not None and not self.gzip:
-            stream = pa.OSFile(str(self.path), "rb")
-            stream.seek(offset)
-            return stream
+            # A Python file object, not pa.OSFile: Arrow reads a random-access file ahead
+            # without bound (the whole file), a plain stream one block at a time.
+            fh = open(self.path, "rb")  # noqa: SIM115 - the caller closes the stream
+            fh.seek(offset)
+            return pa.PythonFile(fh, mode="r")
         source = pa.BufferReader(self.content) if self.content is not None \
             else pa.OSFile(str(self.path), "rb")
         stream = pa.CompressedInputStream(source, "gzip")
