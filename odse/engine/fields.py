@@ -300,9 +300,11 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
             missing = pc.and_(pc.is_null(parsed.local), pc.is_valid(col.values))
             if not pc.any(missing).as_py():
                 break
-            more = timestamps.parse_with(col, fmt)
-            parsed = timestamps.Parsed(pc.coalesce(parsed.local, more.local),
-                                       pc.coalesce(parsed.offset, more.offset), parsed.col)
+            # the next format only sees the values the earlier ones could not read
+            more = timestamps.parse_with(Col(pc.filter(col.values, missing)), fmt)
+            parsed = timestamps.Parsed(
+                pc.replace_with_mask(parsed.local, missing, more.local),
+                pc.replace_with_mask(parsed.offset, missing, more.offset), parsed.col)
         if len(chosen) > 1:
             bad = pc.and_(pc.is_valid(col.values), pc.is_null(parsed.local))
             parsed.col = col.with_values(parsed.local, *problem(

@@ -118,20 +118,24 @@ def parse_iso(col: Col) -> Parsed:
     local = pa.nulls(n, NAIVE)
     offset = pa.nulls(n, pa.int64())
     left = pc.is_valid(text)
-    for fmt, fixed in _FAST_ISO:
+    for i, (fmt, fixed) in enumerate(_FAST_ISO):
+        if i == 0:
+            local = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+            left = pc.and_(left, pc.is_null(local))
+            continue
         if not pc.any(left).as_py():
             break
-        attempt = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
-        hit = pc.and_(left, pc.is_valid(attempt))
-        if not pc.any(hit).as_py():
+        # later layouts only see the values the earlier ones could not read
+        attempt = pc.strptime(pc.filter(text, left), format=fmt, unit="us", error_is_null=True)
+        if attempt.null_count == len(attempt):
             continue
-        local = pc.if_else(hit, attempt, local)
+        local = pc.replace_with_mask(local, left, pc.coalesce(pc.filter(local, left), attempt))
         if fixed is not None:
-            offset = pc.if_else(hit, pa.scalar(fixed, pa.int64()), offset)
-        left = pc.and_(left, pc.invert(hit))
+            offset = pc.replace_with_mask(offset, left, pc.if_else(
+                pc.is_valid(attempt), pa.scalar(fixed, pa.int64()), pc.filter(offset, left)))
+        left = pc.and_(left, pc.is_null(local))
     if pc.any(left).as_py():
-        idx = pc.indices_nonzero(left)
-        sub_local, sub_offset = _parse_iso_general(pc.take(text, idx))
+        sub_local, sub_offset = _parse_iso_general(pc.filter(text, left))
         local = pc.replace_with_mask(local, left, sub_local)
         offset = pc.replace_with_mask(offset, left, sub_offset)
     bad = pc.and_(pc.is_valid(text), pc.is_null(local))
