@@ -2,10 +2,10 @@
 
 A record's timestamp marks the start of its interval, so its interval runs to the next
 timestamp of the same series (the same ``asset_id``, ``direction`` and ``channel``): the
-interval is the gap to the next record; the last record of a series takes the gap from the one
-before it. A gap of zero (a duplicate timestamp) says nothing, so the other side is used. A
-series with a single timestamp has no spacing: its records get null (the caller's interval, or
-the documented fallback, applies there).
+interval is the gap to the next later timestamp of the series; the records at the series' last
+timestamp take the gap from the timestamp before it. Duplicate timestamps share their
+interval. A series with a single timestamp has no spacing: its records get null (the caller's
+interval, or the documented fallback, applies there).
 """
 
 from __future__ import annotations
@@ -44,15 +44,16 @@ def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
 
     gaps = pc.subtract(micros[1:], micros[:-1])  # to the next record, in series order
     if series is not None:
+        # -1 marks a series boundary, so that the fills below never cross one
         same = pc.equal(series[1:], series[:-1])
-        gaps = pc.if_else(same, gaps, pa.scalar(None, pa.int64()))
-    null = pa.array([None], pa.int64())
-    after = pa.concat_arrays([gaps, null])
-    before = pa.concat_arrays([null, gaps])
-    positive_after = pc.fill_null(pc.greater(after, 0), False)
-    positive_before = pc.fill_null(pc.greater(before, 0), False)
-    chosen = pc.if_else(positive_after, after,
-                        pc.if_else(positive_before, before, pa.scalar(None, pa.int64())))
+        gaps = pc.if_else(same, gaps, pa.scalar(-1, pa.int64()))
+    edge = pa.array([-1], pa.int64())
+    # a zero gap (a duplicate timestamp) says nothing: take the nearest positive gap instead
+    gaps = pc.if_else(pc.equal(gaps, 0), pa.scalar(None, pa.int64()), gaps)
+    after = pc.fill_null_backward(pa.concat_arrays([gaps, edge]))
+    before = pc.fill_null_forward(pa.concat_arrays([edge, gaps]))
+    chosen = pc.if_else(pc.greater(after, 0), after,
+                        pc.if_else(pc.greater(before, 0), before, pa.scalar(None, pa.int64())))
     hours = pc.divide(pc.cast(chosen, pa.float64()), float(_US_PER_HOUR))
 
     if order is not None:
