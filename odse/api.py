@@ -91,7 +91,7 @@ def resolve(source: str | None, mapping: Any = None, column_map: Any = None) -> 
         return load_mapping(mapping, name=str(source).lower() if source else None)
     if source is None:
         raise ParameterError("no source given", code="NO_SOURCE",
-                             hint="Pass source='huawei' (see odse.sources()) or mapping=...")
+                             hint="Pass source=<name> (odse.sources() lists them) or mapping=...")
     if registry.is_generic(source):
         raise MappingError(
             f"source '{source}' needs a mapping", code="MAPPING_REQUIRED",
@@ -107,7 +107,7 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
 
     Args:
         data: a path (str or Path), the file's text or bytes, or a binary file object.
-        source: a source name (``huawei``, ``enphase``, ... any alias, any case), or
+        source: a source name (any alias, any case; ``odse.sources()`` lists them), or
             ``csv``/``generic``/``generic_csv`` with ``mapping``.
         asset_id: identifier written to every record (where the input has none).
         timezone: zone of naive input times: IANA name (``Africa/Johannesburg``) or offset
