@@ -75,7 +75,8 @@ def _tan_d(x: _X) -> _X:
 
 
 def _asin_d(x: _X) -> _X:
-    clipped = pc.max_element_wise(pc.min_element_wise(x.a, 1.0), -1.0)
+    clipped = pc.max_element_wise(pc.min_element_wise(x.a, 1.0, skip_nulls=False), -1.0,
+                                  skip_nulls=False)
     return _X(pc.multiply(pc.asin(clipped), _DEG))
 
 
