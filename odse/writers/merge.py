@@ -29,8 +29,8 @@ def key_columns(names: Sequence[str], partition_by: Sequence[str]) -> list[str]:
     return [name for name in KEY_FIELDS if name in present and name not in partition_by]
 
 
-def last_of_runs(arrays: Sequence[pa.Array], strict: Sequence[bool]) -> pa.Array | None:
-    """Return a mask keeping the last row of each run of equal keys, or None to keep all.
+def same_as_next(arrays: Sequence[pa.Array], strict: Sequence[bool]) -> pa.Array | None:
+    """Return, per row, whether the next row has the same key; None when no two rows do.
 
     arrays: key arrays, already sorted so that equal keys are adjacent.
     strict: per array, True when a null never equals anything (the timestamp).
@@ -44,7 +44,13 @@ def last_of_runs(arrays: Sequence[pa.Array], strict: Sequence[bool]) -> pa.Array
         same = equal if same is None else pc.and_(same, equal)
     if same is None or not pc.any(same).as_py():
         return None
-    return pa.concat_arrays([pc.invert(same), pa.array([True])])
+    return pa.concat_arrays([same, pa.array([False])])
+
+
+def last_of_runs(arrays: Sequence[pa.Array], strict: Sequence[bool]) -> pa.Array | None:
+    """Return a mask keeping the last row of each run of equal keys, or None to keep all."""
+    same = same_as_next(arrays, strict)
+    return None if same is None else pc.invert(same)
 
 
 def sort_and_keep_last(table: pa.Table, keys: Sequence[str],
@@ -69,7 +75,8 @@ def merge(existing: pa.Table | None, incoming: pa.Table, keys: Sequence[str], *,
     """Upsert ``incoming`` into ``existing``: return (rows, existing replaced, incoming dropped).
 
     Both tables have the same schema; later incoming rows win over earlier ones, incoming
-    rows over existing ones. The result is sorted by key, timestamp first.
+    rows over existing ones; existing rows whose key the write does not bring are kept as
+    they are. The result is sorted by key, timestamp first.
     incoming_unique: the caller knows ``incoming`` has no two rows with the same key.
     """
     if existing is None or existing.num_rows == 0:
@@ -94,10 +101,19 @@ def merge(existing: pa.Table | None, incoming: pa.Table, keys: Sequence[str], *,
         return both.drop_columns([marker]), 0, 0
     indices = pc.sort_indices(both, sort_keys=[(name, "ascending") for name in keys])
     both = both.take(indices)
-    mask = last_of_runs([both.column(name).combine_chunks() for name in keys],
+    same = same_as_next([both.column(name).combine_chunks() for name in keys],
                         [name == "timestamp" for name in keys])
-    if mask is None:
+    if same is None:
         return both.drop_columns([marker]), 0, 0
+    # Within a run of equal keys existing rows come first (stable sort). A run that ends with
+    # an incoming row keeps only that row; a run of existing rows alone is left as it is
+    # (merge replaces what the write brings and nothing else, even duplicates from appends).
+    run_id = pc.subtract(pc.cumulative_sum(pc.cast(
+        pa.concat_arrays([pa.array([True]), pc.invert(same.slice(0, len(same) - 1))]),
+        pa.int64())), 1)
+    run_end = pc.indices_nonzero(pc.invert(same)).take(run_id)
+    ends_incoming = both.column(marker).combine_chunks().take(run_end)
+    mask = pc.invert(pc.and_(same, ends_incoming))
     gone = both.filter(pc.invert(mask)).column(marker)
     incoming_dropped = pc.sum(pc.cast(gone, pa.int64())).as_py() or 0
     replaced = len(gone) - incoming_dropped
