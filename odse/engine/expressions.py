@@ -50,9 +50,11 @@ def _column(spec: dict[str, Any], ctx: Ctx) -> Expr:
         if not found:
             return Col(pa.nulls(frame.n), None, names[0])
         name, values = found[0]
-        for _, other in found[1:]:
+        raw = frame.raw(name)
+        for other_name, other in found[1:]:
             values = _coalesce(values, other)
-        return Col(values, values, name)
+            raw = _coalesce(raw, frame.raw(other_name))
+        return Col(values, raw, name)
 
     run.columns = names  # type: ignore[attr-defined]
     return run

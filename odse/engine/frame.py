@@ -43,6 +43,10 @@ class Frame:
         """Return True when the input has ``ref``."""
         raise NotImplementedError
 
+    def raw(self, ref: str) -> pa.Array | None:
+        """Return the input values of ``ref`` as given (missing-value tokens included)."""
+        return self.column(ref)
+
     def unit_of(self, ref: str) -> str | None:
         """Return the unit a CSV units row gives for ``ref``, if any."""
         return None
@@ -55,13 +59,15 @@ class Frame:
 class CsvFrame(Frame):
     """Rows of a CSV batch: text columns by header name."""
 
-    def __init__(self, batch: pa.RecordBatch, first_row: int, header_lines: int,
-                 units: dict[str, str], params: dict[str, Any]) -> None:
+    def __init__(self, batch: pa.RecordBatch, rows: pa.Array | int, header_lines: int,
+                 units: dict[str, str], params: dict[str, Any],
+                 null_values: Sequence[str] = ()) -> None:
         self.batch = batch
+        self.null_values = pa.array(list(null_values), pa.string())
+        self._values: dict[str, pa.Array] = {}
         self.n = batch.num_rows
-        self.first_row = first_row
         self.header_lines = header_lines
-        self.rows = row_numbers(first_row, self.n)
+        self.rows = row_numbers(rows, self.n) if isinstance(rows, int) else rows
         self.units = units
         self.params = params
         self._names = set(batch.schema.names)
@@ -69,7 +75,15 @@ class CsvFrame(Frame):
     def column(self, ref: str) -> pa.Array | None:
         if ref not in self._names:
             return None
-        return self.batch.column(ref)
+        if ref not in self._values:
+            raw = self.batch.column(ref)
+            token = pc.is_in(raw, self.null_values)
+            self._values[ref] = pc.if_else(token, pa.nulls(len(raw), pa.string()), raw) \
+                if pc.any(token).as_py() else raw
+        return self._values[ref]
+
+    def raw(self, ref: str) -> pa.Array | None:
+        return self.batch.column(ref) if ref in self._names else None
 
     def has(self, ref: str) -> bool:
         return ref in self._names
@@ -78,7 +92,8 @@ class CsvFrame(Frame):
         return self.units.get(ref)
 
     def locations(self, indices: Sequence[int]) -> list[str]:
-        return [f"line {self.first_row + i + self.header_lines}" for i in indices]
+        rows = pc.take(self.rows, pa.array(indices, pa.int64())).to_pylist()
+        return [f"line {row + self.header_lines}" for row in rows]
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -109,8 +124,8 @@ class _Nav:
             root=pc.take(self.root, idx),
             bound={k: (arr, pc.take(i, idx)) for k, (arr, i) in self.bound.items()},
             keys={k: pc.take(v, idx) for k, v in self.keys.items()},
-            steps=[(kind, pc.take(v, idx) if isinstance(v, (pa.Array, pa.ChunkedArray)) else v)
-                   for kind, v in self.steps],
+            steps=[(kind, (label, pc.take(v, idx) if isinstance(v, (pa.Array, pa.ChunkedArray))
+                           else v)) for kind, (label, v) in self.steps],
         )
 
 
@@ -120,12 +135,14 @@ def split_path(path: str) -> list[str]:
 
 
 def _get(values: pa.Array, parts: list[str], whole: str) -> pa.Array | None:
-    for part in parts:
+    for step, part in enumerate(parts):
         typ = values.type
         if pa.types.is_struct(typ):
             if typ.get_field_index(part) < 0:
                 return None
             values = pc.struct_field(values, part)
+        elif (pa.types.is_list(typ) or pa.types.is_large_list(typ)) and step == 0:
+            return None     # the input is a list where the spec expects an object
         elif pa.types.is_list(typ) or pa.types.is_large_list(typ):
             raise InputError(
                 f"the JSON path '{whole}' crosses a list at '{part}'", code="JSON_PATH_LIST",
@@ -160,19 +177,7 @@ def _expand(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
     label = level.path
     if level.entries:
         if pa.types.is_struct(typ):
-            children = []
-            for i in range(typ.num_fields):
-                name = typ.field(i).name
-                if level.match and not re.search(level.match, name):
-                    continue
-                child = pc.struct_field(value, i)
-                valid = pc.indices_nonzero(pc.is_valid(child))
-                sub = nav.take(valid, pc.take(child, valid))
-                if level.key:
-                    sub.keys[level.key] = pa.repeat(pa.scalar(name), len(valid))
-                sub.steps.append(("key", (label, name)))
-                children.append(sub)
-            return children
+            return _struct_entries(nav, value, level)
         if pa.types.is_map(typ):
             parents = pc.list_parent_indices(value)
             sub = nav.take(parents, pc.list_flatten(value).field("value"))
@@ -194,6 +199,52 @@ def _expand(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
     sub = nav.take(valid, pc.take(value, valid))
     sub.steps.append(("field", (label, None)))
     return [sub]
+
+
+def _struct_entries(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
+    """One item per key of an object; keys whose values share a type share one result."""
+    typ = value.type
+    # In one object a null value is a reading without a value (rejected later). Across
+    # several objects Arrow cannot tell a key that is absent from one that is null, so
+    # nulls are skipped there.
+    keep_nulls = len(value) == 1
+    members: list[tuple[str, pa.Array, pa.Array]] = []
+    for i in range(typ.num_fields):
+        name = typ.field(i).name
+        if level.match and not re.search(level.match, name):
+            continue
+        child = pc.struct_field(value, i)
+        idx = row_numbers(0, len(child)) if keep_nulls else \
+            pc.indices_nonzero(pc.is_valid(child))
+        if len(idx):
+            members.append((name, child, idx))
+    groups: dict[str, list[tuple[str, pa.Array, pa.Array]]] = {}
+    for name, child, idx in members:
+        groups.setdefault(_kind(child.type), []).append((name, child, idx))
+    if "null" in groups and len(groups) > 1:
+        target = max((k for k in groups if k != "null"), key=lambda k: len(groups[k]))
+        groups[target] += groups.pop("null")
+    out = []
+    for kind, group in groups.items():
+        common = pa.float64() if kind == "number" else next(
+            (c.type for _, c, _ in group if not pa.types.is_null(c.type)), pa.null())
+        elements = pa.concat_arrays([pc.take(c, idx).cast(common) for _, c, idx in group])
+        parents = pa.concat_arrays([idx for _, _, idx in group])
+        keys = pa.concat_arrays([pa.repeat(pa.scalar(name), len(idx)) for name, _, idx in group])
+        sub = nav.take(parents, elements)
+        if level.key:
+            sub.keys[level.key] = keys
+        sub.steps.append(("keys", (level.path, keys)))
+        out.append(sub)
+    return out
+
+
+def _kind(typ: pa.DataType) -> str:
+    if pa.types.is_integer(typ) or pa.types.is_floating(typ):
+        return "number"
+    if pa.types.is_null(typ):
+        return "null"
+    return str(typ)
 
 
 class JsonFrame(Frame):
@@ -274,6 +325,8 @@ class JsonFrame(Frame):
                 path += f"[{value[i].as_py()}]"
             elif kind == "key":
                 path += f'["{value}"]'
+            elif kind == "keys":
+                path += f'["{value[i].as_py()}"]'
             elif kind == "mapkey" and value is not None:
                 path += f'["{value[i].as_py()}"]'
         return text + path.replace(f"$.{'@'}", "$")

@@ -27,7 +27,7 @@ from odse.engine import series
 from odse.engine.compile_ctx import Ctx, Param, RunState
 from odse.engine.convert import to_text
 from odse.engine.fields import FieldProgram, TimeCol, columns_of, compile_field
-from odse.engine.frame import CsvFrame, Frame, JsonFrame, Level, split_path
+from odse.engine.frame import CsvFrame, Frame, JsonFrame, Level, row_numbers, split_path
 from odse.engine.timestamps import check_zone
 from odse.engine.values import Col
 from odse.errors import InputError, ParameterError, TransformError
@@ -40,6 +40,7 @@ ENTRY = "__entry"
 ALT = "__alt"
 LOCAL = "__local"
 SCALE = "__scale_"
+PREVIOUS = "__previous_row"
 
 
 @dataclass
@@ -230,26 +231,7 @@ class Variant:
         """Yield record batches for ``data``; fill ``run.report`` as it goes."""
         params = run.params
         if self.format == "csv":
-            layout = self.csv_layout(data)
-            run.header_lines = layout.header_lines
-            malformed: list[csv_input.MalformedRow] = []
-            include = [c for c in self.columns if c in layout.names]
-            first_row = 1
-            position = [0]
-            for batch in csv_input.iter_batches(data, layout, self.dialect, include, malformed,
-                                                position=position):
-                run.report.bytes_read = position[0]
-                frame = CsvFrame(batch, first_row, layout.header_lines, layout.units, params)
-                first_row += batch.num_rows
-                run.report.rows_read += frame.n
-                out = self.process(frame, run)
-                if malformed:
-                    self._malformed(malformed, run)
-                    malformed.clear()
-                if out is not None and out.num_rows:
-                    yield out
-            if malformed:
-                self._malformed(malformed, run)
+            yield from self._run_csv(data, run)
         elif self.format == "json":
             if root is None:
                 root = json_input.read_document(data)
@@ -277,11 +259,45 @@ class Variant:
                     yield out
         self._finish(run)
 
-    def _malformed(self, rows: list[csv_input.MalformedRow], run: RunContext) -> None:
-        run.report.rows_read += len(rows)
-        run.report.rows_rejected += len(rows)
-        table = pa.table({
-            "row": pa.nulls(len(rows), pa.int64()), "line": pa.nulls(len(rows), pa.int64()),
+    def _run_csv(self, data: InputData, run: RunContext) -> Iterator[pa.RecordBatch]:
+        layout = self.csv_layout(data)
+        run.header_lines = layout.header_lines
+        malformed: list[csv_input.MalformedRow] = []
+        finder = csv_input.LineFinder(data, layout.data_offset)
+        finder.data_encoding = self.dialect.encoding
+        located: list[int] = []            # data rows of malformed lines, ascending
+        include = [c for c in self.columns if c in layout.names]
+        good = 0                           # well-formed rows so far
+        position = [0]
+        for batch in csv_input.iter_batches(data, layout, self.dialect, include, malformed,
+                                            position=position):
+            run.report.bytes_read = position[0]
+            for row in malformed[len(located):]:
+                row.row = finder.locate(row.text)
+                located.append(row.row if row.row is not None else 0)
+            rows = _skip_rows(good + 1, batch.num_rows, sorted(r for r in located if r))
+            good += batch.num_rows
+            frame = CsvFrame(batch, rows, layout.header_lines, layout.units, run.params,
+                             self.dialect.null_values)
+            last = rows[-1].as_py() if len(rows) else None
+            due = [m for m in malformed if m.row is None or last is None or m.row <= last]
+            malformed[:] = [m for m in malformed if m not in due]
+            located[:] = [m.row or 0 for m in malformed]
+            run.report.rows_read += frame.n + len(due)
+            run.report.rows_rejected += len(due)
+            out = self.process(frame, run, self._malformed(due, layout.header_lines))
+            if out is not None and out.num_rows:
+                yield out
+        if malformed:
+            run.report.rows_read += len(malformed)
+            run.report.rows_rejected += len(malformed)
+            self._add_rejects(self._malformed(malformed, layout.header_lines), run)
+
+    def _malformed(self, rows: list[csv_input.MalformedRow], header_lines: int) -> pa.Table:
+        numbers = [r.row for r in rows]
+        return pa.table({
+            "row": pa.array(numbers, pa.int64()),
+            "line": pa.array([n + header_lines if n else None for n in numbers], pa.int64()),
             "path": pa.nulls(len(rows), pa.string()),
             "field": pa.nulls(len(rows), pa.string()),
             "column": pa.nulls(len(rows), pa.string()),
@@ -291,7 +307,6 @@ class Variant:
                                 for r in rows], pa.string()),
             "scope": pa.repeat(pa.scalar("record"), len(rows)),
         }, schema=REJECT_SCHEMA)
-        self._add_rejects(table, run)
 
     def _finish(self, run: RunContext) -> None:
         pending = run.series.pending
@@ -328,11 +343,13 @@ class Variant:
 
     # ------------------------------------------------------------------ one batch
 
-    def process(self, frame: Frame, run: RunContext) -> pa.RecordBatch | None:
+    def process(self, frame: Frame, run: RunContext, extra_rejects: pa.Table | None = None
+                ) -> pa.RecordBatch | None:
         """Turn one frame into a record batch; record rejects in the run's report."""
         parts: list[pa.Table] = []
         rejects: list[pa.Table] = []
-        record_rows: list[pa.Array] = []
+        if extra_rejects is not None and extra_rejects.num_rows:
+            rejects.append(extra_rejects)
         for entry in self.entries:
             if entry.optional and any(not any(frame.has(n) for n in g)
                                       for g in entry.own_columns):
@@ -340,15 +357,15 @@ class Variant:
             table = self._evaluate(entry, frame, run, rejects)
             parts.append(table)
         if not parts:
+            self._account(None, rejects, run)
             return None
         table = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="default")
         if len(parts) > 1:
             table = table.take(pc.sort_indices(table, sort_keys=[(ROW, "ascending"),
                                                                  (ENTRY, "ascending")]))
-        table, contributing = self._series_stage(table, frame, run, rejects)
-        record_rows.append(contributing)
+        table = self._series_stage(table, frame, run, rejects)
         table = self._final_checks(table, frame, run, rejects)
-        self._account(frame, table, contributing, rejects, run)
+        self._account(table, rejects, run)
         for key, count in run.state.memo.items():
             if isinstance(key, tuple) and key[0] == "clipped":
                 run.report.values_clipped[key[1]] = count
@@ -423,17 +440,16 @@ class Variant:
     # ------------------------------------------------------------------ series stage
 
     def _series_stage(self, table: pa.Table, frame: Frame, run: RunContext,
-                      rejects: list[pa.Table]) -> tuple[pa.Table, pa.Array]:
-        contributing = table.column(ROW).combine_chunks()
+                      rejects: list[pa.Table]) -> pa.Table:
         if table.num_rows == 0:
-            return table, contributing
+            return table
         needs_groups = (ALT in table.column_names or self.interval == "data" or
                         (isinstance(self.interval, dict) and self.interval.get("default") == "data")
                         or self.order == "time" or self.has_counters)
         if not needs_groups:
             if self.needs_interval and table.num_rows:
                 table = self._apply_interval(table, None, run, rejects, frame)
-            return table, contributing
+            return table
         groups = series.Groups(table)
         if ALT in table.column_names:
             utc = series.resolve_folds(table.column("timestamp").combine_chunks(),
@@ -448,15 +464,14 @@ class Variant:
                     if any(e.fields.get(name) is not None and e.fields[name].measure == "counter"
                            for e in self.entries)]
         if counters:
-            table, groups, contributing = self._counters(table, groups, counters, frame, run,
-                                                         rejects)
+            table, groups = self._counters(table, groups, counters, frame, run, rejects)
         if self.needs_interval and table.num_rows:
             table = self._apply_interval(table, groups, run, rejects, frame)
-        return table, contributing
+        return table
 
     def _counters(self, table: pa.Table, groups: series.Groups, counters: list[str],
                   frame: Frame, run: RunContext, rejects: list[pa.Table]
-                  ) -> tuple[pa.Table, series.Groups, pa.Array]:
+                  ) -> tuple[pa.Table, series.Groups]:
         primary = "kWh" if "kWh" in counters else counters[0]
         while True:
             diffs = series.difference(table.column(primary).combine_chunks(),
@@ -474,8 +489,8 @@ class Variant:
             groups = series.Groups(table)
         diffs.commit()
         has_previous = pc.is_valid(diffs.values)
-        contributing = pa.concat_arrays([table.column(ROW).combine_chunks(),
-                                         pc.drop_null(diffs.previous_row)])
+        # the previous reading opened the interval: that row is in the output too
+        table = table.append_column(PREVIOUS, diffs.previous_row)
         table = table.set_column(table.schema.get_field_index(primary), primary,
                                  self._post_scale(primary, diffs.values, table))
         table = table.set_column(table.schema.get_field_index("timestamp"), "timestamp",
@@ -492,9 +507,8 @@ class Variant:
                                      self._post_scale(name, other.values, table))
         # the first reading of a series only opens an interval
         keep = pc.fill_null(has_previous, False)
-        contributing = pc.unique(contributing)
         table = table.filter(keep)
-        return table, series.Groups(table), contributing
+        return table, series.Groups(table)
 
     def _post_scale(self, name: str, values: pa.Array, table: pa.Table) -> pa.Array:
         column = SCALE + name
@@ -630,18 +644,25 @@ class Variant:
                                                     values))
         return table
 
-    def _account(self, frame: Frame, table: pa.Table, contributing: pa.Array,
-                 rejects: list[pa.Table], run: RunContext) -> None:
-        if rejects:
-            merged = pa.concat_tables(rejects)
-            merged = merged.take(pc.sort_indices(merged, sort_keys=[("row", "ascending")]))
-            record_scope = merged.filter(pc.equal(merged.column("scope"), "record"))
-            bad_rows = pc.unique(record_scope.column("row").combine_chunks())
-            out_rows = pc.unique(pa.concat_arrays([table.column(ROW).combine_chunks(),
-                                                   contributing]))
-            run.report.rows_rejected += len(pc.filter(
-                bad_rows, pc.invert(pc.is_in(bad_rows, out_rows))))
+    def _account(self, table: pa.Table | None, rejects: list[pa.Table], run: RunContext) -> None:
+        if not rejects:
+            return
+        merged = _dedupe(pa.concat_tables(rejects))
+        # malformed lines are counted where they are found; the others here
+        record_scope = merged.filter(pc.and_(pc.equal(merged.column("scope"), "record"),
+                                             pc.not_equal(merged.column("code"), "MALFORMED_ROW")))
+        bad_rows = pc.unique(record_scope.column("row").combine_chunks())
+        if table is None:
+            run.report.rows_rejected += len(bad_rows)
             self._add_rejects(merged, run)
+            return
+        used = [table.column(ROW).combine_chunks()]
+        if PREVIOUS in table.column_names:
+            used.append(pc.drop_null(table.column(PREVIOUS).combine_chunks()))
+        out_rows = pc.unique(pa.concat_arrays(used))
+        run.report.rows_rejected += len(pc.filter(
+            bad_rows, pc.invert(pc.is_in(bad_rows, out_rows))))
+        self._add_rejects(merged, run)
 
     def _output(self, table: pa.Table) -> pa.RecordBatch:
         arrays, names = [], []
@@ -663,6 +684,35 @@ class Variant:
         """The Arrow schema of the records this variant yields."""
         return pa.schema([(n, (self._program(n).arrow_type if self._program(n) else pa.string()))
                           for n in self.output_fields])
+
+
+def _skip_rows(first: int, n: int, malformed: list[int]) -> pa.Array:
+    """Return the data row numbers of ``n`` well-formed rows, the first being the
+    ``first``-th well-formed one, skipping the rows of malformed lines."""
+    rows = row_numbers(first, n)
+    if not malformed:
+        return rows
+    shifted = rows
+    for i, m in enumerate(malformed):
+        # well-formed row k lies after the i-th malformed line when k >= m - i
+        shifted = pc.add(shifted, pc.cast(pc.greater_equal(rows, m - i), pa.int64()))
+    return shifted
+
+
+def _dedupe(rejects: pa.Table) -> pa.Table:
+    """Sort rejects by row and keep one entry per row, field, column and code.
+
+    A bad value of a field that every unpivot entry shares is reported once, not once per
+    entry.
+    """
+    rejects = rejects.take(pc.sort_indices(rejects, sort_keys=[("row", "ascending")]))
+    if rejects.num_rows < 2:
+        return rejects
+    keys = [pc.fill_null(rejects.column(c).combine_chunks().cast(pa.string()), "")
+            for c in ("row", "field", "column", "code")]
+    joined = pc.binary_join_element_wise(*keys, "\x1f")
+    first = pc.not_equal(joined, series.shift(joined))
+    return rejects.filter(pc.fill_null(first, True))
 
 
 def _column_names(value: Any) -> list[str]:

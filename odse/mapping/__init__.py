@@ -117,7 +117,11 @@ class Mapping:
                 if probe is None:
                     raise InputError("the JSON Lines input is empty", code="INPUT_EMPTY",
                                      file=data.name)
-            frame = variant.json_frame(probe, {})
+            try:
+                frame = variant.json_frame(probe, {})
+            except InputError as exc:
+                tried.append(f"{variant.name}: {exc.message}")
+                continue
             missing = variant.missing(frame)
             if frame.n and not missing:
                 return variant, root

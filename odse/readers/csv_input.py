@@ -14,6 +14,7 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -138,6 +139,65 @@ class MalformedRow:
     text: str
     expected: int
     actual: int
+    row: int | None = None        # 1-based data row number, once located
+
+
+class LineFinder:
+    """Find the data row of each malformed line.
+
+    Arrow's reader reports a malformed line's text but not where it is, so the input is
+    scanned for it (only when there are malformed lines, and only forward).
+    """
+
+    def __init__(self, data: InputData, offset: int) -> None:
+        self.data = data
+        self.offset = offset
+        self.stream: Any = None
+        self.buffer = b""
+        self.row = 0                # data rows before the start of ``buffer``
+        self.done = False
+
+    def locate(self, text: str) -> int | None:
+        """Return the 1-based data row number of the next line equal to ``text``."""
+        needle = text.encode(self.data_encoding)
+        while True:
+            start = 0
+            while True:
+                at = self.buffer.find(needle, start)
+                if at < 0:
+                    break
+                end = at + len(needle)
+                line_start = at == 0 or self.buffer[at - 1:at] == b"\n"
+                line_end = self.buffer[end:end + 1] in (b"\n", b"\r") or \
+                    (self.done and end == len(self.buffer))
+                if line_start and line_end:
+                    row = self.row + self.buffer.count(b"\n", 0, at) + 1
+                    cut = self.buffer.find(b"\n", end)
+                    cut = len(self.buffer) if cut < 0 else cut + 1
+                    self.row += self.buffer.count(b"\n", 0, cut)
+                    self.buffer = self.buffer[cut:]
+                    return row
+                start = at + 1
+            if self.done:
+                return None
+            self._more()
+
+    data_encoding = "utf-8"
+
+    def _more(self) -> None:
+        if self.stream is None:
+            self.stream = self.data.open_at(self.offset)
+        chunk = self.stream.read(1 << 20)
+        if not chunk:
+            self.done = True
+            self.stream.close()
+            return
+        # keep a partial last line in the buffer; count and drop whole lines read past
+        keep_from = self.buffer.rfind(b"\n")
+        if keep_from >= 0 and len(self.buffer) > (1 << 22):
+            self.row += self.buffer.count(b"\n", 0, keep_from + 1)
+            self.buffer = self.buffer[keep_from + 1:]
+        self.buffer += chunk
 
 
 def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
@@ -164,10 +224,11 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                                      encoding=dialect.encoding, use_threads=True)
     parse_options = pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=False,
                                        invalid_row_handler=on_invalid)
+    # Cells stay text, missing-value tokens included: the frame turns the tokens into nulls
+    # and keeps the raw text for reject messages ("N/A", "--").
     convert_options = pacsv.ConvertOptions(
         column_types={c: pa.string() for c in include}, include_columns=include,
-        null_values=list(dialect.null_values), strings_can_be_null=True,
-        quoted_strings_can_be_null=True)
+        null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False)
     stream = data.open_at(layout.data_offset)
     try:
         reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
