@@ -13,6 +13,7 @@ import datetime as dt
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 import pyarrow as pa
@@ -169,10 +170,16 @@ def _type_words(rule: FieldRule) -> str:
 def _enum_message(rule: FieldRule, value: Any) -> str:
     text = f"{rule.name} must be one of {_either(rule.enum or ())}, got {_show(value)}"
     if isinstance(value, str):
-        guess = nearest(value, [str(v) for v in rule.enum or ()])
+        guess = _nearest(value, tuple(str(v) for v in rule.enum or ()))
         if guess and guess != value:
             text += f" (did you mean '{guess}'?)"
     return text
+
+
+@lru_cache(maxsize=1024)
+def _nearest(value: str, allowed: tuple[str, ...]) -> str | None:
+    # a bad batch repeats the same few wrong values: look each up once
+    return nearest(value, allowed)
 
 
 def _either(values: tuple[Any, ...]) -> str:

@@ -34,13 +34,7 @@ def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
     if not everything:
         times = pc.filter(times, known)
         keys = [pc.filter(k, known) for k in keys]
-    micros = pc.cast(times, pa.int64())
-    series = _series_id(keys)
-
-    order = None if _already_ordered(micros, series) else _sort_order(micros, series)
-    if order is not None:
-        micros = pc.take(micros, order)
-        series = pc.take(series, order) if series is not None else None
+    order, micros, series = _in_series_order(pc.cast(times, pa.int64()), _series_id(keys))
 
     gaps = pc.subtract(micros[1:], micros[:-1])  # to the next record, in series order
     if series is not None:
@@ -78,6 +72,8 @@ def _series_id(keys: list[pa.Array]) -> pa.Array | None:
             *[pc.fill_null(pc.cast(k, pa.string()), "") for k in keys],
             *[pc.cast(pc.is_valid(k), pa.string()) for k in keys], "\x1f")
         encoded, sizes = [pc.dictionary_encode(joined)], [0]
+    if len(encoded) == 1:
+        return pc.fill_null(encoded[0].indices, -1)
     code = None
     for enc, size in zip(encoded, sizes, strict=True):
         part = pc.fill_null(pc.add(pc.cast(enc.indices, pa.int64()), 1), 0)
@@ -85,14 +81,33 @@ def _series_id(keys: list[pa.Array]) -> pa.Array | None:
     return code
 
 
-def _already_ordered(micros: pa.Array, series: pa.Array | None) -> bool:
-    """Tell whether each series is contiguous and time-ordered, so no sort is needed."""
+def _in_series_order(micros: pa.Array, series: pa.Array | None
+                     ) -> tuple[pa.Array | None, pa.Array, pa.Array | None]:
+    """Return (order, times, series) with each series contiguous and in time order.
+
+    ``order`` is None when the input already is (no sort needed), else the permutation.
+    """
     if series is None:
-        return _rising_within(micros, None)
-    if not _rising_within(micros, series):
-        return False
-    same = pc.equal(series[1:], series[:-1])
-    starts = 1 + (pc.sum(pc.cast(pc.invert(same), pa.int64())).as_py() or 0)
+        if _rising_within(micros, None):
+            return None, micros, None
+        order = pc.sort_indices(micros)
+        return order, pc.take(micros, order), None
+    if _rising_within(micros, series) and _contiguous(series):
+        return None, micros, series
+    # Interleaved series that are each in time order (several assets in one file) need only
+    # a stable sort by series, which is a cheap integer sort.
+    order = pc.sort_indices(series)
+    sorted_micros, sorted_series = pc.take(micros, order), pc.take(series, order)
+    if _rising_within(sorted_micros, sorted_series):
+        return order, sorted_micros, sorted_series
+    table = pa.table({"s": series, "t": micros})
+    order = pc.sort_indices(table, sort_keys=[("s", "ascending"), ("t", "ascending")])
+    return order, pc.take(micros, order), pc.take(series, order)
+
+
+def _contiguous(series: pa.Array) -> bool:
+    starts = 1 + (pc.sum(pc.cast(pc.not_equal(series[1:], series[:-1]), pa.int64())).as_py()
+                  or 0)
     return starts == pc.count_distinct(series).as_py()
 
 
@@ -101,15 +116,3 @@ def _rising_within(micros: pa.Array, series: pa.Array | None) -> bool:
     if series is not None:
         rising = pc.or_(rising, pc.not_equal(series[1:], series[:-1]))
     return bool(pc.all(rising).as_py())
-
-
-def _sort_order(micros: pa.Array, series: pa.Array | None) -> pa.Array:
-    if series is not None:
-        # Interleaved series that are each in time order (several assets in one file) need
-        # only a stable sort by series, which is a cheap integer sort.
-        order = pc.sort_indices(series)
-        if _rising_within(pc.take(micros, order), pc.take(series, order)):
-            return order
-        table = pa.table({"s": series, "t": micros})
-        return pc.sort_indices(table, sort_keys=[("s", "ascending"), ("t", "ascending")])
-    return pc.sort_indices(micros)
