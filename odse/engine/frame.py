@@ -325,9 +325,7 @@ class JsonFrame(Frame):
                 path += f"[{value[i].as_py()}]"
             elif kind == "key":
                 path += f'["{value}"]'
-            elif kind == "keys":
-                path += f'["{value[i].as_py()}"]'
-            elif kind == "mapkey" and value is not None:
+            elif kind == "keys" or (kind == "mapkey" and value is not None):
                 path += f'["{value[i].as_py()}"]'
         return text + path.replace(f"$.{'@'}", "$")
 
