@@ -173,8 +173,8 @@ def test_night_check_on_an_arrow_table() -> None:
 
 def test_fractional_and_offset_timestamps_are_read_for_the_checks() -> None:
     records = [at("2026-02-10T00:00:00.123456789+02:00", 3.0),
-               at("2026-02-10T00:05:00.5+02:00", 3.0)]
-    assert [i for i, _, _ in warnings_of(records, **JOBURG)] == [0, 1]
+               at("2026-02-09T22:05:00.1234567Z", 3.0), at("2026-02-10T00:10:00.5+02:00", 3.0)]
+    assert [i for i, _, _ in warnings_of(records, **JOBURG)] == [0, 1, 2]
 
 
 # ---- the interval read from the data ----------------------------------------------------------

@@ -18,6 +18,7 @@ cannot be trusted here because it turns ``[1.5, True]`` into doubles.
 from __future__ import annotations
 
 import numbers
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from operator import itemgetter
@@ -61,7 +62,7 @@ class Column:
     naive_time: bool = False
 
 
-class Columns:
+class Columns(ABC):
     """The records as typed columns, built lazily field by field.
 
     Parameters:
@@ -91,20 +92,21 @@ class Columns:
             return self.get(rule.name)
         return self._build(rule) if self.has(rule.name) else None
 
+    @abstractmethod
     def has(self, name: str) -> bool:
         """Return True when at least one record carries the field (or its column exists)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def presence(self, name: str) -> pa.BooleanArray:
         """Return where the field is present, for any field name, declared or not."""
-        raise NotImplementedError
 
+    @abstractmethod
     def raw_records(self, indices: list[int]) -> list[Any]:
-        """Return the records at these indices as given (non-objects only, for messages)."""
-        raise NotImplementedError
+        """Return the records at these indices as given (for messages about non-objects)."""
 
+    @abstractmethod
     def _build(self, rule: FieldRule) -> Column:
-        raise NotImplementedError
+        """Build the column of one field, typed as the rule says."""
 
 
 class DictColumns(Columns):

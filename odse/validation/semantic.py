@@ -147,8 +147,9 @@ def _timestamps(cols: Columns, eligible: pa.BooleanArray) -> pa.Array:
             return pa.nulls(cols.n, TIMESTAMP_TYPE)
         return pc.if_else(eligible, values, pa.scalar(None, TIMESTAMP_TYPE))
     text = pc.if_else(eligible, values, pa.scalar(None, values.type))
-    if (pc.max(pc.utf8_length(text)).as_py() or 0) > len("2026-02-09T12:00:00.123456+00:00"):
-        # Arrow parses at most microseconds; finer fractions are cut, not rounded
+    if (pc.max(pc.utf8_length(text)).as_py() or 0) > len("2026-02-09T12:00:00Z"):
+        # not all in odse's own form: Arrow parses at most microseconds, so finer fractions
+        # are cut (not rounded)
         text = pc.replace_substring_regex(text, r"(\.[0-9]{6})[0-9]+", r"\1")
     try:
         return pc.cast(text, TIMESTAMP_TYPE)
