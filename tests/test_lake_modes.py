@@ -278,3 +278,35 @@ def test_no_staging_folder_is_left_after_a_failed_write(tmp_path, monkeypatch):
         to_parquet(broken(), tmp_path / "lake", partition_by=DAILY)
     assert os.listdir(tmp_path) == ["lake"]
     assert _files(tmp_path / "lake") == []
+
+
+def test_an_unpartitioned_lake_of_several_files_merges_into_one(tmp_path):
+    lake = tmp_path / "flat"
+    to_parquet(_records(), lake, mode="append")
+    to_parquet(_records(), lake, mode="append")
+    assert len(_files(lake)) == 2
+    summary = to_parquet(_records(hours=[1], kwh=9.0), lake)
+    assert _files(lake) == ["part-00000.parquet"]
+    assert sorted(_kwh(lake)) == [1.0, 1.0, 3.0, 3.0, 10.0]
+    assert summary.rows_replaced == 2
+    assert os.listdir(tmp_path) == ["flat"]
+
+
+def test_a_failed_commit_leaves_its_journal_for_the_next_write(tmp_path, monkeypatch):
+    monkeypatch.setattr(commit, "_can_swap", lambda: False)
+    lake = tmp_path / "lake"
+    to_parquet(_records(), lake, partition_by=DAILY, mode="append")
+    to_parquet(_records(), lake, partition_by=DAILY, mode="append")
+
+    def fail(step):
+        if step == "replaced":
+            raise OSError("disk went away")
+
+    monkeypatch.setattr(commit, "_HOOK", fail)
+    with pytest.raises(OSError, match="disk went away"):
+        to_parquet(_records(kwh=5.0), lake, partition_by=DAILY, mode="overwrite")
+    assert len(_files(lake)) == 2  # the new file and one old one: the journal's window
+    monkeypatch.setattr(commit, "_HOOK", None)
+    to_parquet(_records(day=10), lake, partition_by=DAILY)
+    assert _kwh(lake) == [5.0, 6.0, 7.0, 1.0, 2.0, 3.0]
+    assert os.listdir(tmp_path) == ["lake"]

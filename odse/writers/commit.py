@@ -193,8 +193,17 @@ class Staging:
     # cleanup --------------------------------------------------------------------------------
 
     def close(self) -> None:
-        """Remove this write's staging folder."""
-        _remove_tree(self.lake, self.dir)
+        """Remove this write's staging folder, unless a replacement is left half done.
+
+        A journal still present means a commit failed between renaming a partition's new
+        file into place and deleting the files it replaces; the next write finishes it.
+        """
+        try:
+            pending = any(name.startswith(".j") for name in _names(self.lake, self.dir))
+        except OSError:
+            pending = False
+        if not pending:
+            _remove_tree(self.lake, self.dir)
 
     def recover(self) -> None:
         """Finish or discard what killed writes left behind (call while holding the lock)."""

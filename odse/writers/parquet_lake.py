@@ -49,7 +49,7 @@ from odse.writers.summary import WriteSummary
 from odse.writers.targets import resolve
 
 MODES = ("merge", "overwrite", "append")
-BUFFER_BYTES = 128 << 20
+BUFFER_BYTES = 64 << 20
 """Arrow memory held in partition buffers before finished partitions are staged [bytes]."""
 WORKERS = max(1, min(4, os.cpu_count() or 2))
 """Threads that encode partition files (Parquet encoding releases the GIL)."""
@@ -249,8 +249,8 @@ class _LakeWrite:
             return
         schema = self._file_schema()
         paths = [self.staging.new_path("c") for _ in parts]
-        list(self.pool.map(lambda job: self._write_chunk(job[0], job[1], schema),
-                           zip(parts, paths, strict=True)))
+        self.duplicates += sum(self.pool.map(lambda job: self._write_chunk(*job, schema),
+                                             zip(parts, paths, strict=True)))
         for part, path in zip(parts, paths, strict=True):
             part.chunks.append((path, schema))
             for serial in part.serials:
@@ -261,13 +261,16 @@ class _LakeWrite:
                     del self.held[serial]
             part.slices, part.serials = [], []
 
-    def _write_chunk(self, part: _Part, path: str, schema: pa.Schema) -> None:
+    def _write_chunk(self, part: _Part, path: str, schema: pa.Schema) -> int:
+        # runs in a worker thread: returns the duplicates it dropped instead of counting them
         table = self._table(part.slices, schema)
+        dropped = 0
         if self.mode == "merge" and len(set(part.serials)) > 1:
             table, mask = sort_and_keep_last(table, key_columns(schema.names, self.partition_by))
             if mask is not None:
-                self.duplicates += len(mask) - table.num_rows
+                dropped = len(mask) - table.num_rows
         self._write_file(table, path)
+        return dropped
 
     # plan, prepare, commit ------------------------------------------------------------------
 
