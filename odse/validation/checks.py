@@ -189,7 +189,19 @@ def _either(values: tuple[Any, ...]) -> str:
 
 def _per_value(column: Column, message: Callable[[Any], str]) -> Render:
     def render(indices: list[int]) -> list[tuple[str, Any]]:
-        return [(message(v), v) for v in column.raw(indices)]
+        # a bad batch tends to repeat the same few wrong values: word each one once
+        memo: dict[tuple[type, Any], str] = {}
+        out = []
+        for v in column.raw(indices):
+            try:
+                key = (type(v), v)
+                text = memo.get(key)
+                if text is None:
+                    text = memo[key] = message(v)
+            except TypeError:  # unhashable (a list, a dict)
+                text = message(v)
+            out.append((text, v))
+        return out
 
     return render
 
