@@ -48,9 +48,9 @@ def schema_findings(rules: RecordRules, cols: Columns) -> list[Finding]:
     if cols.non_objects:
         out.append(_not_objects(cols))
     for rule in rules.fields.values():
-        column = cols.get(rule.name)
-        if column is None and not rule.required:
+        if not rule.required and not cols.has(rule.name):
             continue
+        column = cols.get(rule.name)
         out.extend(first_failures(_field_checks(rule, column, cols), f"$.{rule.name}"))
     return out
 
@@ -97,10 +97,10 @@ def first_failures(checks: Iterator[tuple[str, pa.BooleanArray | None, Render]],
     out = []
     taken = None
     for code, fails, render in checks:
-        if fails is None or not pc.any(fails).as_py():
+        if fails is None or not fails.true_count:
             continue
         mask = fails if taken is None else pc.and_(fails, pc.invert(taken))
-        if taken is not None and not pc.any(mask).as_py():
+        if taken is not None and not mask.true_count:
             continue
         out.append(Finding(code, path, mask, render))
         taken = mask if taken is None else pc.or_(taken, mask)

@@ -219,9 +219,10 @@ class ArrowColumns(Columns):
         self.n = table.num_rows
         self.non_objects = []
         self.objects = _fill(self.n, True)
+        self._names = set(table.column_names)
 
     def has(self, name: str) -> bool:
-        return name in self.table.column_names
+        return name in self._names
 
     def presence(self, name: str) -> pa.BooleanArray:
         if not self.has(name):

@@ -102,7 +102,7 @@ def profile_findings(name: Any, rules: RecordRules, cols: Columns,
             ((codes.PROFILE_VALUE_MISMATCH, pc.and_(eligible, mask), _prefixed(name, render))
              for _, mask, render in checks if mask is not None),
             f"$.{field}"))
-    return [f for f in out if pc.any(f.mask).as_py()]
+    return [f for f in out if f.mask.true_count]
 
 
 def _prefixed(profile: str, render: Any) -> Any:

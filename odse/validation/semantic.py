@@ -72,7 +72,7 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
                       options: SemanticOptions) -> list[Finding]:
     """Return the semantic warnings for the eligible records (those without errors)."""
     kwh_column = cols.get("kWh")
-    if kwh_column is None or cols.n == 0 or not pc.any(eligible).as_py():
+    if kwh_column is None or cols.n == 0 or not eligible.true_count:
         return []
     kwh = pc.if_else(eligible, kwh_column.values, pa.scalar(None, pa.float64()))
     direction = _strings(cols, "direction")
@@ -102,7 +102,7 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
     stopped = _true(pc.is_in(states, value_set=pa.array(_STOPPED_STATES)), absent=False)
     mask = pc.and_(pc.and_(stopped, generation), producing)
     out.append(Finding(codes.STATE_PRODUCTION_MISMATCH, "$", mask, _state_render(kwh, states)))
-    return [f for f in out if pc.any(f.mask).as_py()]
+    return [f for f in out if f.mask.true_count]
 
 
 def _interval_hours(cols: Columns, times: pa.Array,
@@ -120,7 +120,7 @@ def _night(times: pa.Array, hours: pa.Array, candidates: pa.BooleanArray,
            options: SemanticOptions) -> tuple[pa.BooleanArray, pa.Array]:
     """Return where the sun stays well below the horizon, and its highest elevation [deg]."""
     n = len(times)
-    if not pc.any(candidates).as_py():
+    if not candidates.true_count:
         return candidates, pa.nulls(n, pa.float64())
     start = pc.cast(pc.filter(times, candidates), pa.int64())
     length = pc.cast(pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR)), pa.int64())
