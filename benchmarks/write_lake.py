@@ -135,8 +135,10 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         scenario, rows, out = args.child
-        print(json.dumps(run_child(scenario, int(rows), out)))
-        return
+        print(json.dumps(run_child(scenario, int(rows), out)), flush=True)
+        # pyarrow's dataset writer threads sometimes abort the interpreter's teardown
+        # ("terminate called without an active exception"); the figures are out already
+        os._exit(0)
     base = args.out or tempfile.mkdtemp(prefix="odse-bench-")
     os.makedirs(base, exist_ok=True)
     sizes = [_size(text) for text in args.rows.split(",")]
