@@ -50,8 +50,9 @@ def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
                         pc.if_else(pc.greater(before, 0), before, pa.scalar(None, pa.int64())))
     hours = pc.divide(pc.cast(chosen, pa.float64()), float(_US_PER_HOUR))
 
-    if order is not None:
-        hours = pc.take(hours, pc.sort_indices(order))  # back to input order
+    if order is not None:  # back to input order
+        hours = (pc.scatter(hours, pc.cast(order, pa.int64())) if hasattr(pc, "scatter")
+                 else pc.take(hours, pc.sort_indices(order)))
     if everything:
         return hours
     return pc.replace_with_mask(pa.nulls(n, pa.float64()), known, hours)
