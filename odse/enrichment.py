@@ -16,7 +16,7 @@ the result. Typical context keys (none is required):
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Iterator, Mapping, MutableSequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -33,10 +33,11 @@ def enrich(rows: Any, context: Mapping[str, Any] | None = None, *,
     """Add every key of ``context`` to every record.
 
     Parameters:
-        rows: The records. A list of dicts is changed in place and returned (the same list).
-            An Arrow ``Table`` or ``RecordBatch`` gives a new one of the same kind, with a
-            column per context key. Any other iterable of dicts gives a lazy iterator that
-            enriches each record as it passes (for ``transform_stream``).
+        rows: The records. A list (or tuple) of dicts is changed in place and returned (the
+            same object). An Arrow ``Table``, ``RecordBatch`` or ``RecordBatchReader`` gives a
+            new one of the same kind, with a column per context key. Any other iterable (of
+            dicts, or of record batches) gives a lazy iterator that enriches each item as it
+            passes (for ``transform_stream``).
         context: Field names and values to add. None or ``{}`` leaves the records as they are.
         override: False (default): a field the record already has keeps its value (in Arrow,
             only nulls are filled). True: the context value replaces it.
@@ -57,19 +58,29 @@ def enrich(rows: Any, context: Mapping[str, Any] | None = None, *,
     if isinstance(rows, pa.Table):
         return _enrich_table(rows, context, override)
     if isinstance(rows, pa.RecordBatch):
-        table = _enrich_table(pa.Table.from_batches([rows]), context, override)
-        return table.combine_chunks().to_batches()[0] if table.num_rows else \
-            pa.RecordBatch.from_pylist([], schema=table.schema)
-    if isinstance(rows, MutableSequence):
-        _enrich_dicts(rows, context, override)
-        return rows
+        return _enrich_batch(rows, context, override)
+    if isinstance(rows, pa.RecordBatchReader):
+        schema = _enrich_table(rows.schema.empty_table(), context, override).schema
+        batches = (_enrich_batch(b, context, override) for b in rows)
+        return pa.RecordBatchReader.from_batches(schema, batches)
     if isinstance(rows, (str, bytes, Mapping)) or not isinstance(rows, Iterable):
         raise ParameterError(f"enrich() needs a list of records or Arrow data, "
                              f"got {type(rows).__name__}")
+    if isinstance(rows, Sequence):
+        _enrich_dicts(rows, context, override)
+        return rows
     return _enrich_stream(rows, context, override)
 
 
-def _enrich_dicts(rows: MutableSequence[Any], context: Mapping[str, Any],
+def _enrich_batch(batch: pa.RecordBatch, context: Mapping[str, Any],
+                  override: bool) -> pa.RecordBatch:
+    table = _enrich_table(pa.Table.from_batches([batch]), context, override)
+    if not table.num_rows:
+        return pa.RecordBatch.from_pylist([], schema=table.schema)
+    return table.combine_chunks().to_batches()[0]
+
+
+def _enrich_dicts(rows: Sequence[Any], context: Mapping[str, Any],
                   override: bool) -> None:
     shared = {k: v for k, v in context.items() if isinstance(v, _IMMUTABLE)}
     copied = {k: v for k, v in context.items() if k not in shared}
@@ -93,9 +104,11 @@ def _enrich_dicts(rows: MutableSequence[Any], context: Mapping[str, Any],
 def _enrich_stream(rows: Iterable[Any], context: Mapping[str, Any],
                    override: bool) -> Iterator[Any]:
     for row in rows:
-        batch = [row]
-        _enrich_dicts(batch, context, override)
-        yield row
+        if isinstance(row, pa.RecordBatch):  # a stream of batches (transform_batches)
+            yield _enrich_batch(row, context, override)
+        else:
+            _enrich_dicts((row,), context, override)
+            yield row
 
 
 def _enrich_table(table: pa.Table, context: Mapping[str, Any], override: bool) -> pa.Table:

@@ -168,3 +168,19 @@ def test_an_empty_table_gets_typed_empty_columns() -> None:
     result = enrich(table().slice(0, 0), CONTEXT)
     assert result.num_rows == 0
     assert result.schema.field("settlement_type").type == pa.string()
+
+
+def test_a_reader_gives_a_reader_and_a_stream_of_batches_a_stream() -> None:
+    batches = table().to_batches()
+    reader = pa.RecordBatchReader.from_batches(table().schema, batches)
+    result = enrich(reader, CONTEXT)
+    assert isinstance(result, pa.RecordBatchReader)
+    assert result.read_all().column("settlement_type").to_pylist() == ["bilateral"] * 2
+    [batch] = list(enrich(iter(batches), CONTEXT))
+    assert batch.column("tariff_currency").to_pylist() == ["ZAR", "ZAR"]
+
+
+def test_a_tuple_of_dicts_is_changed_in_place() -> None:
+    given = tuple(rows())
+    assert enrich(given, CONTEXT) is given
+    assert given[0]["settlement_type"] == "bilateral"
