@@ -236,7 +236,7 @@ class ArrowColumns(Columns):
         col = self.table.column(name).combine_chunks()
         if pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
-        if pa.types.is_string_view(col.type):  # polars' strings; few kernels take them yet
+        if _is_string_view(col.type):  # polars' strings; few kernels take them yet
             col = col.cast(pa.large_string())
         return col
 
@@ -271,6 +271,11 @@ class ArrowColumns(Columns):
         if rule.type == "boolean" and pa.types.is_boolean(t):
             return Column(name, present, col, None, raw)
         return Column(name, present, pa.nulls(self.n, target), present, raw)
+
+
+def _is_string_view(t: pa.DataType) -> bool:
+    test = getattr(pa.types, "is_string_view", None)  # pyarrow >= 16
+    return bool(test and test(t))
 
 
 def _is_numeric(t: pa.DataType) -> bool:
