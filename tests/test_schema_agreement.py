@@ -265,6 +265,8 @@ EDGE_RECORDS = [
      "PF": 1, "nacelle_direction_deg": 360.0000001},
     {"timestamp": "2026-02-09T12:00:00Z", "kWh": 1, "error_type": "normal",
      "tariff_currency": "ZAR\n", "seller_party_id": "nersa:gen:SOLARPK-001\n"},
+    {"timestamp": "2026-02-09T12:00:00Z\ud800", "kWh": 1, "error_type": "normal\udc00",
+     "asset_id": "SITE-\ud800", "tariff_currency": "ZA\ud800"},  # lone surrogates
     {},
 ]
 

@@ -160,8 +160,8 @@ class DictColumns(Columns):
         if kinds <= fast | {_NONE}:
             try:
                 arr = pa.array(values, _ARROW_TYPE[rule.type], from_pandas=False)
-            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-                arr = None  # e.g. an int beyond 64 bits: classify value by value
+            except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError, UnicodeEncodeError):
+                arr = None  # an int beyond 64 bits, a lone surrogate: value by value
         if arr is not None:
             if not arr.null_count:
                 return Column(name, _fill(self.n, True), arr, None, raw)
@@ -299,6 +299,16 @@ def _to_float(v: Any) -> float:
         return float("nan")
 
 
+def _to_text(v: str) -> str:
+    # Arrow holds UTF-8 only. A lone surrogate (from a bad decode) becomes U+FFFD, which no
+    # enum value or schema pattern accepts either, so the verdict stays the same.
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return v.encode("utf-8", "replace").decode("utf-8")
+    return str(v)
+
+
 def _is_integer(v: Any) -> bool:
     # Draft 2020-12: an int (not a bool), or a float without a fraction
     if isinstance(v, bool):
@@ -309,7 +319,7 @@ def _is_integer(v: Any) -> bool:
 _TYPE_TESTS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
     "number": (_is_number, _to_float),
     "integer": (_is_integer, _to_float),
-    "string": (lambda v: isinstance(v, str), str),
+    "string": (lambda v: isinstance(v, str), _to_text),
     "boolean": (lambda v: isinstance(v, bool), bool),
 }
 
