@@ -1,0 +1,125 @@
+"""The ``odse`` command group: global options, command order, and failure handling.
+
+Every command runs inside :meth:`OdseGroup.invoke`, which turns an expected failure
+(:class:`odse.errors.OdseError`) into an ``Error:`` line and its exit code, and anything else
+into an internal error (exit 70). Only click and the standard library are imported here, so
+``odse --help`` starts fast; the commands import pyarrow and the engine when they run.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import click
+
+from odse import __version__
+from odse.cli import errors
+
+CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"],
+                                    "max_content_width": 100}
+
+COMMAND_ORDER = ("transform", "validate", "sources", "mapping", "schema")
+
+
+@contextmanager
+def library_log(debug: bool) -> Iterator[None]:
+    """Route the library's ``odse`` logger for one command, and restore it afterwards.
+
+    The commands print their own summary line, which the library's log warning would repeat,
+    so its records are dropped; with ``--debug`` they go to stderr at DEBUG level.
+    """
+    logger = logging.getLogger("odse")
+    saved = (logger.propagate, logger.level)
+    handler: logging.Handler
+    if debug:
+        handler = logging.StreamHandler()  # stderr, looked up when the record is written
+        handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
+        logger.setLevel(logging.DEBUG)
+    else:
+        handler = logging.NullHandler()
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        yield
+    finally:
+        logger.removeHandler(handler)
+        logger.propagate, _ = saved
+        logger.setLevel(saved[1])
+
+
+class OdseGroup(click.Group):
+    """A click group that lists commands in workflow order and reports failures as decided."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        names = list(self.commands)
+        return sorted(names, key=lambda n: (COMMAND_ORDER.index(n) if n in COMMAND_ORDER
+                                            else len(COMMAND_ORDER), n))
+
+    def invoke(self, ctx: click.Context) -> Any:
+        from odse.errors import OdseError
+
+        try:
+            with library_log(errors.debug_enabled(ctx)):
+                return super().invoke(ctx)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except OdseError as exc:
+            errors.echo_error(errors.render(exc))
+            if errors.debug_enabled(ctx):
+                import traceback
+                traceback.print_exc()
+            ctx.exit(errors.exit_code_of(exc))
+        except BrokenPipeError:
+            errors.silence_stdout()
+            ctx.exit(errors.BROKEN_PIPE)
+        except KeyboardInterrupt:
+            errors.echo_error("interrupted")
+            ctx.exit(errors.INTERRUPTED)
+        except OSError as exc:
+            # an operating-system failure the engine did not wrap: still an I/O failure
+            where = f" ({exc.filename})" if getattr(exc, "filename", None) else ""
+            errors.echo_error(f"{exc.strerror or exc}{where}. Check the path, the "
+                              "permissions and the free space")
+            if errors.debug_enabled(ctx):
+                import traceback
+                traceback.print_exc()
+            ctx.exit(errors.IO_FAILURE)
+        except Exception as exc:  # anything else is a bug: say so, without a traceback
+            ctx.exit(errors.internal_error(exc, errors.debug_enabled(ctx)))
+
+
+EPILOG = """\b
+Examples:
+  odse sources
+  odse transform -s huawei -i site_alpha.csv --asset-id SITE-ALPHA -o alpha.jsonl
+  odse transform -s enphase -i site_beta.json --asset-id SITE-BETA \\
+      --param expected_devices=12 -f parquet -o lake/
+  odse transform -s huawei -i site_alpha.csv -o - | odse validate -i -
+  odse validate lake/ --level semantic --capacity-kw 10
+
+\b
+Exit codes: 0 success, 1 data failed (validation, --strict, mapping tests),
+2 bad usage / unknown source / bad mapping, 3 input or output failure,
+70 internal error. Records go to stdout; messages go to stderr.
+Docs: docs/cli.md"""
+
+
+@click.group("odse", cls=OdseGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
+@click.version_option(__version__, "--version", "-V", prog_name="odse",
+                      message="%(prog)s %(version)s",
+                      help="Print the version (odse X.Y.Z) and exit.")
+@click.option("--debug", is_flag=True, envvar=errors.DEBUG_ENV,
+              help=f"Print tracebacks and debug logs (also {errors.DEBUG_ENV}=1).")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Turn solar, wind and storage exports into validated ODS-E energy records.
+
+    transform reads one OEM export and writes records as JSON Lines, CSV or a
+    Hive-partitioned Parquet lake; validate checks records; sources and mapping
+    show and test the mapping specs that drive the transform.
+    """
+    ctx.ensure_object(dict)
+    ctx.obj["debug"] = debug
