@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import click
 import click.testing
 import pyarrow.parquet as pq
 import pytest
@@ -422,3 +423,18 @@ def test_no_per_row_dicts_are_built(monkeypatch: pytest.MonkeyPatch, tmp_path: P
         out = "-" if fmt != "parquet" else f"{tmp_path}/lake/"
         result = invoke("-s", "huawei", "-i", ALPHA, "--asset-id", "A", "-f", fmt, "-o", out)
         assert result.exit_code == 0, result.stderr
+
+
+def test_stdin_from_a_terminal_is_refused_instead_of_hanging(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    class Terminal:
+        def isatty(self) -> bool:
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    with pytest.raises(click.exceptions.Exit) as stopped:
+        console.binary_stdin()
+    assert stopped.value.exit_code == 2
+    assert capsys.readouterr().err == (
+        "Error: -i - reads the data from stdin, but stdin is the terminal; pipe it in (odse "
+        "transform ... -o - | odse validate -i -) or give a file\n")

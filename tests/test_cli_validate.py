@@ -317,3 +317,12 @@ def test_quiet_drops_the_summary_line(tmp_path: Path) -> None:
     result = invoke(str(path), "-q")
     assert result.exit_code == 0
     assert result.stderr == ""
+
+
+def test_an_empty_stdin_is_an_io_failure_not_all_valid() -> None:
+    result = invoke("-i", "-", input=b"")
+    assert result.exit_code == 3
+    assert result.stderr == (
+        "Error: stdin is empty: there is nothing to validate. Check the command before the "
+        "pipe (its exit code and its Error: line); set -o pipefail in scripts\n")
+    assert report(invoke("-i", "-", input="[]"))["total"] == 0

@@ -14,6 +14,8 @@ from typing import Any
 
 import click
 
+from odse.cli import errors
+
 PROGRESS_MIN_BYTES = 8 << 20
 """Inputs smaller than this [bytes] are quick: no progress bar."""
 PROGRESS_ENV = "ODSE_PROGRESS"
@@ -31,7 +33,14 @@ def warn(text: str) -> None:
 
 
 def binary_stdin() -> Any:
-    """Return stdin as a binary stream (the records read with ``-i -``)."""
+    """Return stdin as a binary stream (for ``-i -``); refuse a terminal, which would hang."""
+    try:
+        interactive = sys.stdin.isatty()
+    except (AttributeError, ValueError):
+        interactive = False
+    if interactive:
+        errors.fail("-i - reads the data from stdin, but stdin is the terminal; pipe it in "
+                    "(odse transform ... -o - | odse validate -i -) or give a file")
     return getattr(sys.stdin, "buffer", sys.stdin)
 
 

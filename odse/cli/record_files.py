@@ -86,6 +86,12 @@ def expand(inputs: list[str], stdin: Any = None) -> Iterator[Source]:
     for given in inputs:
         if given == STDIN:
             raw = stdin.read() if stdin is not None else b""
+            if not raw.strip():
+                # an empty pipe usually means the command before it failed: never "all valid"
+                raise InputError("stdin is empty: there is nothing to validate",
+                                 code="INPUT_EMPTY",
+                                 hint="Check the command before the pipe (its exit code and "
+                                      "its Error: line); set -o pipefail in scripts")
             yield Source(STDIN, given, None, raw)
             continue
         path = Path(given)

@@ -54,8 +54,8 @@ written with --rejects. --strict makes the first one fail it (exit 1)."""
                    "(timestamp:, kWh:, asset_id:, extra:).")
 @click.option("--column-map", metavar="FIELD=COLUMN,...",
               help="Inline column map for a CSV: timestamp, kWh (or kW), error_type, "
-                   "error_code, asset_id, and extra.FIELD for any other field, e.g. "
-                   "timestamp=Time,kWh=Energy_kWh,extra.kVAr=Q_kVAr.")
+                   "error_code, asset_id, and extra.FIELD for any other field; e.g. "
+                   "timestamp=Time,kWh=E,extra.kVAr=Q")
 @click.option("-i", "--input", "input_path", metavar="FILE", required=True,
               help="The export to read (CSV, JSON, JSON Lines; .gz too); - reads stdin.")
 @click.option("-o", "--output", metavar="PATH", default="-",
