@@ -117,7 +117,7 @@ def test_a_bug_is_an_internal_error_with_exit_70_and_no_traceback(boom) -> None:
     lines = result.stderr.splitlines()
     assert lines[0] == "Error: internal error: ZeroDivisionError: division by zero"
     assert lines[1].startswith(f"This is a bug in odse {__version__}. Please report it")
-    assert "--debug (or ODSE_DEBUG=1)" in lines[1]
+    assert "run it again as 'odse --debug COMMAND ...' (or with ODSE_DEBUG=1)." in lines[1]
     assert "Traceback" not in result.stderr
 
 

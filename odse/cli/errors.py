@@ -137,8 +137,8 @@ def internal_error(exc: BaseException, debug: bool) -> int:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     else:
         click.echo(f"This is a bug in odse {__version__}. Please report it to {ISSUES_URL} "
-                   f"with the command you ran; run it again with --debug (or {DEBUG_ENV}=1) "
-                   "to see the traceback.", err=True)
+                   "with the command you ran and its traceback: run it again as "
+                   f"'odse --debug COMMAND ...' (or with {DEBUG_ENV}=1).", err=True)
     return INTERNAL
 
 
