@@ -137,8 +137,9 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
         if rejected and rejects_path is None:
             console.note(first_reject_line(report))
     if missing_ids.n and layout is not None:
-        console.warn(f"{console.plural(missing_ids.n, 'record')} have no asset_id and went to "
-                     f"the asset_id={NULL_PARTITION} partition; give --asset-id ID")
+        verb = "has" if missing_ids.n == 1 else "have"
+        console.warn(f"{console.plural(missing_ids.n, 'record')} {verb} no asset_id and went "
+                     f"to the asset_id={NULL_PARTITION} partition; give --asset-id ID")
 
 
 def output_format(fmt: str | None, output: str) -> str:
