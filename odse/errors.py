@@ -40,7 +40,9 @@ class OdseError(Exception):
         raise AttributeError(name)
 
     def __str__(self) -> str:
-        where = _render_where(self.facts)
+        # facts the message already states are not repeated
+        where = _render_where({k: v for k, v in self.facts.items()
+                               if k in ("line", "row") or str(v) not in self.message})
         text = self.message
         if where:
             text = f"{text} ({where})"

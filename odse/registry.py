@@ -85,7 +85,8 @@ def sources() -> list[dict[str, Any]]:
     out = [_load(path).info() for path in seen]
     out.append({"name": "csv", "aliases": ["generic", "generic_csv"],
                 "title": "Generic CSV (your column map)",
-                "description": "Any CSV, mapped by mapping={'timestamp': ..., 'kWh': ...}",
+                "description": "Any CSV, mapped by a column map (timestamp, kWh or kW, "
+                               "asset_id, error_type, error_code, extra)",
                 "params": {}, "variants": [{"name": "csv", "format": "csv",
                                             "description": "your columns"}]})
     return sorted(out, key=lambda s: s["name"])

@@ -106,8 +106,8 @@ def test_mapping_check_reports_each_bad_spec_with_file_line_and_key(tmp_path: Pa
     assert result.stdout == f"OK: {SPEC} (source site_historian, 1 variant, 1 example)\n"
     errors = result.stderr.splitlines()
     assert errors[0] == (f"Error: {broken}:6: the mapping is not valid YAML: expected ',' or "
-                         "'}', but got ':'. Fix the syntax at that line (indentation, a "
-                         "missing colon or quote)")
+                         "'}', but got ':' (while parsing a flow mapping on line 5). Fix the "
+                         "syntax there (indentation, a missing colon, quote or bracket)")
     assert errors[1].startswith(f"Error: {typo}:6: unknown key 'unti' in fields.kWh (at "
                                 "fields.kWh.unti). Did you mean 'unit'? Allowed keys: ")
     assert errors[2].startswith("Error: unknown source 'huwei'. Did you mean 'huawei'?")

@@ -265,8 +265,9 @@ def test_a_broken_yaml_mapping_names_the_file_and_line(tmp_path: Path) -> None:
     result = invoke("--mapping", str(spec), "-i", SCADA)
     assert result.exit_code == 2
     assert result.stderr == (
-        f"Error: {spec}:6: the mapping is not valid YAML: expected ',' or '}}', but got ':'. "
-        "Fix the syntax at that line (indentation, a missing colon or quote)\n")
+        f"Error: {spec}:6: the mapping is not valid YAML: expected ',' or '}}', but got ':' "
+        "(while parsing a flow mapping on line 5). Fix the syntax there (indentation, a "
+        "missing colon, quote or bracket)\n")
 
 
 def test_a_misspelled_mapping_key_names_the_key_path(tmp_path: Path) -> None:

@@ -29,8 +29,10 @@ STATUS_WORDS: dict[str, list[str]] = {
 
 
 def is_short_form(data: Any) -> bool:
-    """Return True for a column map rather than a full spec."""
-    return isinstance(data, dict) and "odse_mapping" not in data and "timestamp" in data
+    """Return True for a column map rather than a full spec (no odse_mapping key, and keys
+    of the short form)."""
+    return (isinstance(data, dict) and "odse_mapping" not in data and bool(data)
+            and any(k in SHORT_KEYS for k in data))
 
 
 def parse_column_map(text: str) -> dict[str, str]:

@@ -73,10 +73,15 @@ def parse_text(text: str, file: str | None = None) -> SpecText:
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
+        problem = str(exc.problem or exc)
+        context = exc.context_mark
+        if context is not None and mark is not None and context.line != mark.line:
+            # an unclosed bracket is noticed lines later: name where it opened too
+            problem += f" ({exc.context} on line {context.line + 1})"
         raise MappingError(
-            f"the mapping is not valid YAML: {exc.problem or exc}",
+            f"the mapping is not valid YAML: {problem}",
             code="MAPPING_SYNTAX", file=file, line=(mark.line + 1) if mark else None,
-            hint="Fix the syntax at that line (indentation, a missing colon or quote)",
+            hint="Fix the syntax there (indentation, a missing colon, quote or bracket)",
         ) from None
     except yaml.YAMLError as exc:
         raise MappingError(f"the mapping is not valid YAML: {exc}", code="MAPPING_SYNTAX",
