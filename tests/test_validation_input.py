@@ -98,7 +98,7 @@ def test_a_missing_file(tmp_path: Path) -> None:
     missing = tmp_path / "nope.json"
     with pytest.raises(InputNotFoundError) as info:
         validate(str(missing))
-    assert str(info.value) == (f"file not found: {missing} (file {missing}). Check the path, "
+    assert str(info.value) == (f"file not found: {missing}. Check the path, "
                                "or pass the record as a dict or JSON text")
     assert isinstance(info.value, FileNotFoundError)
 
