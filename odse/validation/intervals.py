@@ -67,6 +67,8 @@ def _series_id(keys: list[pa.Array]) -> pa.Array | None:
     if not keys:
         return None
     encoded = [pc.dictionary_encode(k) for k in keys]
+    if all(len(e.dictionary) == 1 and not e.null_count for e in encoded):
+        return None  # one series (the usual single-asset file): nothing to tell apart
     sizes = [len(e.dictionary) + 1 for e in encoded]  # + 1: an absent part is a value too
     if math.prod(sizes) >= 2**62:  # too many combinations for one int64: join, then encode
         joined = pc.binary_join_element_wise(

@@ -74,11 +74,16 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
     kwh_column = cols.get("kWh")
     if kwh_column is None or cols.n == 0 or not eligible.true_count:
         return []
-    kwh = pc.if_else(eligible, kwh_column.values, pa.scalar(None, pa.float64()))
-    direction = _strings(cols, "direction")
-    generation = _true(pc.equal(direction, "generation"), absent=True)
-    not_consumption = pc.invert(_true(pc.equal(direction, "consumption"), absent=False))
-    times = _timestamps(cols, eligible)
+    everyone = eligible.true_count == cols.n
+    kwh = kwh_column.values if everyone else pc.if_else(eligible, kwh_column.values,
+                                                         pa.scalar(None, pa.float64()))
+    # None stands for "every record" (no direction column: all generation)
+    generation = not_consumption = None
+    if cols.has("direction"):
+        direction = _strings(cols, "direction")
+        generation = _true(pc.equal(direction, "generation"), absent=True)
+        not_consumption = pc.invert(_true(pc.equal(direction, "consumption"), absent=False))
+    times = _timestamps(cols, eligible, everyone)
     hours, spaced = _interval_hours(cols, times, options)
     capacity = options.capacity_kw
     floor = (pc.multiply(hours, PRODUCTION_FLOOR_SHARE * capacity) if capacity
@@ -88,19 +93,19 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
     out = []
     if capacity:
         limit = pc.multiply(hours, capacity * HEADROOM)
-        mask = pc.and_(not_consumption, _true(pc.greater(kwh, limit), absent=False))
+        mask = _all(not_consumption, _true(pc.greater(kwh, limit), absent=False))
         out.append(Finding(codes.EXCEEDS_PHYSICAL_MAXIMUM, "$.kWh", mask,
                            _maximum_render(kwh, limit, hours, spaced, options)))
     if options.latitude is not None and options.longitude is not None:
-        candidates = pc.and_(pc.and_(generation, producing), pc.is_valid(times))
-        for name in _NOT_SOLAR:
-            candidates = pc.and_(candidates, pc.invert(cols.presence(name)))
+        candidates = _all(generation, producing, pc.is_valid(times),
+                          *(pc.invert(cols.presence(name)) for name in _NOT_SOLAR
+                            if cols.has(name)))
         night, highest = _night(times, hours, candidates, options)
         out.append(Finding(codes.NIGHTTIME_GENERATION, "$.kWh", night,
                            _night_render(kwh, highest, options)))
     states = _strings(cols, "error_type")
     stopped = _true(pc.is_in(states, value_set=pa.array(_STOPPED_STATES)), absent=False)
-    mask = pc.and_(pc.and_(stopped, generation), producing)
+    mask = _all(stopped, generation, producing)
     out.append(Finding(codes.STATE_PRODUCTION_MISMATCH, "$", mask, _state_render(kwh, states)))
     return [f for f in out if f.mask.true_count]
 
@@ -136,17 +141,17 @@ def _night(times: pa.Array, hours: pa.Array, candidates: pa.BooleanArray,
     return mask, pc.replace_with_mask(pa.nulls(n, pa.float64()), candidates, highest)
 
 
-def _timestamps(cols: Columns, eligible: pa.BooleanArray) -> pa.Array:
+def _timestamps(cols: Columns, eligible: pa.BooleanArray, everyone: bool) -> pa.Array:
     """Return the eligible records' timestamps as ``timestamp[us, UTC]`` (null elsewhere)."""
     column = cols.get("timestamp")
-    if column is None:
+    if column is None or column.naive_time:
         return pa.nulls(cols.n, TIMESTAMP_TYPE)
     values = column.values
+    if not everyone:
+        values = pc.if_else(eligible, values, pa.scalar(None, values.type))
     if pa.types.is_timestamp(values.type):
-        if column.naive_time:
-            return pa.nulls(cols.n, TIMESTAMP_TYPE)
-        return pc.if_else(eligible, values, pa.scalar(None, TIMESTAMP_TYPE))
-    text = pc.if_else(eligible, values, pa.scalar(None, values.type))
+        return values
+    text = values
     if (pc.max(pc.utf8_length(text)).as_py() or 0) > len("2026-02-09T12:00:00Z"):
         # not all in odse's own form: Arrow parses at most microseconds, so finer fractions
         # are cut (not rounded)
@@ -176,6 +181,15 @@ def _strings(cols: Columns, name: str) -> pa.Array:
     if not pa.types.is_string(column.values.type):
         return pa.nulls(cols.n, pa.string())
     return column.values
+
+
+def _all(*masks: pa.BooleanArray | None) -> pa.BooleanArray:
+    """AND the masks together; None stands for all True."""
+    present = [m for m in masks if m is not None]
+    out = present[0]
+    for mask in present[1:]:
+        out = pc.and_(out, mask)
+    return out
 
 
 def _true(mask: Any, *, absent: bool) -> pa.BooleanArray:
