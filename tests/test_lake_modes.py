@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pyarrow as pa
@@ -310,3 +311,14 @@ def test_a_failed_commit_leaves_its_journal_for_the_next_write(tmp_path, monkeyp
     to_parquet(_records(day=10), lake, partition_by=DAILY)
     assert _kwh(lake) == [5.0, 6.0, 7.0, 1.0, 2.0, 3.0]
     assert os.listdir(tmp_path) == ["lake"]
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="renameat2 is Linux's")
+def test_on_linux_a_partition_of_several_files_is_swapped_in_one_call(tmp_path, monkeypatch):
+    steps: list[str] = []
+    rows = _records(hours=range(2))
+    to_parquet(rows, tmp_path, partition_by=DAILY, mode="append")
+    to_parquet(rows, tmp_path, partition_by=DAILY, mode="append")
+    monkeypatch.setattr(commit, "_HOOK", steps.append)
+    to_parquet(rows, tmp_path, partition_by=DAILY, mode="overwrite")
+    assert steps == ["staged", "swapped", "committed"]

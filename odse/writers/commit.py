@@ -308,6 +308,8 @@ def _libc_swap() -> Callable[..., int] | None:
     global _swap_function  # noqa: PLW0603 - resolved once per process
     if _swap_function is False:
         _swap_function = None
+        if not sys.platform.startswith("linux") and sys.platform != "darwin":
+            return None
         try:
             libc = ctypes.CDLL(ctypes.util.find_library("c") or None, use_errno=True)
             if sys.platform.startswith("linux") and hasattr(libc, "renameat2"):

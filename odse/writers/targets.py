@@ -14,6 +14,7 @@ import io
 import os
 import posixpath
 import secrets
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -199,9 +200,10 @@ def remove_stale_temps(location: Location, folder: str, prefix: str) -> None:
 
 def is_stale(location: Location, info: pafs.FileInfo) -> bool:
     """True when a temporary's writer is gone: its process has exited (local) or it is old."""
-    if location.local:
+    if location.local and sys.platform != "win32":
         pid = _pid_of(info.base_name)
         return pid is not None and pid != os.getpid() and not _alive(pid)
+    # (on Windows os.kill would terminate the process instead of probing it)
     mtime = info.mtime_ns
     return mtime is not None and time.time() - mtime / 1e9 > STALE_REMOTE_SECONDS
 
