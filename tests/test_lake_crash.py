@@ -113,14 +113,30 @@ def _leftovers(tmp_path: Path) -> list[str]:
 def test_killed_while_committing_a_new_lake(tmp_path):
     lake = tmp_path / "lake"
     new_rows = _records(NEW)
-    done = _run(tmp_path, lake, new_rows, step="committed", nth=5)
+    done = _run(tmp_path, lake, new_rows, step="committed", nth=1)
     assert done.returncode == -signal.SIGKILL
     found = _partitions(lake)
-    assert len(found) == 5  # killed right after the fifth partition's commit
+    # a new asset's folder, with all its partitions, appears with one rename: killed right
+    # after the first, asset A is there whole and asset B not at all
+    assert sorted(found) == [rel for rel in sorted(_expected(new_rows)) if "asset_id=A" in rel]
     _assert_whole(lake, {}, _expected(new_rows))
     assert _leftovers(tmp_path)  # the killed write's staging, beside the root
     to_parquet(new_rows, lake, partition_by=DAILY)
     assert _partitions(lake) == _expected(new_rows)
+    assert not _leftovers(tmp_path)
+
+
+def test_killed_while_adding_new_days_beside_existing_ones(tmp_path):
+    lake = tmp_path / "lake"
+    old_rows = _records(OLD, days=range(1, 5))
+    to_parquet(old_rows, lake, partition_by=DAILY)
+    new_rows = _records(NEW, days=range(3, 9))  # days 3-4 merge, days 5-8 are new folders
+    done = _run(tmp_path, lake, new_rows, step="committed", nth=7)
+    assert done.returncode == -signal.SIGKILL
+    _assert_whole(lake, _expected(old_rows), _expected(new_rows))
+    assert len(_partitions(lake)) == 8 + 3  # 4 merged, then 3 of 8 new day folders
+    to_parquet(new_rows, lake, partition_by=DAILY)
+    assert len(_partitions(lake)) == 16
     assert not _leftovers(tmp_path)
 
 

@@ -322,3 +322,34 @@ def test_on_linux_a_partition_of_several_files_is_swapped_in_one_call(tmp_path, 
     monkeypatch.setattr(commit, "_HOOK", steps.append)
     to_parquet(rows, tmp_path, partition_by=DAILY, mode="overwrite")
     assert steps == ["staged", "swapped", "committed"]
+
+
+@pytest.mark.parametrize("mode", ["merge", "overwrite", "append"])
+def test_staged_chunks_of_existing_partitions_are_committed_in_place(tmp_path, monkeypatch,
+                                                                     mode):
+    to_parquet(_records(hours=range(6)), tmp_path, partition_by=DAILY)
+    monkeypatch.setattr(parquet_lake, "BUFFER_BYTES", 1)
+    monkeypatch.setattr("odse.arrow_input.CHUNK_ROWS", 2)
+    rows = _records(hours=range(3, 9), kwh=10.0) + _records(day=10, hours=range(4))
+    to_parquet(iter(rows), tmp_path, partition_by=DAILY, mode=mode)
+    expected = {"merge": [1.0, 2.0, 3.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0],
+                "overwrite": [13.0, 14.0, 15.0, 16.0, 17.0, 18.0],
+                "append": [1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 13.0, 14.0, 15.0, 16.0, 17.0, 18.0]}
+    day9 = _read(tmp_path).filter(pa.compute.equal(_read(tmp_path).column("day"), 9))
+    assert sorted(day9.column("kWh").to_pylist()) == expected[mode]
+    assert _read(tmp_path).num_rows == len(expected[mode]) + 4
+    assert os.listdir(tmp_path.parent).count(tmp_path.name) == 1
+    assert not [name for name in os.listdir(tmp_path.parent) if ".odse-" in name]
+
+
+def test_a_new_asset_appears_with_one_rename(tmp_path, monkeypatch):
+    steps: list[str] = []
+    to_parquet(_records("SITE-ALPHA"), tmp_path, partition_by=DAILY)
+    monkeypatch.setattr(commit, "_HOOK", steps.append)
+    rows = _records("SITE-ALPHA", day=10) + [record for day in range(1, 28)
+                                             for record in _records("SITE-NEW", day=day)]
+    summary = to_parquet(rows, tmp_path, partition_by=DAILY)
+    assert summary.files_written == 28
+    # one commit for SITE-ALPHA's new day 10, one for the whole new asset
+    assert steps == ["staged", "committed", "committed"]
+    assert len(_files(tmp_path / "asset_id=SITE-NEW")) == 27

@@ -3,8 +3,12 @@
 Every new partition file is written completely somewhere readers do not look (the *staging*
 folder), then moved into place with one rename:
 
-* new partition, or append: rename the staged file into the partition folder under a fresh
-  name (``part-00000.parquet`` for a partition's first file, ``part-<write id>.parquet`` after);
+* new partition folders: build them, with their files, in a staging tree that mirrors the
+  lake, and rename the top-most new folder into the lake (one rename publishes a new asset,
+  month or day, with all the partitions below it);
+* append to an existing partition, or a first file in an existing empty folder: rename the
+  staged file into the partition folder under a fresh name (``part-00000.parquet`` for a
+  partition's first file, ``part-<write id>.parquet`` after);
 * merge or overwrite of a partition holding one file: rename the staged file over that file
   (rename replaces its target atomically);
 * merge or overwrite of a partition holding several files (after appends): build the new
@@ -78,6 +82,10 @@ class Change:
     staged: str
     name: str
     replace: list[str]
+    branch: str | None = None
+    """Set when the partition folder is new: the top-most folder of its path that the lake
+    lacks. The staged file then already sits at its final place in the staging tree, and
+    the whole branch is published by :meth:`Staging.commit_branch`."""
 
 
 class Staging:
@@ -126,6 +134,17 @@ class Staging:
         if self.lake.local:
             return os.path.join(self.dir, name)
         return f"{self.dir}/{name}"
+
+    def tree_path(self, rel: str, name: str = "") -> str:
+        """Return the place of a partition folder (or file) in the staging tree.
+
+        The tree mirrors the lake's layout; a branch of new partition folders is built here
+        and published with one rename. Only for staging outside the root: files in the tree
+        have their final names, which readers inside the lake would read.
+        """
+        if not self.outside:
+            raise AssertionError("a staging tree needs staging outside the lake root")
+        return os.path.join(self.dir, "tree", *[part for part in rel.split("/") if part], name)
 
     @property
     def filesystem(self) -> pafs.FileSystem | None:
@@ -188,6 +207,17 @@ class Staging:
                 fs.delete_file(path)
         fs.delete_file(journal)
         change.name = keep
+        _checkpoint("committed")
+
+    def commit_branch(self, branch: str) -> None:
+        """Publish a branch of new partition folders with one rename of its top folder."""
+        target = self.lake.path(branch)
+        try:
+            os.rename(self.tree_path(branch), target)
+        except OSError as exc:
+            raise io_error(f"commit new folder '{branch}'", self.lake.location.shown,
+                           exc) from None
+        self.lake.forget(branch)
         _checkpoint("committed")
 
     # cleanup --------------------------------------------------------------------------------

@@ -248,7 +248,7 @@ class _LakeWrite:
         if not parts:
             return
         schema = self._file_schema()
-        paths = [self.staging.new_path("c") for _ in parts]
+        paths = [self._chunk_path(part) for part in parts]
         self.duplicates += sum(self.pool.map(lambda job: self._write_chunk(*job, schema),
                                              zip(parts, paths, strict=True)))
         for part, path in zip(parts, paths, strict=True):
@@ -260,6 +260,16 @@ class _LakeWrite:
                     self.held_bytes -= holder[0]
                     del self.held[serial]
             part.slices, part.serials = [], []
+
+    def _chunk_path(self, part: _Part) -> str:
+        # A partition's first chunk goes where its final file would sit in the staging tree:
+        # if the partition turns out to be new, and its chunk its whole content, committing
+        # it costs nothing more than the rename of its branch.
+        if self.staging.outside and not part.chunks:
+            path = self.staging.tree_path(part.rel, FIRST_FILE)
+            os.makedirs(os.path.dirname(path), exist_ok=True)
+            return path
+        return self.staging.new_path("c")
 
     def _write_chunk(self, part: _Part, path: str, schema: pa.Schema) -> int:
         # runs in a worker thread: returns the duplicates it dropped instead of counting them
@@ -290,10 +300,15 @@ class _LakeWrite:
                     if fingerprint is not None:
                         seen.add(fingerprint)
         schema = self._file_schema()
-        prepared = list(self.pool.map(lambda part: self._prepare(part, schema), parts))
+        branches = {part.rel: self._new_branch(part) for part in parts}
+        prepared = list(self.pool.map(
+            lambda part: self._prepare(part, schema, branches[part.rel]), parts))
         _checkpoint("staged")
         for item in prepared:
-            self.staging.commit(item.change)
+            if item.change.branch is None:
+                self.staging.commit(item.change)
+        for branch in sorted({item.change.branch for item in prepared} - {None}):
+            self.staging.commit_branch(branch)
         return WriteSummary(
             path=self.lake.location.shown, format="parquet", rows_in=self.rows_in,
             rows_written=sum(item.rows for item in prepared),
@@ -316,7 +331,20 @@ class _LakeWrite:
             footers.append((path, metadata.num_rows, stored.get(b"ARROW:schema")))
         return footers
 
-    def _prepare(self, part: _Part, schema: pa.Schema) -> _Prepared:
+    def _new_branch(self, part: _Part) -> str | None:
+        """Return the top-most folder of a new partition's path that the lake lacks."""
+        if not self.staging.outside or not part.rel:
+            return None
+        segments = part.rel.split("/")
+        for depth in range(1, len(segments) + 1):
+            prefix = "/".join(segments[:depth])
+            if self.lake.listing(prefix) is None:
+                return prefix
+        return None
+
+    def _prepare(self, part: _Part, schema: pa.Schema, branch: str | None = None) -> _Prepared:
+        if branch is not None:
+            return self._prepare_new(part, schema, branch)
         existing = part.existing
         if self.mode == "append":
             name = FIRST_FILE if not existing else f"part-{self.staging.write_id}.parquet"
@@ -349,6 +377,32 @@ class _LakeWrite:
         change.staged = self.staging.new_path()
         self._write_file(table, change.staged)
         return _Prepared(change, incoming.num_rows - dropped, dropped, replaced)
+
+    def _prepare_new(self, part: _Part, schema: pa.Schema, branch: str) -> _Prepared:
+        # A new partition folder: its file goes to its final place in the staging tree. In
+        # every mode the content is the incoming rows (merge: de-duplicated).
+        target = self.staging.tree_path(part.rel, FIRST_FILE)
+        change = Change(part.rel, target, FIRST_FILE, [], branch)
+        reusable = (len(part.chunks) == 1 and not part.slices and part.chunks[0][0] == target
+                    and part.chunks[0][1].equals(schema))
+        if reusable:
+            return _Prepared(change, part.rows, 0, 0)
+        # write straight to the target, unless the target is a chunk still to be read
+        occupied = any(path == target for path, _schema in part.chunks)
+        destination = self.staging.new_path() if occupied else target
+        if not occupied:
+            os.makedirs(os.path.dirname(target), exist_ok=True)
+        dropped = 0
+        if self.mode == "merge" and part.sources() > 1:
+            table = self._table(self._pieces(part, schema), schema)
+            table, mask = sort_and_keep_last(table, key_columns(schema.names, self.partition_by))
+            dropped = 0 if mask is None else len(mask) - table.num_rows
+            self._write_file(table, destination)
+        else:
+            self._stream_file(part, schema, destination)
+        if occupied:
+            os.replace(destination, target)
+        return _Prepared(change, part.rows - dropped, dropped, 0)
 
     # files ----------------------------------------------------------------------------------
 
