@@ -416,7 +416,7 @@ class _LakeWrite:
     def _pieces(self, part: _Part, schema: pa.Schema) -> Iterable[pa.RecordBatch]:
         for path, _chunk_schema in part.chunks:
             parquet = pq.ParquetFile(path, filesystem=self.staging.filesystem)
-            yield from parquet.iter_batches(batch_size=65_536)
+            yield from parquet.iter_batches(batch_size=65_536, use_threads=False)
         yield from part.slices
 
     def _table(self, pieces: Iterable[pa.RecordBatch], schema: pa.Schema) -> pa.Table:
