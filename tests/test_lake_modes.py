@@ -263,9 +263,12 @@ def test_staged_partitions_give_the_same_lake(tmp_path, monkeypatch, mode):
     monkeypatch.setattr("odse.arrow_input.CHUNK_ROWS", 2)
     summary = to_parquet(iter(rows), tmp_path / "staged", partition_by=DAILY, mode=mode)
     assert _read(tmp_path / "staged").equals(_read(tmp_path / "memory"))
+    assert summary.rows_in == 14
     if mode == "merge":
         assert summary.duplicates_dropped == 2
-        assert _read(tmp_path / "staged").num_rows == 12
+        assert summary.rows_written == _read(tmp_path / "staged").num_rows == 12
+    else:
+        assert summary.rows_written == 14
 
 
 def test_no_staging_folder_is_left_after_a_failed_write(tmp_path, monkeypatch):
@@ -353,3 +356,21 @@ def test_a_new_asset_appears_with_one_rename(tmp_path, monkeypatch):
     # one commit for SITE-ALPHA's new day 10, one for the whole new asset
     assert steps == ["staged", "committed", "committed"]
     assert len(_files(tmp_path / "asset_id=SITE-NEW")) == 27
+
+
+def test_merge_keeps_columns_the_incoming_rows_lack(tmp_path):
+    rows = [{"timestamp": "2026-02-09T00:00:00Z", "kWh": 1.0, "asset_id": "A",
+             "channel": channel, "seller_party_id": "nersa:gen:A"}
+            for channel in ("import", "export")]
+    to_parquet(rows, tmp_path, partition_by=DAILY)
+    to_parquet([{"timestamp": "2026-02-09T01:00:00Z", "kWh": 2.0, "asset_id": "A"}], tmp_path,
+               partition_by=DAILY)
+    table = _read(tmp_path)
+    assert table.num_rows == 3
+    assert sorted(table.column("channel").to_pylist(), key=str) == ["export", "import", None]
+    assert table.column("seller_party_id").to_pylist().count("nersa:gen:A") == 2
+    # and a new partition written later has the lake's columns too
+    to_parquet([{"timestamp": "2026-02-10T00:00:00Z", "kWh": 3.0, "asset_id": "A"}], tmp_path,
+               partition_by=DAILY)
+    day10 = next(tmp_path.rglob("day=10/*.parquet"))
+    assert "seller_party_id" in pq.read_schema(day10).names

@@ -249,9 +249,11 @@ class _LakeWrite:
             return
         schema = self._file_schema()
         paths = [self._chunk_path(part) for part in parts]
-        self.duplicates += sum(self.pool.map(lambda job: self._write_chunk(*job, schema),
-                                             zip(parts, paths, strict=True)))
-        for part, path in zip(parts, paths, strict=True):
+        dropped = list(self.pool.map(lambda job: self._write_chunk(*job, schema),
+                                     zip(parts, paths, strict=True)))
+        for part, path, duplicates in zip(parts, paths, dropped, strict=True):
+            part.rows -= duplicates
+            self.duplicates += duplicates
             part.chunks.append((path, schema))
             for serial in part.serials:
                 holder = self.held[serial]

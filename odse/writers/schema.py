@@ -51,9 +51,14 @@ class BatchSchema:
         return changed
 
     def fix(self, types: Mapping[str, pa.DataType]) -> None:
-        """Add stored column types that incoming data must follow."""
+        """Add stored columns: they join the schema, and incoming data must follow their types.
+
+        A lake's files keep the columns already stored (rows kept by a merge keep their
+        values; new files have the same columns as old ones, nulls where absent).
+        """
         for name, kind in types.items():
             self._fixed.setdefault(name, kind)
+            self._types.setdefault(name, kind)
 
     def schema(self) -> pa.Schema:
         """Return the final schema: every observed column, stored types first."""
