@@ -367,7 +367,7 @@ def test_merge_keeps_columns_the_incoming_rows_lack(tmp_path):
                partition_by=DAILY)
     table = _read(tmp_path)
     assert table.num_rows == 3
-    assert sorted(table.column("channel").to_pylist(), key=str) == ["export", "import", None]
+    assert sorted(table.column("channel").to_pylist(), key=str) == [None, "export", "import"]
     assert table.column("seller_party_id").to_pylist().count("nersa:gen:A") == 2
     # and a new partition written later has the lake's columns too
     to_parquet([{"timestamp": "2026-02-10T00:00:00Z", "kWh": 3.0, "asset_id": "A"}], tmp_path,
