@@ -227,3 +227,11 @@ def test_timestamps_are_microseconds_in_utc(tmp_path):
     assert back.schema.field("kWh").type == pa.float64()
     assert back.column("timestamp").to_pylist() == [
         dt.datetime(2026, 2, 9, 12, 0, 0, 1, tzinfo=dt.timezone.utc)]
+
+
+def test_a_value_spelled_like_the_null_partition_joins_it(tmp_path):
+    rows = [{"timestamp": "2026-02-09T00:00:00Z", "kWh": 1.0},
+            {"timestamp": "2026-02-09T01:00:00Z", "kWh": 2.0, "asset_id": NULL_PARTITION}]
+    to_parquet(rows, tmp_path, partition_by=["asset_id"])
+    assert _files(tmp_path) == [f"asset_id={NULL_PARTITION}/part-00000.parquet"]
+    assert pq.read_table(next(tmp_path.rglob("*.parquet"))).num_rows == 2

@@ -159,7 +159,8 @@ class _LakeWrite:
         self.partition_by = partition_by
         self.mode = mode
         self.schema = BatchSchema()
-        self.parts: dict[tuple[Any, ...], _Part] = {}
+        self.parts: dict[str, _Part] = {}
+        self.rels: dict[tuple[Any, ...], str] = {}
         self.held: dict[int, list[int]] = {}
         self.held_bytes = 0
         self.serial = 0
@@ -226,10 +227,14 @@ class _LakeWrite:
         self.held[serial] = [size, 0]
         self.held_bytes += size
         for values, start, length in runs:
-            part = self.parts.get(values)
+            rel = self.rels.get(values)
+            if rel is None:
+                rel = self.rels[values] = relative_path(self.partition_by, values)
+            # keyed by folder, not by value: a null and the text "__HIVE_DEFAULT_PARTITION__"
+            # name the same folder and must be one partition
+            part = self.parts.get(rel)
             if part is None:
-                part = _Part(relative_path(self.partition_by, values))
-                self.parts[values] = part
+                part = self.parts[rel] = _Part(rel)
             part.slices.append(batch.slice(start, length))
             part.serials.append(serial)
             part.rows += length
