@@ -230,3 +230,24 @@ def _kill_at_random_moments(tmp_path: Path, rounds: int, seed: int) -> None:
         to_parquet(old_rows, lake, partition_by=DAILY, mode="overwrite")
         assert _partitions(lake) == old
     assert not _leftovers(tmp_path)
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="POSIX locks")
+def test_a_second_writer_waits_for_the_lake_lock(tmp_path):
+    import fcntl
+
+    lake = tmp_path / "lake"
+    to_parquet(_records(OLD, days=[1]), lake, partition_by=DAILY)
+    handle = os.open(lake, os.O_RDONLY)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)  # as a running odse write holds it
+        child = _run(tmp_path, lake, _records(NEW, days=[1]), wait=False)
+        assert child.stdout.readline().strip() == "writing"
+        time.sleep(0.5)
+        assert child.poll() is None  # still waiting
+        assert _partitions(lake) == _expected(_records(OLD, days=[1]))
+    finally:
+        os.close(handle)  # releases the lock
+    assert child.wait(timeout=60) == 0
+    child.stdout.close()
+    assert _partitions(lake) == _expected(_records(NEW, days=[1]))
