@@ -105,7 +105,9 @@ def record_batches(records: Any, *, chunk_rows: int | None = None) -> BatchSourc
         schema = conform_schema(records.schema)
         return BatchSource(_conformed(records, chunk_rows), schema, schema.names, "arrow")
     if not isinstance(records, (Sequence, Iterator)) and hasattr(records, "__arrow_c_stream__"):
-        reader = pa.RecordBatchReader.from_stream(records)
+        from_stream = getattr(pa.RecordBatchReader, "from_stream", None)  # pyarrow >= 15
+        reader = (from_stream(records) if from_stream is not None
+                  else pa.table(records).to_reader())
         schema = conform_schema(reader.schema)
         return BatchSource(_conformed(reader, chunk_rows), schema, schema.names, "arrow")
     if not isinstance(records, Iterable):
