@@ -26,20 +26,27 @@ ENTRY_POINT_GROUP = "odse.mappings"
 
 
 @cache
-def _catalogue() -> dict[str, Path]:
-    """Return every source name and alias, mapped to its spec file."""
+def _scan() -> tuple[dict[str, Path], dict[Path, str]]:
+    """Return every source name and alias with its spec file, and each file's own name."""
     files = sorted(data_dir("mappings").glob("*.yaml")) + _plugin_files()
     names: dict[str, Path] = {}
+    own: dict[Path, str] = {}
     for path in files:
         try:
             head = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
         except (OSError, yaml.YAMLError) as exc:
             warnings.warn(f"odse: skipping mapping {path}: {exc}", stacklevel=2)
             continue
+        if isinstance(head.get("name"), str):
+            own[path] = head["name"].lower()
         for name in [head.get("name"), *(head.get("aliases") or [])]:
             if isinstance(name, str):
                 names.setdefault(name.lower(), path)
-    return names
+    return names, own
+
+
+def _catalogue() -> dict[str, Path]:
+    return _scan()[0]
 
 
 def _plugin_files() -> list[Path]:
@@ -70,10 +77,11 @@ def get(name: str) -> Mapping:
     key = str(name).strip().lower()
     path = _catalogue().get(key)
     if path is None:
-        known = known_names()
+        canonical = sorted({*_scan()[1].values(), "csv"})
         raise UnknownSourceError(
             f"unknown source '{name}'", code="UNKNOWN_SOURCE",
-            hint=f"{did_you_mean(key, known, capital=True)}Known sources: {', '.join(known)}")
+            hint=f"{did_you_mean(key, known_names(), capital=True)}Known sources: "
+                 f"{', '.join(canonical)} (odse.sources() lists their aliases)")
     return _load(path)
 
 

@@ -11,6 +11,7 @@ import tempfile
 from collections import Counter
 from pathlib import Path
 
+import pyarrow as pa
 import pyarrow.dataset as ds
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -70,7 +71,12 @@ def _model_rows(model: dict) -> Counter:
 def _lake_rows(root: Path) -> Counter:
     if not root.exists():
         return Counter()
-    table = ds.dataset(root, partitioning="hive").to_table()
+    # files written before a column first appeared lack it: read the lake by column name
+    # (as Spark's mergeSchema or DuckDB's union_by_name do), not with the first file's schema
+    found = ds.dataset(root, partitioning="hive")
+    schema = pa.unify_schemas([f.physical_schema for f in found.get_fragments()]
+                              + [found.partitioning.schema])
+    table = ds.dataset(root, partitioning="hive", schema=schema).to_table()
     stamps = table.column("timestamp").to_pylist()
     channels = (table.column("channel").to_pylist() if "channel" in table.schema.names
                 else [None] * table.num_rows)

@@ -30,6 +30,10 @@ EXPR_PROPS = {
     "mul": {"type": "array", "items": EXPR_REF, "minItems": 2, "description": "product of the values"},
     "add": {"type": "array", "items": EXPR_REF, "minItems": 2, "description": "sum of the values"},
     "sub": {"type": "array", "items": EXPR_REF, "minItems": 2, "maxItems": 2, "description": "first value minus the second"},
+    "pow": {"type": "array", "items": EXPR_REF, "minItems": 2, "maxItems": 2, "description": "first value to the power of the second (0.5 for a square root)"},
+    "mod": {"type": "array", "items": EXPR_REF, "minItems": 2, "maxItems": 2, "description": "remainder of the first value divided by the second"},
+    "min": {"type": "array", "items": EXPR_REF, "minItems": 2, "description": "the smallest of the values (none when one is missing)"},
+    "max": {"type": "array", "items": EXPR_REF, "minItems": 2, "description": "the largest of the values (none when one is missing)"},
     # modifiers
     "type": {"enum": ["number", "integer", "string", "boolean", "timestamp"], "description": "the type to convert to (default: the field's type in the record schema, else number)"},
     "null_values": {"type": "array", "items": {"type": "string"}, "description": "extra text values that mean 'no value' for this field"},
@@ -41,6 +45,7 @@ EXPR_PROPS = {
                         "additionalProperties": False, "minProperties": 1, "maxProperties": 1}],
              "description": "unit of the input value (W, kW, Wh, kWh, MWh, var, VA, ...), a {column: ...} holding the unit per row, or {header: true} for the CSV units row"},
     "scale": {"type": "number", "description": "multiply by this factor (after unit conversion)"},
+    "abs": {"type": "boolean", "description": "take the absolute value"},
     "measure": {"enum": ["energy", "power", "counter"], "description": "energy per interval (default), power (multiplied by the interval) or a cumulative counter (differenced per series)"},
     "clip": {"type": "object", "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
              "additionalProperties": False, "minProperties": 1, "description": "clamp values into [min, max]; counted in the report"},

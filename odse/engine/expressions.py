@@ -23,7 +23,8 @@ from odse.engine.values import Col, constant, null_where, problem
 
 Expr = Callable[[Frame, RunState], Col]
 
-SOURCE_KEYS = ("column", "param", "const", "first", "join", "div", "mul", "add", "sub")
+SOURCE_KEYS = ("column", "param", "const", "first", "join", "div", "mul", "add", "sub", "pow",
+               "mod", "min", "max")
 VALUE_TYPES = ("number", "integer", "string", "boolean")
 
 
@@ -126,11 +127,22 @@ def _join(spec: dict[str, Any], ctx: Ctx) -> Expr:
     return run
 
 
+def _mod(a: pa.Array, b: pa.Array) -> pa.Array:
+    # Arrow has no modulo kernel; the result takes the sign of the divisor, as in Python
+    return pc.subtract(a, pc.multiply(pc.floor(pc.divide(a, b)), b))
+
+
+_KERNELS = {"div": pc.divide, "mul": pc.multiply, "add": pc.add, "sub": pc.subtract,
+            "pow": pc.power, "mod": _mod,
+            "min": lambda a, b: pc.min_element_wise(a, b, skip_nulls=False),
+            "max": lambda a, b: pc.max_element_wise(a, b, skip_nulls=False)}
+
+
 def _arith(op: str) -> Callable[[dict[str, Any], Ctx], Expr]:
-    kernel = {"div": pc.divide, "mul": pc.multiply, "add": pc.add, "sub": pc.subtract}[op]
+    kernel = _KERNELS[op]
 
     def build(spec: dict[str, Any], ctx: Ctx) -> Expr:
-        parts = [compile_value(p, ctx.at(i), "number") for i, p in enumerate(spec[op])]
+        parts = [compile_value(p, ctx.at(op, i), "number") for i, p in enumerate(spec[op])]
 
         def run(frame: Frame, state: RunState) -> Col:
             cols = [p(frame, state) for p in parts]
@@ -139,17 +151,37 @@ def _arith(op: str) -> Callable[[dict[str, Any], Ctx], Expr]:
                 values = kernel(values, col.values)
             # a division by zero has no value rather than an infinite one
             values = null_where(values, pc.invert(pc.fill_null(pc.is_finite(values), True)))
-            column = next((c.column for c in cols if c.column), None)
-            return Col(values, cols[0].raw, column, [pr for c in cols for pr in c.problems])
+            column, raw = _blame(cols)
+            return Col(values, raw, column, [pr for c in cols for pr in c.problems])
 
         return run
 
     return build
 
 
+def _blame(cols: list[Col]) -> tuple[Any, pa.Array | None]:
+    """Name, row by row, the operand whose value is missing or bad (for reject messages)."""
+    named = [c for c in cols if c.column]
+    if len(named) <= 1:
+        first = named[0] if named else cols[0]
+        return first.column, first.raw
+    n = len(cols[0].values)
+    names = pa.repeat(pa.scalar(named[0].column, pa.string()), n)
+    raws = to_text(named[0].raw) if named[0].raw is not None else pa.nulls(n, pa.string())
+    for col in reversed(named):
+        bad = pc.is_null(col.values)
+        mask = col.problem_mask()
+        if mask is not None:
+            bad = pc.or_(bad, mask)
+        names = pc.if_else(bad, pa.scalar(col.column, pa.string()), names)
+        if col.raw is not None:
+            raws = pc.if_else(bad, to_text(col.raw), raws)
+    return names, raws
+
+
 SOURCES: dict[str, Callable[[dict[str, Any], Ctx], Expr]] = {
     "column": _column, "param": _param, "const": _const, "first": _first, "join": _join,
-    "div": _arith("div"), "mul": _arith("mul"), "add": _arith("add"), "sub": _arith("sub"),
+    **{op: _arith(op) for op in ("div", "mul", "add", "sub", "pow", "mod", "min", "max")},
 }
 
 
@@ -196,7 +228,22 @@ def compile_value(spec: dict[str, Any], ctx: Ctx, target: str | None = None) -> 
         steps.append(compile_unit(spec["unit"], ctx.at("unit")))
     if "scale" in spec:
         factor = float(spec["scale"])
-        steps.append(lambda col, frame, state: col.with_values(pc.multiply(col.values, factor)))
+        steps.append(lambda col, frame, state: col.with_values(_times(col.values, factor)))
+    if spec.get("abs"):
+        steps.append(lambda col, frame, state: col.with_values(pc.abs(col.values)))
+    if "clip" in spec and target in ("number", "integer"):
+        low, high = spec["clip"].get("min"), spec["clip"].get("max")
+
+        def clip(col: Col, frame: Frame, state: RunState) -> Col:
+            values = col.values
+            if low is not None:
+                values = pc.max_element_wise(values, float(low), skip_nulls=False)
+            if high is not None:
+                values = pc.min_element_wise(values, float(high), skip_nulls=False)
+            return col.with_values(values)
+        steps.append(clip)
+    if "default" in spec:
+        steps.append(_default_step(spec["default"], ctx.at("default"), target))
 
     def run(frame: Frame, state: RunState) -> Col:
         col = source(frame, state)
@@ -206,6 +253,38 @@ def compile_value(spec: dict[str, Any], ctx: Ctx, target: str | None = None) -> 
 
     run.columns = getattr(source, "columns", [])  # type: ignore[attr-defined]
     return run
+
+
+def _times(values: pa.Array, factor: float) -> pa.Array:
+    """Multiply by ``factor``; divide by its inverse when that is whole (W -> kW is / 1000,
+    so 5100 W is 5.1 kW, not 5.1000000000000005)."""
+    if factor == 1.0:
+        return values
+    inverse = 1.0 / factor
+    if abs(factor) < 1 and inverse == round(inverse):
+        return pc.divide(values, round(inverse))
+    return pc.multiply(values, factor)
+
+
+def _default_step(spec: Any, ctx: Ctx, target: str | None) -> Callable[[Col, Frame, RunState],
+                                                                        Col]:
+    fill_expr = compile_value(spec, ctx, target) if isinstance(spec, dict) else None
+
+    def step(col: Col, frame: Frame, state: RunState) -> Col:
+        values = col.values
+        fill = fill_expr(frame, state).values if fill_expr is not None else \
+            pa.repeat(pa.scalar(spec), frame.n)
+        if fill.type != values.type and not pa.types.is_null(values.type):
+            fill = fill.cast(values.type)
+        elif pa.types.is_null(values.type):
+            values = values.cast(fill.type)
+        gap = pc.is_null(values)
+        bad = col.problem_mask()
+        if bad is not None:
+            gap = pc.and_(gap, pc.invert(bad))
+        return col.with_values(pc.if_else(gap, fill, values))
+
+    return step
 
 
 def _null_values(tokens: list[str]) -> Callable[[Col, Frame, RunState], Col]:
@@ -239,12 +318,25 @@ def _lookup(spec: dict[str, Any], ctx: Ctx) -> Callable[[Col, Frame, RunState], 
     value_array = pa.array([v if v is None or out_type == pa.float64() else str(v)
                             for v in outputs], out_type)
 
+    whole_numbers = bool(keys) and all(_is_whole_number(k) for k in keys)
+
     def step(col: Col, frame: Frame, state: RunState) -> Col:
-        text = to_text(col.values, fold=fold)
+        values = col.values
+        if whole_numbers and (pa.types.is_string(values.type) or pa.types.is_floating(values.type)):
+            # a code table of whole numbers also matches "2.0" and " 2"
+            number = to_number(Col(values)).values
+            values = pc.coalesce(number, values.cast(pa.float64(), safe=False)) \
+                if not pa.types.is_string(values.type) else \
+                pc.if_else(pc.is_valid(number), to_text(number), values)
+        text = to_text(values, fold=fold)
         index = pc.index_in(text, key_array)
         return col.with_values(pc.take(value_array, index))
 
     return step
+
+
+def _is_whole_number(text: str) -> bool:
+    return text.lstrip("-").isdigit()
 
 
 def _code_text(code: Any) -> str:
@@ -279,8 +371,7 @@ def compile_unit(spec: Any, ctx: Ctx) -> Callable[[Col, Frame, RunState], Col]:
                             f"{did_you_mean(spec, units.known_units(), capital=True)}"
                             f"Known units: {', '.join(units.known_units())}")
         factor = found[1]
-        return lambda col, frame, state: col.with_values(pc.multiply(col.values, factor)) \
-            if factor != 1.0 else col
+        return lambda col, frame, state: col.with_values(_times(col.values, factor))
     if "header" in spec:
         def from_header(col: Col, frame: Frame, state: RunState) -> Col:
             unit = frame.unit_of(col.column) if col.column else None
@@ -291,7 +382,7 @@ def compile_unit(spec: Any, ctx: Ctx) -> Callable[[Col, Frame, RunState], Col]:
                 bad = pc.is_valid(col.values)
                 return col.with_values(null_where(col.values, bad), *problem(
                     bad, "UNKNOWN_UNIT", f"the header gives an unknown unit '{unit}'"))
-            return col.with_values(pc.multiply(col.values, found[1]))
+            return col.with_values(_times(col.values, found[1]))
         return from_header
     unit_expr = compile_value({"column": spec["column"]}, ctx)
 

@@ -208,10 +208,11 @@ def _clip(col: Col, clip: dict[str, float], state: RunState, key: Any) -> Col:
     values = col.values
     clipped = values
     if "min" in clip:
-        clipped = pc.max_element_wise(clipped, float(clip["min"]))
+        clipped = pc.max_element_wise(clipped, float(clip["min"]), skip_nulls=False)
     if "max" in clip:
-        clipped = pc.min_element_wise(clipped, float(clip["max"]))
-    changed = pc.sum(pc.cast(pc.not_equal(clipped, values), pa.int64())).as_py() or 0
+        clipped = pc.min_element_wise(clipped, float(clip["max"]), skip_nulls=False)
+    changed = pc.sum(pc.cast(pc.fill_null(pc.not_equal(clipped, values), False),
+                             pa.int64())).as_py() or 0
     if changed:
         state.memo[key] = state.memo.get(key, 0) + changed
     return col.with_values(clipped)

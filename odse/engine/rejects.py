@@ -50,7 +50,8 @@ def for_values(frame: Frame, mask: pa.Array, name: str, col: Col, scope: str) ->
     return pa.table({
         "row": rows, "line": lines, "path": paths,
         "field": pa.repeat(pa.scalar(name), count),
-        "column": pa.repeat(pa.scalar(col.column, pa.string()), count),
+        "column": pc.take(col.column, idx) if isinstance(col.column, pa.Array)
+        else pa.repeat(pa.scalar(col.column, pa.string()), count),
         "value": values, "code": codes, "reason": reasons,
         "scope": pa.repeat(pa.scalar(scope), count)}, schema=REJECT_SCHEMA)
 
@@ -98,6 +99,23 @@ def for_malformed(rows: list[csv_input.MalformedRow], header_lines: int) -> pa.T
         "scope": pa.repeat(pa.scalar("record"), len(rows)),
     }, schema=REJECT_SCHEMA)
 
+
+
+def for_records_without_entry(frame: Frame) -> pa.Table:
+    """Reject entries for rows of a batch none of whose unpivot entries found its column."""
+    n = frame.n
+    rows = frame.rows
+    csv = isinstance(frame, CsvFrame)
+    return pa.table({
+        "row": rows, "line": pc.add(rows, frame.header_lines) if csv else pa.nulls(n, pa.int64()),
+        "path": pa.nulls(n, pa.string()) if csv else pa.array(
+            frame.locations(list(range(n))), pa.string()),
+        "field": pa.repeat(pa.scalar("kWh"), n), "column": pa.nulls(n, pa.string()),
+        "value": pa.nulls(n, pa.string()),
+        "code": pa.repeat(pa.scalar("NO_ENERGY_COLUMN"), n),
+        "reason": pa.repeat(pa.scalar(
+            "none of the energy columns of this source's unpivot entries is in the input"), n),
+        "scope": pa.repeat(pa.scalar("record"), n)}, schema=REJECT_SCHEMA)
 
 
 def for_single_readings(rows: list[dict[str, Any]], header_lines: int | None) -> pa.Table:

@@ -43,6 +43,7 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
         table = evaluate(variant, entry, frame, run, found)
         parts.append(table)
     if not parts:
+        found.append(rejects.for_records_without_entry(frame))
         rejects.account(None, found, run)
         return None
     table = parts[0] if len(parts) == 1 else pa.concat_tables(parts, promote_options="default")
@@ -216,8 +217,8 @@ def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
     return pa.repeat(pa.scalar(round(minutes * 60_000_000), pa.int64()), n)
 
 
-def apply_interval(variant: Variant, table: pa.Table, groups: series.Groups | None, run: RunContext,
-                    found: list[pa.Table], frame: Frame) -> pa.Table:
+def apply_interval(variant: Variant, table: pa.Table, groups: series.Groups | None,
+                   run: RunContext, found: list[pa.Table], frame: Frame) -> pa.Table:
     """Multiply power by the interval; move end-of-interval labels to the start."""
     interval = interval_us(variant, table, groups, run)
     unknown = pc.is_null(interval)
@@ -229,12 +230,20 @@ def apply_interval(variant: Variant, table: pa.Table, groups: series.Groups | No
         table, interval = table.filter(keep), pc.filter(interval, keep)
     micros = interval.cast(pa.float64())
     for name in variant.output_fields:
-        program = variant.program(name)
-        if program is not None and program.measure == "power" and name in table.column_names:
-            idx = table.schema.get_field_index(name)
-            # power x interval; multiply first so that 5000 kW x 5 min is 416.6666666666667
-            energy = pc.divide(pc.multiply(table.column(idx), micros), 3_600_000_000.0)
-            table = table.set_column(idx, name, energy)
+        if name not in table.column_names:
+            continue
+        power_entries = [e.index for e in variant.entries
+                         if name in e.fields and e.fields[name].measure == "power"]
+        if not power_entries:
+            continue
+        idx = table.schema.get_field_index(name)
+        # power x interval; multiply first so that 5000 kW x 5 min is 416.6666666666667
+        energy = pc.divide(pc.multiply(table.column(idx), micros), 3_600_000_000.0)
+        if len(power_entries) < len(variant.entries):
+            # unpivot entries may mix power and energy: convert the power entries only
+            is_power = pc.is_in(table.column(ENTRY), pa.array(power_entries, pa.int32()))
+            energy = pc.if_else(is_power, energy, table.column(idx))
+        table = table.set_column(idx, name, energy)
     time_program = variant.program("timestamp")
     if time_program is not None and time_program.label == "end":
         ts = table.column("timestamp").combine_chunks()

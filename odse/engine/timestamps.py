@@ -9,6 +9,7 @@ reported so the caller can resolve them by order or reject them.
 
 from __future__ import annotations
 
+import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
@@ -92,11 +93,54 @@ def check_format(fmt: str) -> str | None:
     return None
 
 
+def strptime(text: pa.Array, fmt: str) -> pa.Array:
+    """Parse with a strptime format; impossible dates (31 February) have no value.
+
+    Arrow's strptime rolls an impossible day over into the next month; a rolled date lands on
+    day 1 to 3, so only those rows are checked against the day and month as written.
+    """
+    parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+    if "%d" not in fmt or "%m" not in fmt or parsed.type.tz is not None:
+        return parsed
+    early = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
+    if not pc.any(early).as_py():
+        return parsed
+    written = pc.extract_regex(pc.filter(text, early), _format_regex(fmt))
+    day = pc.cast(pc.struct_field(written, "d"), pa.int64())
+    month = pc.cast(pc.struct_field(written, "m"), pa.int64())
+    kept = pc.filter(parsed, early)
+    rolled = pc.or_(pc.not_equal(day, pc.day(kept)), pc.not_equal(month, pc.month(kept)))
+    rolled = pc.fill_null(rolled, True)
+    if not pc.any(rolled).as_py():
+        return parsed
+    return pc.replace_with_mask(parsed, early, null_where(kept, rolled))
+
+
+@functools.cache
+def _format_regex(fmt: str) -> str:
+    """A regular expression capturing the day and month of text written with ``fmt``."""
+    pieces = {"%d": r"(?P<d>\d{1,2})", "%m": r"(?P<m>\d{1,2})", "%Y": r"\d{4}", "%y": r"\d{2}",
+              "%%": "%"}
+    out = ""
+    i = 0
+    while i < len(fmt):
+        two = fmt[i:i + 2]
+        if two in pieces:
+            out += pieces[two]
+            i += 2
+        elif fmt[i] == "%":
+            out += r".*?"
+            i += 2
+        else:
+            out += re.escape(fmt[i])
+            i += 1
+    return "^" + out
+
+
 def parse_strptime(col: Col, fmt: str) -> Parsed:
     """Parse text with one strptime format (``%z`` in the format gives an offset)."""
     text = to_text(col.values)
-    parsed = pc.strptime(pc.utf8_trim_whitespace(text), format=fmt, unit="us",
-                         error_is_null=True)
+    parsed = strptime(pc.utf8_trim_whitespace(text), fmt)
     offset = pa.nulls(len(text), pa.int64())
     if parsed.type.tz is not None:
         parsed = parsed.cast(pa.int64()).view(NAIVE)
@@ -120,13 +164,13 @@ def parse_iso(col: Col) -> Parsed:
     left = pc.is_valid(text)
     for i, (fmt, fixed) in enumerate(_FAST_ISO):
         if i == 0:
-            local = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
+            local = strptime(text, fmt)
             left = pc.and_(left, pc.is_null(local))
             continue
         if not pc.any(left).as_py():
             break
         # later layouts only see the values the earlier ones could not read
-        attempt = pc.strptime(pc.filter(text, left), format=fmt, unit="us", error_is_null=True)
+        attempt = strptime(pc.filter(text, left), fmt)
         if attempt.null_count == len(attempt):
             continue
         local = pc.replace_with_mask(local, left, pc.coalesce(pc.filter(local, left), attempt))
@@ -170,7 +214,7 @@ def _naive(base: pa.Array) -> pa.Array:
     whole = pc.replace_substring_regex(base, r"\.\d+$", "")
     out = None
     for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
-        attempt = pc.strptime(whole, format=fmt, unit="us", error_is_null=True)
+        attempt = strptime(whole, fmt)
         out = attempt if out is None else pc.coalesce(out, attempt)
     fraction = pc.extract_regex(base, r"\.(?P<f>\d+)$")
     digits = pc.utf8_slice_codeunits(pc.struct_field(fraction, "f"), 0, 6)

@@ -67,11 +67,19 @@ class Variant:
             compiled = {name: compile_field(name, s, ctx.at("unpivot", i, name))
                         for name, s in overrides.items()}
             merged = {**base, **compiled}
-            own = [_column_names(s) for s in overrides.values()
-                   if isinstance(s, dict) and "column" in s]
+            # an optional entry applies when its own energy column is in the input
+            energy = overrides.get("kWh")
+            own = [_column_names(energy)] if isinstance(energy, dict) and "column" in energy \
+                else []
             self.entries.append(Entry(i, merged, bool(entry_spec.get("optional")), own))
         if not self.entries:
             self.entries.append(Entry(0, base))
+        for name in {n for e in self.entries for n in e.fields}:
+            kinds = {e.fields[name].measure == "counter" for e in self.entries if name in e.fields}
+            if len(kinds) > 1:
+                raise ctx.error(f"{name} is a counter in some unpivot entries and not in others",
+                                "Give every entry the same measure for a counter field",
+                                "unpivot")
         for entry in self.entries:
             if "kWh" not in entry.fields:
                 where = ("unpivot", entry.index) if spec.get("unpivot") else ("fields",)
@@ -141,6 +149,9 @@ class Variant:
         for entry in self.entries:
             if not entry.optional:
                 groups += entry.own_columns[:1]
+        if self.entries and all(e.optional for e in self.entries):
+            # every entry is optional: at least one of them must find its column
+            groups.append([n for e in self.entries for g in e.own_columns for n in g])
         return groups
 
     # ------------------------------------------------------------------ recognising input

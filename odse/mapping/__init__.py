@@ -119,10 +119,10 @@ class Mapping:
                                      file=data.name)
             try:
                 frame = variant.json_frame(probe, {})
+                missing = variant.missing(frame)
             except InputError as exc:
                 tried.append(f"{variant.name}: {exc.message}")
                 continue
-            missing = variant.missing(frame)
             if frame.n and not missing:
                 return variant, root
             why = (f"needs {describe_missing(missing)}" if missing
