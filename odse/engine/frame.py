@@ -28,6 +28,25 @@ def row_numbers(first: int, n: int) -> pa.Array:
     return pc.add(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), first - 1)
 
 
+def _item(lists: pa.Array, index: int) -> pa.Array:
+    """Return item ``index`` of each list (null where a list is shorter)."""
+    item_type = lists.type.value_type
+    n = len(lists)
+    has = pc.fill_null(pc.greater(pc.list_value_length(lists), index), False)
+    if pa.types.is_null(item_type) or not pc.any(has).as_py():
+        return pa.nulls(n, item_type)
+    flat = pc.list_flatten(lists)
+    parents = pc.list_parent_indices(lists)
+    offsets = lists.offsets
+    position = pc.subtract(row_numbers(0, len(flat)),
+                           pc.take(pc.subtract(offsets, offsets[0]), parents))
+    chosen = pc.filter(flat, pc.equal(position, index))
+    # the k-th list that has the item takes the k-th chosen item; the others none
+    which = pc.subtract(pc.cumulative_sum(pc.cast(has, pa.int64())), 1)
+    which = pc.if_else(has, which, pa.nulls(n, pa.int64()))
+    return pc.take(chosen, which)
+
+
 class Frame:
     """Base frame: row numbers, parameters, and column lookup."""
 
@@ -134,13 +153,26 @@ def split_path(path: str) -> list[str]:
     return [] if path in ("@", "") else path.split(".")
 
 
+_INDEXED = re.compile(r"^(.*)\[(\d+)\]$")
+
+
 def _get(values: pa.Array, parts: list[str], whole: str) -> pa.Array | None:
-    for step, part in enumerate(parts):
+    for step, written in enumerate(parts):
+        part = written
+        index = None
+        indexed = _INDEXED.match(written)
+        if indexed:
+            # name[2]: one item of a list, counted from 0
+            part, index = indexed.group(1), int(indexed.group(2))
         typ = values.type
         if pa.types.is_struct(typ):
             if typ.get_field_index(part) < 0:
                 return None
             values = pc.struct_field(values, part)
+            if index is not None:
+                if not (pa.types.is_list(values.type) or pa.types.is_large_list(values.type)):
+                    return None
+                values = _item(values, index)
         elif (pa.types.is_list(typ) or pa.types.is_large_list(typ)) and step == 0:
             return None     # the input is a list where the spec expects an object
         elif pa.types.is_list(typ) or pa.types.is_large_list(typ):

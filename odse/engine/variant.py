@@ -68,7 +68,7 @@ class Variant:
                         for name, s in overrides.items()}
             merged = {**base, **compiled}
             # an optional entry applies when its own energy column is in the input
-            energy = overrides.get("kWh")
+            energy = overrides.get("kWh", base_specs.get("kWh"))
             own = [_column_names(energy)] if isinstance(energy, dict) and "column" in energy \
                 else []
             self.entries.append(Entry(i, merged, bool(entry_spec.get("optional")), own))
