@@ -103,7 +103,7 @@ def table_to_dicts(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
         columns.append(col)
     sparse = [i for i, col in enumerate(columns) if col.null_count]
     if not sparse:
-        return _zip_rows(names, [c.to_pylist() for c in columns])
+        return _zip_rows(names, [c.to_pylist() for c in columns], n)
     # Rows fall into a few null patterns; build each pattern's dicts in one pass.
     pattern = pa.repeat(pa.scalar(0, pa.int64()), n)
     for bit, i in enumerate(sparse):
@@ -113,17 +113,19 @@ def table_to_dicts(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
     if len(distinct) == 1:
         only = distinct[0]
         keep = [i for i in range(len(names)) if i not in sparse or only >> sparse.index(i) & 1]
-        return _zip_rows([names[i] for i in keep], [columns[i].to_pylist() for i in keep])
+        return _zip_rows([names[i] for i in keep], [columns[i].to_pylist() for i in keep], n)
     out: list[dict[str, Any]] = [None] * n  # type: ignore[list-item]
     for code in distinct:
         rows = pc.indices_nonzero(pc.equal(pattern, code))
         keep = [i for i in range(len(names)) if i not in sparse or code >> sparse.index(i) & 1]
         dicts = _zip_rows([names[i] for i in keep],
-                          [pc.take(columns[i], rows).to_pylist() for i in keep])
+                          [pc.take(columns[i], rows).to_pylist() for i in keep], len(rows))
         for index, record in zip(rows.to_pylist(), dicts, strict=True):
             out[index] = record
     return out
 
 
-def _zip_rows(names: list[str], values: list[list[Any]]) -> list[dict[str, Any]]:
+def _zip_rows(names: list[str], values: list[list[Any]], n: int) -> list[dict[str, Any]]:
+    if not names:
+        return [{} for _ in range(n)]
     return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]

@@ -175,3 +175,11 @@ def test_sources_lists_names_aliases_and_shapes():
     assert "isolarcloud" in listing["sungrow"]["aliases"]
     assert {v["format"] for v in listing["enphase"]["variants"]} == {"csv", "json"}
     assert odse.source_info("GENERIC")["name"] == "csv"
+
+
+def test_arrow_to_dicts_keeps_rows_whose_fields_are_all_null():
+    from odse.records import table_to_dicts
+
+    assert table_to_dicts(pa.table({"a": pa.array([None], pa.float64())})) == [{}]
+    table = pa.table({"a": pa.array([None, 1.0]), "b": pa.array([None, None], pa.string())})
+    assert table_to_dicts(table) == [{}, {"a": 1.0}]
