@@ -44,7 +44,12 @@ def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | Non
         probe = next(json_input.iter_lines(data), None)
         if probe is not None and not variant.time_is_text(variant.json_frame(probe, params)):
             schema = variant.text_time_schema(probe.type)
-        for block in json_input.iter_lines(data, schema):
+        blocks = json_input.iter_lines(data, schema)
+        if variant.order == "time":
+            # sorting by time needs every line: the input is read whole, then processed once
+            whole = list(blocks)
+            blocks = iter([pa.concat_arrays(whole)] if whole else [])
+        for block in blocks:
             frame = variant.json_frame(block, params, first_line)
             first_line += len(block)
             run.report.rows_read += frame.n
@@ -55,41 +60,81 @@ def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | Non
 
 
 
+class MalformedLines:
+    """Lines with the wrong number of fields: Arrow skips them and reports only their text.
+
+    This finds each one's data row, numbers the well-formed rows around all of them, and
+    hands each to the batch whose rows it falls among (so that ``errors="raise"`` stops at
+    the first bad row in file order).
+    """
+
+    def __init__(self, data: InputData, layout: csv_input.CsvLayout, encoding: str) -> None:
+        self.found: list[csv_input.MalformedRow] = []      # filled by the CSV reader
+        self.finder = csv_input.LineFinder(data, layout.data_offset)
+        self.finder.data_encoding = encoding
+        self.located = 0
+        self.rows: list[int] = []                           # data rows of all of them
+        self.reported = 0
+
+    def number(self, first: int, n: int) -> pa.Array:
+        """Return the data rows of ``n`` well-formed rows, the first the ``first``-th one."""
+        for line in self.found[self.located:]:
+            line.row = self.finder.locate(line.text)
+            if line.row is not None:
+                self.rows.append(line.row)
+        self.located = len(self.found)
+        self.rows.sort()
+        return skip_rows(first, n, self.rows)
+
+    def due(self, last_row: int | None) -> list[csv_input.MalformedRow]:
+        """Return the lines not yet reported that lie before ``last_row`` (None: all)."""
+        pending = self.found[self.reported:self.located]
+        due = [m for m in pending if last_row is None or m.row is None or m.row <= last_row]
+        if len(due) == len(pending):
+            self.reported = self.located
+            return due
+        # report in file order: stop at the first line that lies further on
+        due = []
+        for m in pending:
+            if m.row is not None and last_row is not None and m.row > last_row:
+                break
+            due.append(m)
+        self.reported += len(due)
+        return due
+
+
 def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.RecordBatch]:
     """Read a CSV input batch by batch; number rows around malformed lines."""
     layout = variant.csv_layout(data)
     run.header_lines = layout.header_lines
-    malformed: list[csv_input.MalformedRow] = []
-    finder = csv_input.LineFinder(data, layout.data_offset)
-    finder.data_encoding = variant.dialect.encoding
-    located: list[int] = []            # data rows of malformed lines, ascending
+    malformed = MalformedLines(data, layout, variant.dialect.encoding)
     include = [c for c in variant.columns if c in layout.names]
     good = 0                           # well-formed rows so far
     position = [0]
-    for batch in csv_input.iter_batches(data, layout, variant.dialect, include, malformed,
-                                        position=position):
+    batches = csv_input.iter_batches(data, layout, variant.dialect, include, malformed.found,
+                                     position=position)
+    if variant.order == "time":
+        # sorting by time needs every row: the input is read whole, then processed once
+        whole = list(batches)
+        batches = iter([pa.concat_batches(whole)] if whole else [])
+    for batch in batches:
         run.report.bytes_read = position[0]
-        for row in malformed[len(located):]:
-            row.row = finder.locate(row.text)
-            located.append(row.row if row.row is not None else 0)
-        rows = skip_rows(good + 1, batch.num_rows, sorted(r for r in located if r))
+        rows = malformed.number(good + 1, batch.num_rows)
         good += batch.num_rows
         frame = CsvFrame(batch, rows, layout.header_lines, layout.units, run.params,
                          variant.dialect.null_values)
-        last = rows[-1].as_py() if len(rows) else None
-        due = [m for m in malformed if m.row is None or last is None or m.row <= last]
-        malformed[:] = [m for m in malformed if m not in due]
-        located[:] = [m.row or 0 for m in malformed]
+        due = malformed.due(rows[-1].as_py() if len(rows) else None)
         run.report.rows_read += frame.n + len(due)
         run.report.rows_rejected += len(due)
         out = stages.process(variant, frame, run, rejects.for_malformed(due, layout.header_lines))
         if out is not None and out.num_rows:
             yield out
-    if malformed:
-        run.report.rows_read += len(malformed)
-        run.report.rows_rejected += len(malformed)
-        rejects.record(rejects.for_malformed(malformed, layout.header_lines), run)
-
+    malformed.number(good + 1, 0)
+    rest = malformed.due(None)
+    if rest:
+        run.report.rows_read += len(rest)
+        run.report.rows_rejected += len(rest)
+        rejects.record(rejects.for_malformed(rest, layout.header_lines), run)
 
 
 def finish(variant: Variant, run: RunContext) -> None:

@@ -34,6 +34,7 @@ class SeriesState:
     pending: dict[str, dict[str, Any]] = field(default_factory=dict)
     folds: dict[str, int] = field(default_factory=dict)
     spacing: dict[str, int] = field(default_factory=dict)
+    last_time: dict[str, int] = field(default_factory=dict)
 
 
 class Groups:
@@ -134,24 +135,52 @@ def resolve_folds(utc: pa.Array, alt: pa.Array, local: pa.Array, groups: Groups,
 
 
 def median_spacing(utc: pa.Array, groups: Groups, state: SeriesState) -> pa.Array:
-    """Return, per row, the median spacing (microseconds) of its series' readings."""
+    """Return, per row, the median spacing (microseconds) of its series' readings.
+
+    The spacing of a series' first reading in a batch is measured from its last reading in
+    the batches before. A series with no spacing of its own yet takes its earlier median,
+    else the median of all series in the batch.
+    """
     t = groups.gather(utc.cast(pa.int64()))
     ids = groups.sorted_ids()
-    step = pc.subtract(t, shift(t))
-    step = pc.if_else(groups.starts(), pa.nulls(len(t), pa.int64()), step)
+    keys = groups.keys
+    starts = groups.starts()
+    carried = pc.take(pa.array([state.last_time.get(k) for k in keys], pa.int64()), ids)
+    step = pc.subtract(t, pc.if_else(starts, carried, shift(t)))
     step = pc.if_else(pc.greater(step, 0), step, pa.nulls(len(t), pa.int64()))
-    table = pa.table({"id": ids, "step": step.cast(pa.float64())})
-    medians = table.group_by("id").aggregate([("step", "approximate_median")])
-    found = dict(zip(medians.column("id").to_pylist(), medians.column(1).to_pylist(),
-                     strict=True))
+    medians = _exact_medians(ids, step, len(keys))
+    overall = _exact_medians(pa.repeat(pa.scalar(0, pa.int64()), len(t)), step, 1)[0]
     per_series = []
-    for i, key in enumerate(groups.keys):
-        value = found.get(i)
-        if value is not None:
-            state.spacing[key] = int(value)
-        per_series.append(state.spacing.get(key))
-    spacing = pc.take(pa.array(per_series, pa.int64()), ids)
-    return groups.scatter(spacing)
+    for i, key in enumerate(keys):
+        if medians[i] is not None:
+            state.spacing[key] = medians[i]
+        per_series.append(state.spacing.get(key, overall))
+    ends = pc.indices_nonzero(groups.ends())
+    for key_id, last in zip(pc.take(ids, ends).to_pylist(), pc.take(t, ends).to_pylist(),
+                            strict=True):
+        state.last_time[keys[key_id]] = last
+    return groups.scatter(pc.take(pa.array(per_series, pa.int64()), ids))
+
+
+def _exact_medians(ids: pa.Array, values: pa.Array, groups: int) -> list[int | None]:
+    """Return the median (the lower middle one) of ``values`` per group id."""
+    table = pa.table({"id": ids, "v": values}).filter(pc.is_valid(values))
+    if table.num_rows == 0:
+        return [None] * groups
+    table = table.sort_by([("id", "ascending"), ("v", "ascending")])
+    counts = pc.value_counts(table.column("id").combine_chunks())
+    size = dict(zip(counts.field("values").to_pylist(), counts.field("counts").to_pylist(),
+                    strict=True))
+    picks, which, start = [], [], 0
+    for group in sorted(size):
+        picks.append(start + (size[group] - 1) // 2)
+        which.append(group)
+        start += size[group]
+    middle = pc.take(table.column("v"), pa.array(picks, pa.int64())).to_pylist()
+    out: list[int | None] = [None] * groups
+    for group, value in zip(which, middle, strict=True):
+        out[group] = value
+    return out
 
 
 # ----------------------------------------------------------------------------- counters

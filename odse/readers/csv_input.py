@@ -202,7 +202,7 @@ class LineFinder:
 
 def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                  columns: list[str] | None, malformed: list[MalformedRow],
-                 block_size: int = BLOCK_SIZE,
+                 block_size: int | None = None,
                  position: list[int] | None = None) -> Iterator[pa.RecordBatch]:
     """Yield record batches of text columns (only ``columns`` when given).
 
@@ -220,7 +220,7 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
         malformed.append(MalformedRow(row.text, row.expected_columns, row.actual_columns))
         return "skip"
 
-    read_options = pacsv.ReadOptions(column_names=names, block_size=block_size,
+    read_options = pacsv.ReadOptions(column_names=names, block_size=block_size or BLOCK_SIZE,
                                      encoding=dialect.encoding, use_threads=True)
     parse_options = pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=False,
                                        invalid_row_handler=on_invalid)

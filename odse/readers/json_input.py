@@ -103,6 +103,7 @@ def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.
     try:
         reader = pajson.open_json(
             raw_stream,
+            # the module constant is read here, not at import, so tests can shrink it
             read_options=pajson.ReadOptions(block_size=LINES_BLOCK, use_threads=True),
             parse_options=pajson.ParseOptions(explicit_schema=schema,
                                               unexpected_field_behavior="infer"))
