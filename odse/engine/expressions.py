@@ -319,6 +319,9 @@ def _lookup(spec: dict[str, Any], ctx: Ctx) -> Callable[[Col, Frame, RunState], 
                             for v in outputs], out_type)
 
     whole_numbers = bool(keys) and all(_is_whole_number(k) for k in keys)
+    # a code table gives no value for a code it lacks (the field's default applies);
+    # a map keeps the values it does not name
+    keep_unmatched = "codes" not in spec
 
     def step(col: Col, frame: Frame, state: RunState) -> Col:
         values = col.values
@@ -330,7 +333,13 @@ def _lookup(spec: dict[str, Any], ctx: Ctx) -> Callable[[Col, Frame, RunState], 
                 pc.if_else(pc.is_valid(number), to_text(number), values)
         text = to_text(values, fold=fold)
         index = pc.index_in(text, key_array)
-        return col.with_values(pc.take(value_array, index))
+        mapped = pc.take(value_array, index)
+        if keep_unmatched:
+            # map replaces the values it names and keeps the others
+            kept = to_text(col.values) if out_type == pa.string() else \
+                to_number(Col(col.values)).values
+            mapped = pc.if_else(pc.is_null(index), kept, mapped)
+        return col.with_values(mapped)
 
     return step
 

@@ -222,11 +222,14 @@ def _check_enum(name: str, col: Col, enum: tuple[str, ...]) -> Col:
     values = col.values
     known = pc.is_in(values, pa.array(enum))
     outside = pc.and_(pc.is_valid(values), pc.invert(known))
-    if not pc.any(outside).as_py():
+    if name == "error_type" and values.null_count:
+        # a record always has a state: a missing one is unknown
+        outside = pc.fill_null(outside, False)
+    elif not pc.any(outside).as_py():
         return col
     if name == "error_type":
         # an OEM state that no table knows is "unknown", never a crash
-        return col.with_values(pc.if_else(outside, "unknown", values))
+        return col.with_values(pc.fill_null(pc.if_else(outside, "unknown", values), "unknown"))
     return col.with_values(null_where(values, outside), *problem(
         outside, "NOT_IN_ENUM", f"not one of {', '.join(enum)}"))
 

@@ -144,7 +144,9 @@ def finish(variant: Variant, run: RunContext) -> None:
         return
     rows = list(pending.values())
     pending.clear()
-    run.report.rows_rejected += len(rows)
+    # one row may open several series (unpivot channels); and a row that made a record
+    # through another channel is not a rejected row
+    run.report.rows_rejected += len({r["row"] for r in rows if not r.get("contributed")})
     header = run.header_lines if variant.format == "csv" else None
     rejects.record(rejects.for_single_readings(rows, header), run)
 

@@ -160,16 +160,21 @@ def account(table: pa.Table | None, rejects: list[pa.Table], run: RunContext) ->
     record_scope = merged.filter(pc.and_(pc.equal(merged.column("scope"), "record"),
                                          pc.not_equal(merged.column("code"), "MALFORMED_ROW")))
     bad_rows = pc.unique(record_scope.column("row").combine_chunks())
+    # a row whose counter reading still waits for its pair is judged at the end of the input
+    waiting = pa.array(sorted({p["row"] for p in run.series.pending.values()}), pa.int64())
     if table is None:
-        run.report.rows_rejected += len(bad_rows)
-        record(merged, run)
-        return
-    used = [table.column(ROW).combine_chunks()]
-    if PREVIOUS in table.column_names:
-        used.append(pc.drop_null(table.column(PREVIOUS).combine_chunks()))
-    out_rows = pc.unique(pa.concat_arrays(used))
-    run.report.rows_rejected += len(pc.filter(
-        bad_rows, pc.invert(pc.is_in(bad_rows, out_rows))))
+        out_rows = pa.array([], pa.int64())
+    else:
+        used = [table.column(ROW).combine_chunks()]
+        if PREVIOUS in table.column_names:
+            used.append(pc.drop_null(table.column(PREVIOUS).combine_chunks()))
+        out_rows = pc.unique(pa.concat_arrays(used))
+        if len(waiting):
+            contributed = set(pc.filter(waiting, pc.is_in(waiting, out_rows)).to_pylist())
+            for entry in run.series.pending.values():
+                entry["contributed"] = entry.get("contributed") or entry["row"] in contributed
+    final = pc.invert(pc.or_(pc.is_in(bad_rows, out_rows), pc.is_in(bad_rows, waiting)))
+    run.report.rows_rejected += len(pc.filter(bad_rows, final))
     record(merged, run)
 
 

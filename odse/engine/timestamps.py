@@ -261,7 +261,13 @@ def parse_with(col: Col, fmt: str) -> Parsed:
 
 
 def choose_auto_format(col: Col) -> str:
-    """Pick the format that reads the most values of a first batch (ties: earliest tried)."""
+    """Pick the format that reads the most values of a first batch.
+
+    When several read them all (day and month both 12 or less: is 03/04 the 3rd of April
+    or the 4th of March?), the one under which the times run in order wins: an export is
+    a time series, and the wrong reading of day and month scrambles it. ISO 8601 and the
+    earlier formats of ``AUTO_FORMATS`` win remaining ties.
+    """
     values = col.values
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
         biggest = pc.max(pc.abs(pc.cast(values, pa.float64()))).as_py() or 0
@@ -269,20 +275,29 @@ def choose_auto_format(col: Col) -> str:
     present = pc.drop_null(to_text(values))
     if len(present) == 0:
         return "iso8601"
-    sample = Col(present.slice(0, 2000))
-    best, best_count = "iso8601", -1
-    for fmt in ("iso8601", *AUTO_FORMATS):
-        count = len(sample.values) - parse_with(sample, fmt).local.null_count
-        if count > best_count:
-            best, best_count = fmt, count
-        if count == len(sample.values):
-            break
-    if best_count < len(sample.values):
+    sample = Col(present)
+    scored = []
+    for rank, fmt in enumerate(("iso8601", *AUTO_FORMATS)):
+        local = parse_with(sample, fmt).local
+        count = len(local) - local.null_count
+        if count:
+            scored.append((count, _in_order(local), -rank, fmt))
+    best = max(scored) if scored else None
+    if best is None or best[0] < len(present):
         numeric = to_number(sample)
         if numeric.values.null_count == 0:
             biggest = pc.max(pc.abs(numeric.values)).as_py() or 0
             return "epoch_ms" if biggest > 1e11 else "epoch_s"
-    return best
+    return best[3] if best else "iso8601"
+
+
+def _in_order(local: pa.Array) -> float:
+    """Share of consecutive readings that do not go back in time."""
+    micros = pc.drop_null(local).cast(pa.int64())
+    if len(micros) < 2:
+        return 1.0
+    steps = pc.subtract(micros.slice(1), micros.slice(0, len(micros) - 1))
+    return pc.mean(pc.cast(pc.greater_equal(steps, 0), pa.float64())).as_py()
 
 
 def place(parsed: Parsed, zone: str) -> Placed:

@@ -81,11 +81,22 @@ class Variant:
                                 "Give every entry the same measure for a counter field",
                                 "unpivot")
         for entry in self.entries:
+            where = ("unpivot", entry.index) if spec.get("unpivot") else ("fields",)
             if "kWh" not in entry.fields:
-                where = ("unpivot", entry.index) if spec.get("unpivot") else ("fields",)
                 raise ctx.error("no kWh field: every record needs its energy", "Add kWh: "
                                 "{column: ..., unit: ...} to fields (or to each unpivot entry)",
                                 *where)
+            if "error_type" not in entry.fields:
+                raise ctx.error("no error_type field: every record needs its state",
+                                "Add error_type: a code table on a status column, or "
+                                "{const: normal} when the source reports no state", *where)
+            time = entry.fields.get("timestamp")
+            if time is not None and time.label == "end" and any(
+                    p.measure == "counter" for p in entry.fields.values()):
+                raise ctx.error("label: end does not go with a counter field",
+                                "A counter's records are already labelled with the reading "
+                                "that opens each interval; use label: instant",
+                                "fields", "timestamp", "label")
         self.output_fields = _output_order(self.entries)
         self.columns = sorted(set(columns_of(spec.get("fields"))) |
                               set(columns_of(spec.get("unpivot"))) |
