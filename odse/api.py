@@ -13,6 +13,7 @@ from typing import Any
 import pyarrow as pa
 
 from odse import records, registry
+from odse.engine.timestamps import zone_name
 from odse.engine.variant import RunContext, Variant
 from odse.errors import MappingError, ParameterError
 from odse.mapping import Mapping, load_mapping
@@ -133,7 +134,9 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
     inp = InputData.of(data)
     variant, root = spec.select(inp)
     run_params = dict(resolved)
-    run_params["timezone"] = timezone or variant.zone or resolved.get("timezone") or "UTC"
+    # fixed offsets normalised once (UTC+2 -> +02:00): every later step passes it to Arrow
+    run_params["timezone"] = zone_name(str(timezone or variant.zone or resolved.get("timezone")
+                                           or "UTC"))
     report = Report(source=spec.name, variant=variant.name, input=inp.name,
                     input_bytes=inp.size)
     run = RunContext(params=run_params, report=report, errors=errors)

@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from odse import records
-from odse.engine import rejects, series
+from odse.engine import rejects, series, timestamps
 from odse.engine.fields import TimeCol
 from odse.engine.frame import Frame
 from odse.engine.names import ALT, ENTRY, INDEX, LOCAL, PREVIOUS, ROW, SCALE
@@ -199,13 +199,17 @@ def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
         return series.median_spacing(table.column("timestamp").combine_chunks(), groups,
                                      run.series)
     if spec == "day":
-        start = table.column("timestamp").combine_chunks()
-        zone = run.params.get("timezone") or "UTC"
-        local = pc.local_timestamp(start.cast(pa.timestamp("us", tz=zone)))
-        nxt = pc.add(local.cast(pa.int64()), 86_400_000_000).view(pa.timestamp("us"))
-        back = pc.assume_timezone(nxt, timezone=zone, ambiguous="earliest",
-                                  nonexistent="latest")
-        return pc.subtract(back.cast(pa.int64()), start.cast(pa.int64()))
+        # a calendar day in the zone: 23 or 25 hours on the days the clocks change
+        stamp = table.column("timestamp").combine_chunks()
+        zone = timestamps.zone_name(run.params.get("timezone") or "UTC")
+        local = pc.local_timestamp(stamp.cast(pa.timestamp("us", tz=zone)))
+        ends = variant.program("timestamp") is not None and \
+            variant.program("timestamp").label == "end"
+        day = -86_400_000_000 if ends else 86_400_000_000
+        other = pc.add(local.cast(pa.int64()), day).view(pa.timestamp("us"))
+        other = pc.assume_timezone(other, timezone=zone, ambiguous="earliest",
+                                   nonexistent="latest")
+        return pc.abs(pc.subtract(other.cast(pa.int64()), stamp.cast(pa.int64())))
     try:
         minutes = float(spec)
     except (TypeError, ValueError):

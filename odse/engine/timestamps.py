@@ -28,6 +28,16 @@ _ISO = (r"^\s*(?P<date>\d{4}-\d{2}-\d{2})"
         r"\s*(?:(?P<abbr>[A-Za-z]{1,5})\s*)?(?P<off>[+-]\d{2}(?::?\d{2})?)?\s*$")
 _OFFSET = re.compile(r"^(?:UTC|GMT|Z)?([+-])(\d{1,2})(?::?(\d{2}))?$|^(?:UTC|GMT|Z)$")
 _UTC_ABBREVIATIONS = ("Z", "z", "UTC", "GMT", "UT")
+# Zone abbreviations that name one offset. Others (CST, IST, AST ...) name several and a
+# time carrying one of them without an offset is rejected rather than guessed.
+ZONE_ABBREVIATIONS = {
+    "Z": 0, "z": 0, "UTC": 0, "GMT": 0, "UT": 0, "WET": 0, "WEST": 3600, "BST": 3600,
+    "CET": 3600, "CEST": 7200, "MEZ": 3600, "MESZ": 7200, "EET": 7200, "EEST": 10800,
+    "SAST": 7200, "MSK": 10800, "EST": -18000, "EDT": -14400, "CDT": -18000,
+    "MST": -25200, "MDT": -21600, "PST": -28800, "PDT": -25200, "AKST": -32400,
+    "AKDT": -28800, "HST": -36000, "JST": 32400, "KST": 32400, "AEST": 36000,
+    "AEDT": 39600, "ACST": 34200, "AWST": 28800, "NZST": 43200, "NZDT": 46800,
+}
 
 # Formats tried, in order, by format "auto" on text that is not ISO 8601.
 AUTO_FORMATS = (
@@ -69,6 +79,16 @@ def fixed_offset_seconds(zone: str) -> int | None:
         return 0
     sign = -1 if m.group(1) == "-" else 1
     return sign * (int(m.group(2)) * 3600 + int(m.group(3) or 0) * 60)
+
+
+def zone_name(zone: str) -> str:
+    """Return the zone as Arrow names it: fixed offsets as +HH:MM (UTC+2 -> +02:00)."""
+    seconds = fixed_offset_seconds(zone)
+    if seconds is None:
+        return zone
+    sign = "-" if seconds < 0 else "+"
+    seconds = abs(seconds)
+    return f"{sign}{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
 
 
 def check_zone(zone: str) -> str | None:
@@ -199,9 +219,13 @@ def _parse_iso_general(text: pa.Array) -> tuple[pa.Array, pa.Array]:
     abbr = pc.struct_field(parts, "abbr")
     off = pc.struct_field(parts, "off")
     offset = _offset_seconds(off, n)
-    utc_abbr = pc.is_in(abbr, pa.array(_UTC_ABBREVIATIONS))
-    offset = pc.if_else(pc.and_(pc.is_null(offset), pc.fill_null(utc_abbr, False)),
-                        pa.scalar(0, pa.int64()), offset)
+    # an abbreviation without an offset: its offset when it names one, else no time at all
+    names = list(ZONE_ABBREVIATIONS)
+    known = pc.take(pa.array(list(ZONE_ABBREVIATIONS.values()), pa.int64()),
+                    pc.index_in(abbr, pa.array(names)))
+    only_abbr = pc.and_(pc.is_null(offset), pc.greater(pc.fill_null(pc.utf8_length(abbr), 0), 0))
+    offset = pc.if_else(only_abbr, known, offset)
+    local = null_where(local, pc.and_(only_abbr, pc.is_null(known)))
     return local, null_where(offset, pc.is_null(local))
 
 
@@ -319,6 +343,15 @@ def place(parsed: Parsed, zone: str) -> Placed:
     early_us, shifted_us, late_us = (a.cast(pa.int64()) for a in (early, shifted, late))
     nonexistent = pc.and_(needs_zone, pc.not_equal(early_us, shifted_us))
     ambiguous = pc.and_(needs_zone, pc.not_equal(shifted_us, late_us))
+    if pc.any(nonexistent).as_py():
+        # A local time in a spring-forward gap, moved forward by the gap: read it with the
+        # offset in force before the change (02:15 in a 02:00-03:00 gap is 03:15 after it).
+        before = pc.subtract(pc.local_timestamp(early).cast(pa.int64()), early_us)
+        moved = pc.subtract(local_us, before)
+        shifted_us = pc.if_else(pc.fill_null(nonexistent, False), moved, shifted_us)
+        # midnight in a gap (zones that change at midnight) is the first instant of the day
+        midnight = pc.equal(pc.remainder(local_us, 86_400_000_000), 0)
+        nonexistent = pc.and_(nonexistent, pc.invert(pc.fill_null(midnight, False)))
     utc = _as_utc(pc.coalesce(zoned, shifted_us))
     alt = _as_utc(null_where(late_us, pc.invert(pc.fill_null(ambiguous, False))))
     has_gap = pc.any(nonexistent).as_py()
