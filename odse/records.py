@@ -105,24 +105,43 @@ def table_to_dicts(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
     if not sparse:
         return _zip_rows(names, [c.to_pylist() for c in columns], n)
     # Rows fall into a few null patterns; build each pattern's dicts in one pass.
-    pattern = pa.repeat(pa.scalar(0, pa.int64()), n)
-    for bit, i in enumerate(sparse):
-        valid = pc.cast(pc.is_valid(columns[i]), pa.int64())
-        pattern = pc.add(pattern, pc.multiply(valid, 1 << bit))
+    pattern = _null_pattern([columns[i] for i in sparse], n)
     distinct = pc.unique(pattern).to_pylist()
+
+    def kept(row: int) -> list[int]:
+        # the columns with a value in the rows of one pattern, read off one of its rows
+        return [i for i in range(len(names)) if i not in sparse or columns[i][row].is_valid]
+
     if len(distinct) == 1:
-        only = distinct[0]
-        keep = [i for i in range(len(names)) if i not in sparse or only >> sparse.index(i) & 1]
+        keep = kept(0)
         return _zip_rows([names[i] for i in keep], [columns[i].to_pylist() for i in keep], n)
     out: list[dict[str, Any]] = [None] * n  # type: ignore[list-item]
     for code in distinct:
         rows = pc.indices_nonzero(pc.equal(pattern, code))
-        keep = [i for i in range(len(names)) if i not in sparse or code >> sparse.index(i) & 1]
+        keep = kept(rows[0].as_py())
         dicts = _zip_rows([names[i] for i in keep],
                           [pc.take(columns[i], rows).to_pylist() for i in keep], len(rows))
         for index, record in zip(rows.to_pylist(), dicts, strict=True):
             out[index] = record
     return out
+
+
+def _null_pattern(columns: list[Any], n: int) -> pa.Array:
+    """Return, per row, an int64 whose bit k says whether column k has a value.
+
+    More than 62 columns are first reduced to distinct patterns through text keys.
+    """
+    if len(columns) <= 62:
+        pattern = pa.repeat(pa.scalar(0, pa.int64()), n)
+        for bit, col in enumerate(columns):
+            pattern = pc.add(pattern, pc.multiply(pc.cast(pc.is_valid(col), pa.int64()),
+                                                  1 << bit))
+        return pattern
+    flags = [pc.if_else(pc.is_valid(col), "1", "0") for col in columns]
+    keys = pc.binary_join_element_wise(*flags, "")
+    if isinstance(keys, pa.ChunkedArray):
+        keys = keys.combine_chunks()
+    return pc.dictionary_encode(keys).indices.cast(pa.int64())
 
 
 def _zip_rows(names: list[str], values: list[list[Any]], n: int) -> list[dict[str, Any]]:

@@ -16,13 +16,14 @@ from typing import Any
 
 import yaml
 
-from odse.errors import UnknownSourceError
+from odse.errors import MappingError, UnknownSourceError
 from odse.mapping import Mapping, load_mapping
 from odse.mapping.generic import GENERIC_NAMES
 from odse.resources import data_dir
 from odse.suggest import did_you_mean
 
 ENTRY_POINT_GROUP = "odse.mappings"
+_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)   # the C parser when available
 
 
 @cache
@@ -33,9 +34,12 @@ def _scan() -> tuple[dict[str, Path], dict[Path, str]]:
     own: dict[Path, str] = {}
     for path in files:
         try:
-            head = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+            head = yaml.load(path.read_text(encoding="utf-8"), Loader=_LOADER) or {}
         except (OSError, yaml.YAMLError) as exc:
             warnings.warn(f"odse: skipping mapping {path}: {exc}", stacklevel=2)
+            continue
+        if not isinstance(head, dict):
+            warnings.warn(f"odse: skipping mapping {path}: not a mapping spec", stacklevel=2)
             continue
         if isinstance(head.get("name"), str):
             own[path] = head["name"].lower()
@@ -90,7 +94,13 @@ def sources() -> list[dict[str, Any]]:
     seen: dict[Path, None] = {}
     for path in _catalogue().values():
         seen.setdefault(path, None)
-    out = [_load(path).info() for path in seen]
+    out = []
+    for path in seen:
+        try:
+            out.append(_load(path).info())
+        except MappingError as exc:
+            # one broken (plugin) spec must not hide the others
+            warnings.warn(f"odse: skipping mapping {path}: {exc}", stacklevel=2)
     out.append({"name": "csv", "aliases": ["generic", "generic_csv"],
                 "title": "Generic CSV (your column map)",
                 "description": "Any CSV, mapped by a column map (timestamp, kWh or kW, "

@@ -162,3 +162,11 @@ def test_mixed_number_and_text_values_in_json():
 def test_invalid_json_is_a_clear_input_error():
     with pytest.raises(odse.InputError, match="is not valid JSON"):
         odse.transform('{"production": [1, 2', source="enphase")
+
+
+def test_a_list_where_a_number_belongs_is_a_reject_not_a_crash():
+    doc = {"data": [{"date": "2024-06-01", "eToday": [1, 2], "eTodayStr": "kWh"},
+                    {"date": "2024-06-02", "eToday": 3, "eTodayStr": "kWh"}]}
+    rows = odse.transform(json.dumps(doc), mapping=UNITS_BESIDE)
+    assert [r["kWh"] for r in rows] == [3.0]
+    assert (rows.rejects[0].code, rows.rejects[0].value) == ("NOT_A_NUMBER", "[1, 2]")

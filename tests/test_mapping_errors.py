@@ -153,3 +153,18 @@ def test_every_builtin_mapping_loads():
     for info in odse.sources():
         if info["name"] != "csv":
             assert odse.load_mapping(info["file"]).name == info["name"]
+
+
+@pytest.mark.parametrize(("change", "message"), [
+    (("unit: Wh", "unit: Wh, scale: 0"), "scale: 0 would make every value zero"),
+    (("{const: normal}", "{const: normal, scale: 2}"), "scale applies to numbers"),
+    (("{column: Energy, unit: Wh}", "{column: Energy, type: string}"), "kWh is a number"),
+    (("format: csv", "format: csv\ncsv: {delimiter: ';;'}"), "is not one character"),
+    (("format: csv", "format: csv\ncsv: {encoding: nope-enc}"), "unknown encoding 'nope-enc'"),
+    (("unit: Wh", "unit: {header: true}"), "needs a CSV units row"),
+    (("unit: Wh", "unit: Wh, clip: {min: 5, max: 1}"), "clip min is above its max"),
+    (("  error_type: {const: normal}\n", ""), "no error_type field"),
+])
+def test_specs_that_would_fail_at_run_time_fail_at_load(tmp_path, change, message):
+    err = load_error(tmp_path, GOOD.replace(*change))
+    assert message in str(err)

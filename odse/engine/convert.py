@@ -33,6 +33,10 @@ def to_number(col: Col, decimal: str = ".", thousands: str = "") -> Col:
         bad = pc.is_valid(values)
         return col.with_values(pa.nulls(len(values), pa.float64()),
                                *problem(bad, "NOT_A_NUMBER", "a time is not a number"))
+    if pa.types.is_nested(typ):
+        bad = pc.is_valid(values)
+        return col.with_values(pa.nulls(len(values), pa.float64()),
+                               *problem(bad, "NOT_A_NUMBER", "a list or object, not a number"))
     if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
         values = pc.cast(values, pa.string())
     text = values
@@ -82,6 +86,10 @@ def to_text(values: pa.Array, *, fold: bool = False) -> pa.Array:
         text = pc.if_else(values, "true", "false")
     elif pa.types.is_string(typ):
         text = values
+    elif pa.types.is_nested(typ):
+        # a JSON list or object where a value is expected: named, not converted
+        kind = "<list>" if pa.types.is_list(typ) or pa.types.is_large_list(typ) else "<object>"
+        text = pc.if_else(pc.is_valid(values), kind, pa.nulls(len(values), pa.string()))
     else:
         text = pc.cast(values, pa.string())
     if fold:

@@ -85,6 +85,7 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
             f"field '{name}' must be an object such as {{column: Power}}, not {spec!r}",
             "Write {const: value} for a fixed value")
     kind = field_kind(name, spec)
+    _check_kind(name, spec, kind, ctx)
     factor = None
     if spec.get("measure") == "counter":
         # A counter is differenced first: its scale (and the scale of a rule's value) applies
@@ -145,6 +146,26 @@ def columns_of(spec: Any) -> list[str]:
         for item in spec:
             found += columns_of(item)
     return found
+
+
+_NUMERIC_ONLY = ("unit", "scale", "clip", "abs", "measure")
+
+
+def _check_kind(name: str, spec: dict[str, Any], kind: str, ctx: Ctx) -> None:
+    if name == "kWh" and kind != "number":
+        raise ctx.error(f"kWh is a number, not {kind}", "Remove type:", "type")
+    if kind not in ("number", "integer"):
+        used = [k for k in _NUMERIC_ONLY if k in spec and not (k == "measure" and
+                                                               spec[k] == "energy")]
+        if used:
+            raise ctx.error(f"{used[0]} applies to numbers, but {name} holds {kind}",
+                            f"Remove {used[0]}, or set type: number", used[0])
+    if spec.get("scale") == 0:
+        raise ctx.error("scale: 0 would make every value zero", "Give a non-zero factor",
+                        "scale")
+    clip = spec.get("clip") or {}
+    if "min" in clip and "max" in clip and clip["min"] > clip["max"]:
+        raise ctx.error("clip min is above its max", None, "clip")
 
 
 def _check_quantity(name: str, spec: dict[str, Any], kind: str, measure: str, ctx: Ctx) -> None:

@@ -8,6 +8,7 @@ through the stages of :mod:`odse.engine.stages`.
 
 from __future__ import annotations
 
+import codecs
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -75,6 +76,11 @@ class Variant:
         if not self.entries:
             self.entries.append(Entry(0, base))
         for name in {n for e in self.entries for n in e.fields}:
+            types = {e.fields[name].kind for e in self.entries if name in e.fields}
+            if len(types) > 1:
+                kinds_text = " in some unpivot entries and ".join(sorted(types))
+                raise ctx.error(f"{name} holds {kinds_text} in others",
+                                "Give the field one type in every entry", "unpivot")
             kinds = {e.fields[name].measure == "counter" for e in self.entries if name in e.fields}
             if len(kinds) > 1:
                 raise ctx.error(f"{name} is a counter in some unpivot entries and not in others",
@@ -97,6 +103,9 @@ class Variant:
                                 "A counter's records are already labelled with the reading "
                                 "that opens each interval; use label: instant",
                                 "fields", "timestamp", "label")
+        if _uses_header_units(spec) and (self.format != "csv" or not self.dialect.units_row):
+            raise ctx.error("unit: {header: true} needs a CSV units row",
+                            "Set csv.header.units to the header row that holds the units")
         self.output_fields = _output_order(self.entries)
         self.columns = sorted(set(columns_of(spec.get("fields"))) |
                               set(columns_of(spec.get("unpivot"))) |
@@ -120,6 +129,18 @@ class Variant:
                 raise ctx.error(f"header.{key} is row {header[key]}, but there are only "
                                 f"{rows} header rows", None, "header", key)
         nulls = tuple(spec.get("null_values", csv_input.DEFAULT_NULLS))
+        delimiter = spec.get("delimiter")
+        if delimiter not in (None, "auto") and len(delimiter) != 1:
+            raise ctx.error(f"delimiter {delimiter!r} is not one character",
+                            "Give one character, or auto", "delimiter")
+        encoding = spec.get("encoding", "utf-8")
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ctx.error(f"unknown encoding {encoding!r}", "Use a name such as utf-8, "
+                            "latin-1 or cp1252", "encoding") from None
+        if spec.get("decimal", ".") == spec.get("thousands"):
+            raise ctx.error("decimal and thousands separators are the same", None, "thousands")
         return csv_input.CsvDialect(
             delimiter=spec.get("delimiter"), decimal=spec.get("decimal", "."),
             thousands=spec.get("thousands", ""), encoding=spec.get("encoding", "utf-8"),
@@ -241,6 +262,17 @@ class Variant:
         """The Arrow schema of the records this variant yields."""
         return pa.schema([(n, (self.program(n).arrow_type if self.program(n) else pa.string()))
                           for n in self.output_fields])
+
+
+def _uses_header_units(spec: Any) -> bool:
+    if isinstance(spec, dict):
+        unit = spec.get("unit")
+        if isinstance(unit, dict) and unit.get("header"):
+            return True
+        return any(_uses_header_units(v) for v in spec.values())
+    if isinstance(spec, list):
+        return any(_uses_header_units(v) for v in spec)
+    return False
 
 
 def _column_names(value: Any) -> list[str]:

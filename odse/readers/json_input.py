@@ -77,17 +77,24 @@ def _python_document(raw: bytes, name: str, *, text_leaves: bool = False) -> pa.
             pass
     try:
         return pa.array([_leaves_as_text(obj)])
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        pass
+    try:
+        # a list of plain values where other records hold one value: keep it as its text
+        return pa.array([_leaves_as_text(obj, value_lists=True)])
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise InputError(f"{name} mixes objects and arrays at the same place: {exc}",
                          code="INPUT_JSON_SHAPE", file=name) from None
 
 
-def _leaves_as_text(value: Any) -> Any:
+def _leaves_as_text(value: Any, value_lists: bool = False) -> Any:
     # the fallback for documents whose leaves change type; structure is kept
     if isinstance(value, dict):
-        return {k: _leaves_as_text(v) for k, v in value.items()}
+        return {k: _leaves_as_text(v, value_lists) for k, v in value.items()}
     if isinstance(value, list):
-        return [_leaves_as_text(v) for v in value]
+        if value_lists and not any(isinstance(v, (dict, list)) for v in value):
+            return json.dumps(value)
+        return [_leaves_as_text(v, value_lists) for v in value]
     if value is None or isinstance(value, str):
         return value
     if isinstance(value, bool):
