@@ -169,4 +169,4 @@ def test_a_list_where_a_number_belongs_is_a_reject_not_a_crash():
                     {"date": "2024-06-02", "eToday": 3, "eTodayStr": "kWh"}]}
     rows = odse.transform(json.dumps(doc), mapping=UNITS_BESIDE)
     assert [r["kWh"] for r in rows] == [3.0]
-    assert (rows.rejects[0].code, rows.rejects[0].value) == ("NOT_A_NUMBER", "[1, 2]")
+    assert (rows.rejects[0].code, rows.rejects[0].value) == ("NOT_A_NUMBER", '["1", "2"]')
