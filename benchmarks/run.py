@@ -17,12 +17,13 @@ What it does, all on this machine in one run:
 4. prints Markdown tables with ratios and the targets of issue 4, and writes them with the
    raw figures to ``benchmarks/.work/results-<time>.md`` and ``.json``.
 
-Steps: ``startup`` (imports only), ``dicts`` (``transform()`` to a list of dicts), ``arrow``
-(``transform_table``), ``lake`` (the input to a Parquet lake partitioned by
-asset_id/year/month/day: odse's CLI, the original's ``transform`` + ``to_parquet``, since its
-CLI cannot partition), ``validate`` (``validate_batch`` at the semantic level on the records,
-after a transform; the call's own time is in the details), ``stream`` (``transform_stream``
-consumed to the end). Scaling repeats the Huawei steps at each ``--scaling`` size.
+Steps: ``startup`` (interpreter and imports; for odse also finding and compiling the spec),
+``dicts`` (``transform()`` to a list of dicts), ``arrow`` (``transform_table``), ``lake`` (the
+input to a Parquet lake partitioned by asset_id/year/month/day: odse's CLI, the original's
+``transform`` + ``to_parquet``, since its CLI cannot partition), ``validate``
+(``validate_batch`` at the semantic level on the records, after a transform; the call's own
+time is in the details), ``stream`` (``transform_stream`` consumed to the end). Scaling repeats
+the Huawei steps at each ``--scaling`` size.
 
 The machine is shared and noisy: read the ratios, and the load averages printed with them.
 """
@@ -56,7 +57,7 @@ IMPLS = ("odse", "original", "handwritten")
 SOURCES = ("huawei", "enphase", "solaredge")
 STEP_ORDER = ("startup", "dicts", "arrow", "lake", "validate", "validate_arrow", "stream")
 STEP_LABEL = {
-    "startup": "startup (imports)",
+    "startup": "start-up (imports, spec)",
     "dicts": "transform() to dicts",
     "arrow": "transform_table() to Arrow",
     "lake": "to partitioned Parquet (CLI)",
