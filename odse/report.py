@@ -78,6 +78,8 @@ class Report:
     input_bytes: int | None = None      # size of the input, when known (for progress bars)
     bytes_read: int = 0                 # how far the reader has got
     values_clipped: dict[str, int] = field(default_factory=dict)
+    counter_resets: int = 0             # counters that restarted (their reading counted whole)
+    counter_jitter: int = 0             # small counter drops, read as intervals of no energy
     _reject_tables: list[pa.Table] = field(default_factory=list, repr=False)
     _rejects_cache: list[Reject] | None = field(default=None, repr=False)
     finished: bool = False
@@ -132,6 +134,10 @@ class Report:
         clipped = sum(self.values_clipped.values())
         if clipped:
             text += f", {clipped} values clipped"
+        if self.counter_resets:
+            text += f", {self.counter_resets} counter resets"
+        if self.counter_jitter:
+            text += f", {self.counter_jitter} counter drops read as no energy"
         return text
 
     def to_dict(self, max_rejects: int | None = 1000) -> dict[str, Any]:
@@ -141,6 +147,7 @@ class Report:
                 "rows_read": self.rows_read, "rows_out": self.rows_out,
                 "rows_rejected": self.rows_rejected, "records": self.records,
                 "values_clipped": dict(self.values_clipped),
+                "counter_resets": self.counter_resets, "counter_jitter": self.counter_jitter,
                 "reasons": self.reasons(), "rejects": [r.to_dict() for r in rejects]}
 
     def log(self) -> None:

@@ -86,6 +86,8 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
             "Write {const: value} for a fixed value")
     kind = field_kind(name, spec)
     _check_kind(name, spec, kind, ctx)
+    measure = spec.get("measure", "energy")
+    _check_quantity(name, spec, kind, measure, ctx)
     factor = None
     if spec.get("measure") == "counter":
         # A counter is differenced first: its scale (and the scale of a rule's value) applies
@@ -96,8 +98,6 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
         evaluate = _compile_time(spec, ctx)
     else:
         evaluate = _compile_plain(name, spec, kind, ctx)
-    measure = spec.get("measure", "energy")
-    _check_quantity(name, spec, kind, measure, ctx)
     required = bool(spec.get("required", name in ("timestamp", "kWh")))
     return FieldProgram(
         name=name, kind=kind, evaluate=evaluate, required=required, measure=measure,
@@ -108,6 +108,10 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
 
 def _counter_factor(spec: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Any], Any]:
     base = float(spec.get("scale", 1.0))
+    if isinstance(spec.get("unit"), str):
+        # a fixed unit converts the differences too (120 Wh - 100 Wh: 0.02 kWh, no float noise)
+        base *= units.lookup(spec["unit"])[1]
+        spec = {k: v for k, v in spec.items() if k != "unit"}
     spec = {k: v for k, v in spec.items() if k != "scale"}
     scaled_rules: list[tuple[Any, float]] = []
     plain_rules = []
@@ -117,6 +121,9 @@ def _counter_factor(spec: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Any], Any
         if isinstance(then, dict) and "scale" in then:
             scale = float(then["scale"])
             then = {k: v for k, v in then.items() if k != "scale"}
+        if isinstance(then, dict) and isinstance(then.get("unit"), str):
+            scale *= units.lookup(then["unit"])[1]
+            then = {k: v for k, v in then.items() if k != "unit"}
         scaled_rules.append((compile_condition(rule["when"], ctx.at("rules", i, "when")), scale))
         plain_rules.append({**rule, "then": then})
     if plain_rules:

@@ -193,9 +193,64 @@ class Differences:
     values: pa.Array          # float64; null where no previous reading exists
     start: pa.Array           # timestamp of the previous reading (the interval start)
     previous_row: pa.Array    # row number of the previous reading
-    out_of_order: pa.Array    # readings not later than the previous one
+    resets: int               # drops to less than half the previous reading
+    jitter: int               # smaller drops, read as no energy
     commit: Any = None        # call to remember this batch's last readings
 
+
+# A counter that drops to less than this share of its previous reading was reset (or rolled
+# over) and counts from zero; a smaller drop is meter jitter and the interval gets no energy.
+RESET_SHARE = 0.5
+
+
+def late(utc: pa.Array, groups: Groups, state: SeriesState, name: str) -> pa.Array:
+    """Flag counter readings out of time order (input order).
+
+    A reading dated after both its neighbours while they are in order (a clock glitch) is
+    flagged alone; then each reading not later than every earlier reading of its series
+    (this batch and the batches before) is flagged.
+    """
+    t = groups.gather(utc.cast(pa.int64()))
+    n = len(t)
+    if n == 0:
+        return pa.array([], pa.bool_())
+    ids = groups.sorted_ids()
+    following = pa.concat_arrays([t.slice(1), pa.nulls(1, pa.int64())])
+    same_next = pc.fill_null(pc.not_equal(
+        pa.concat_arrays([ids.slice(1), pa.nulls(1, ids.type)]), ids), True)
+    following = pc.if_else(same_next, pa.nulls(n, pa.int64()), following)
+    previous = pc.if_else(groups.starts(), pa.nulls(n, pa.int64()), shift(t))
+    spike = pc.and_(pc.fill_null(pc.greater(t, following), False),
+                    pc.fill_null(pc.less(previous, following), True))
+    spike = pc.and_(spike, pc.is_valid(following))
+    if pc.any(spike).as_py():
+        kept = pc.indices_nonzero(pc.invert(spike))
+        rest = _later_than_before(pc.take(t, kept), pc.take(ids, kept), groups, state, name)
+        flagged = pc.replace_with_mask(spike, pc.invert(spike), rest)
+        return groups.scatter(flagged)
+    return groups.scatter(_later_than_before(t, ids, groups, state, name))
+
+
+def _later_than_before(t: pa.Array, ids: pa.Array, groups: Groups, state: SeriesState,
+                       name: str) -> pa.Array:
+    # series-ordered times and ids; True where a time is not after all earlier ones
+    carry = state.counters.get(name, {})
+    n = len(t)
+    if n == 0:
+        return pa.array([], pa.bool_())
+    starts = pc.fill_null(pc.not_equal(ids, shift(ids)), True)
+    rank = pc.rank(t, sort_keys="ascending", tiebreaker="dense").cast(pa.int64())
+    # ranks offset by series keep a global running maximum inside each series
+    keyed = pc.add(pc.multiply(ids, n + 1), rank)
+    running = pc.cumulative_max(keyed)
+    before = pc.if_else(starts, pa.nulls(n, pa.int64()), shift(running))
+    before_rank = pc.subtract(before, pc.multiply(ids, n + 1))
+    distinct = pc.unique(pc.take(t, pc.sort_indices(t)))      # time of each dense rank
+    latest = pc.take(distinct, pc.subtract(before_rank, 1))
+    carried = pc.take(pa.array([carry[k][0] if k in carry else None for k in groups.keys],
+                               pa.int64()), ids)
+    latest = pc.max_element_wise(latest, carried)
+    return pc.fill_null(pc.less_equal(t, latest), False)
 
 
 def difference(values: pa.Array, utc: pa.Array, rows: pa.Array, groups: Groups,
@@ -216,9 +271,10 @@ def difference(values: pa.Array, utc: pa.Array, rows: pa.Array, groups: Groups,
     prev_r = pc.if_else(starts, pc.take(pa.array([c[2] if c else None for c in carried],
                                                  pa.int64()), sorted_ids), shift(r))
     delta = pc.subtract(v, prev_v)
-    reset = pc.fill_null(pc.less(delta, 0), False)
-    energy = pc.if_else(reset, v, delta)
-    out_of_order = pc.fill_null(pc.less_equal(t, prev_t), False)
+    drop = pc.fill_null(pc.less(delta, 0), False)
+    reset = pc.and_(drop, pc.fill_null(pc.less(v, pc.multiply(prev_v, RESET_SHARE)), False))
+    jitter = pc.and_(drop, pc.invert(reset))
+    energy = pc.if_else(reset, v, pc.if_else(jitter, 0.0, delta))
 
     def commit() -> None:
         # remember the last reading of each series for the next batch
@@ -232,7 +288,11 @@ def difference(values: pa.Array, utc: pa.Array, rows: pa.Array, groups: Groups,
 
     start = pc.cast(prev_t, pa.int64()).view(pa.timestamp("us", tz="UTC"))
     return Differences(groups.scatter(energy), groups.scatter(start), groups.scatter(prev_r),
-                       groups.scatter(out_of_order), commit)
+                       _count(reset), _count(jitter), commit)
+
+
+def _count(mask: pa.Array) -> int:
+    return pc.sum(pc.cast(mask, pa.int64())).as_py() or 0
 
 
 def _track_pending(state: SeriesState, groups: Groups, starts: pa.Array, prev_v: pa.Array,

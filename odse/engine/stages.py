@@ -136,21 +136,21 @@ def counters(variant: Variant, table: pa.Table, groups: series.Groups, names: li
              ) -> tuple[pa.Table, series.Groups]:
     """Turn counter readings into interval values labelled by the previous reading."""
     primary = "kWh" if "kWh" in names else names[0]
-    while True:
-        diffs = series.difference(table.column(primary).combine_chunks(),
-                                  table.column("timestamp").combine_chunks(),
-                                  table.column(ROW).combine_chunks(), groups, run.series,
-                                  primary, True)
-        if not pc.any(diffs.out_of_order).as_py():
-            break
-        bad = diffs.out_of_order
+    stale = series.late(table.column("timestamp").combine_chunks(), groups, run.series, primary)
+    if pc.any(stale).as_py():
         found.append(rejects.for_records(
-            table, bad, frame, "timestamp", "OUT_OF_ORDER",
-            "a counter reading at or before the previous reading of its series; "
-            "sort the input by time (or set order: time in the mapping)"))
-        table = table.filter(pc.invert(bad))
+            table, stale, frame, "timestamp", "OUT_OF_ORDER",
+            "a counter reading out of time order in its series (a clock jump, or input "
+            "not sorted by time; order: time in the mapping sorts it)"))
+        table = table.filter(pc.invert(stale))
         groups = series.Groups(table)
+    diffs = series.difference(table.column(primary).combine_chunks(),
+                              table.column("timestamp").combine_chunks(),
+                              table.column(ROW).combine_chunks(), groups, run.series,
+                              primary, True)
     diffs.commit()
+    run.report.counter_resets += diffs.resets
+    run.report.counter_jitter += diffs.jitter
     has_previous = pc.is_valid(diffs.values)
     # the previous reading opened the interval: that row is in the output too
     table = table.append_column(PREVIOUS, diffs.previous_row)
@@ -175,11 +175,15 @@ def counters(variant: Variant, table: pa.Table, groups: series.Groups, names: li
 
 
 def post_scale(name: str, values: pa.Array, table: pa.Table) -> pa.Array:
-    """Scale counter differences row by row (a spec's scale for a counter)."""
+    """Scale counter differences row by row (a counter's unit and scale)."""
     column = SCALE + name
     if column not in table.column_names:
         return values
-    return pc.multiply(values, table.column(column).combine_chunks())
+    factor = table.column(column).combine_chunks()
+    # divide by whole inverses (1/1000 for Wh) so that 120 Wh - 100 Wh is 0.02 kWh exactly
+    inverse = pc.divide(1.0, factor)
+    whole = pc.equal(pc.round(inverse), inverse)
+    return pc.if_else(whole, pc.divide(values, inverse), pc.multiply(values, factor))
 
 
 def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
