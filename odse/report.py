@@ -53,10 +53,13 @@ class Reject:
         return f"row {self.row}" if self.row is not None else "(unknown place)"
 
     def __str__(self) -> str:
-        what = f"{self.field} from {self.column!r}" if self.column else str(self.field)
-        if self.value is None:
-            return f"{self.location}: {what}: {self.reason}"
-        return f"{self.location}: {what}: value {self.value!r}: {self.reason}"
+        parts = [self.location]
+        if self.field:
+            parts.append(f"{self.field} from {self.column!r}" if self.column else self.field)
+        if self.value is not None:
+            parts.append(f"value {self.value!r}")
+        parts.append(self.reason)
+        return ": ".join(parts)
 
     def to_dict(self) -> dict[str, Any]:
         """Return the reject as plain data (for JSON reports)."""

@@ -331,6 +331,16 @@ class JsonFrame(Frame):
     def has(self, ref: str) -> bool:
         return self.column(ref) is not None
 
+    def empty_roots(self) -> list[int]:
+        """Return the input rows (JSON Lines lines) in which no record was found."""
+        found = [nav.root for nav in self.navs if len(nav.root)]
+        if not found:
+            return list(range(len(self.root)))
+        present = pc.unique(pa.concat_arrays([f.combine_chunks() if isinstance(
+            f, pa.ChunkedArray) else f for f in found]))
+        everyone = row_numbers(0, len(self.root))
+        return pc.filter(everyone, pc.invert(pc.is_in(everyone, present))).to_pylist()
+
     def locations(self, indices: Sequence[int]) -> list[str]:
         out = []
         bounds = []

@@ -51,9 +51,12 @@ def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | Non
             blocks = iter([pa.concat_arrays(whole)] if whole else [])
         for block in blocks:
             frame = variant.json_frame(block, params, first_line)
+            empty = frame.empty_roots()
+            lost = rejects.for_lines_without_records(empty, first_line, block) if empty else None
             first_line += len(block)
-            run.report.rows_read += frame.n
-            out = stages.process(variant, frame, run)
+            run.report.rows_read += frame.n + len(empty)
+            run.report.rows_rejected += len(empty)
+            out = stages.process(variant, frame, run, lost)
             if out is not None and out.num_rows:
                 yield out
     finish(variant, run)

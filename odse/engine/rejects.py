@@ -25,6 +25,10 @@ from odse.readers import csv_input
 from odse.report import REJECT_SCHEMA
 
 
+# rows the reader counts itself, where it finds them (they never reach a frame)
+COUNTED_BY_READER = ("MALFORMED_ROW", "NO_RECORDS")
+
+
 def for_values(frame: Frame, mask: pa.Array, name: str, col: Col, scope: str) -> pa.Table:
     """Reject entries for the rows of ``mask``: the field's raw value and first problem."""
     idx = pc.indices_nonzero(mask)
@@ -118,6 +122,20 @@ def for_records_without_entry(frame: Frame) -> pa.Table:
         "scope": pa.repeat(pa.scalar("record"), n)}, schema=REJECT_SCHEMA)
 
 
+def for_lines_without_records(lines: list[int], first_line: int, block: pa.Array) -> pa.Table:
+    """Reject entries for JSON Lines lines in which the spec's record path found nothing."""
+    n = len(lines)
+    numbers = [first_line + i for i in lines]
+    return pa.table({
+        "row": pa.nulls(n, pa.int64()), "line": pa.array(numbers, pa.int64()),
+        "path": pa.array([f"line {k} $" for k in numbers], pa.string()),
+        "field": pa.nulls(n, pa.string()), "column": pa.nulls(n, pa.string()),
+        "value": pa.nulls(n, pa.string()),
+        "code": pa.repeat(pa.scalar("NO_RECORDS"), n),
+        "reason": pa.repeat(pa.scalar("no record found in this line"), n),
+        "scope": pa.repeat(pa.scalar("record"), n)}, schema=REJECT_SCHEMA)
+
+
 def for_single_readings(rows: list[dict[str, Any]], header_lines: int | None) -> pa.Table:
     """Reject entries for counters that had one reading only."""
     return pa.table({
@@ -157,8 +175,9 @@ def account(table: pa.Table | None, rejects: list[pa.Table], run: RunContext) ->
         return
     merged = dedupe(pa.concat_tables(rejects))
     # malformed lines are counted where they are found; the others here
-    record_scope = merged.filter(pc.and_(pc.equal(merged.column("scope"), "record"),
-                                         pc.not_equal(merged.column("code"), "MALFORMED_ROW")))
+    record_scope = merged.filter(pc.and_(
+        pc.equal(merged.column("scope"), "record"),
+        pc.invert(pc.is_in(merged.column("code"), pa.array(COUNTED_BY_READER)))))
     bad_rows = pc.unique(record_scope.column("row").combine_chunks())
     # a row whose counter reading still waits for its pair is judged at the end of the input
     waiting = pa.array(sorted({p["row"] for p in run.series.pending.values()}), pa.int64())
