@@ -236,33 +236,38 @@ def _expand(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
 def _struct_entries(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
     """One item per key of an object; keys whose values share a type share one result."""
     typ = value.type
-    # In one object a null value is a reading without a value (rejected later). Across
-    # several objects Arrow cannot tell a key that is absent from one that is null, so
-    # nulls are skipped there.
-    keep_nulls = len(value) == 1
-    members: list[tuple[str, pa.Array, pa.Array]] = []
-    for i in range(typ.num_fields):
-        name = typ.field(i).name
-        if level.match and not re.search(level.match, name):
-            continue
-        child = pc.struct_field(value, i)
-        idx = row_numbers(0, len(child)) if keep_nulls else \
-            pc.indices_nonzero(pc.is_valid(child))
-        if len(idx):
-            members.append((name, child, idx))
-    groups: dict[str, list[tuple[str, pa.Array, pa.Array]]] = {}
-    for name, child, idx in members:
-        groups.setdefault(_kind(child.type), []).append((name, child, idx))
+    if isinstance(value, pa.ChunkedArray):
+        value = value.combine_chunks()
+    # all children at once: field-by-field access costs O(fields) each, O(fields^2) in all
+    children = value.flatten()
+    chosen = [i for i in range(typ.num_fields)
+              if not level.match or re.search(level.match, typ.field(i).name)]
+    groups: dict[str, list[int]] = {}
+    for i in chosen:
+        groups.setdefault(_kind(children[i].type), []).append(i)
     if "null" in groups and len(groups) > 1:
         target = max((k for k in groups if k != "null"), key=lambda k: len(groups[k]))
         groups[target] += groups.pop("null")
+    n = len(value)
     out = []
-    for kind, group in groups.items():
+    for kind, fields in groups.items():
         common = pa.float64() if kind == "number" else next(
-            (c.type for _, c, _ in group if not pa.types.is_null(c.type)), pa.null())
-        elements = pa.concat_arrays([pc.take(c, idx).cast(common) for _, c, idx in group])
-        parents = pa.concat_arrays([idx for _, _, idx in group])
-        keys = pa.concat_arrays([pa.repeat(pa.scalar(name), len(idx)) for name, _, idx in group])
+            (children[i].type for i in fields if not pa.types.is_null(children[i].type)),
+            pa.null())
+        # key-major: every parent's value of the first key, then of the second, ...
+        elements = pa.concat_arrays([children[i].cast(common) for i in fields])
+        parents = pa.concat_arrays([row_numbers(0, n)] * len(fields))
+        names = pa.array([typ.field(i).name for i in fields], pa.string())
+        keys = pc.take(names, pc.divide(row_numbers(0, n * len(fields)), n)) if n != 1 \
+            else names
+        if n != 1:
+            # Across several objects Arrow cannot tell a key that is absent from one that is
+            # null, so nulls are skipped there; in one object a null is a reading without a
+            # value (rejected later).
+            valid = pc.is_valid(elements)
+            elements, parents, keys = (pc.filter(a, valid) for a in (elements, parents, keys))
+        if len(elements) == 0:
+            continue
         sub = nav.take(parents, elements)
         if level.key:
             sub.keys[level.key] = keys
