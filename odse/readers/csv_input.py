@@ -222,7 +222,8 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
 
     read_options = pacsv.ReadOptions(column_names=names, block_size=block_size or BLOCK_SIZE,
                                      encoding=dialect.encoding, use_threads=True)
-    parse_options = pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=False,
+    # quoted cells may hold line breaks (alarm texts, comments); costs nothing measurable
+    parse_options = pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
                                        invalid_row_handler=on_invalid)
     # Cells stay text, missing-value tokens included: the frame turns the tokens into nulls
     # and keeps the raw text for reject messages ("N/A", "--").
