@@ -7,9 +7,12 @@ gzip magic bytes) is decompressed while reading.
 
 from __future__ import annotations
 
+import contextlib
 import gzip
 import io
 import os
+import tempfile
+import weakref
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
@@ -51,15 +54,33 @@ class InputData:
                                  hint="Pass a file path or the file's contents")
             return cls._from_path(Path(data))
         if hasattr(data, "read"):
+            name = getattr(data, "name", None)
+            label = str(name) if isinstance(name, str) else "<stream>"
+            if _is_pipe(data):
+                # a pipe (stdin) is copied to a temporary file in chunks, so that it streams
+                # in bounded memory like a file on disk
+                return cls._spooled(data, label)
             raw = data.read()
             if isinstance(raw, str):
                 raw = raw.encode("utf-8")
-            name = getattr(data, "name", None)
-            label = str(name) if isinstance(name, str) else "<stream>"
             return cls(label, content=raw, gzip=raw[:2] == _GZIP_MAGIC)
         raise InputError(
             f"cannot read input of type {type(data).__name__}", code="INPUT_TYPE",
             hint="Pass a file path (str or pathlib.Path), the file's text, or bytes")
+
+    @classmethod
+    def _spooled(cls, stream: Any, label: str) -> InputData:
+        spool = tempfile.NamedTemporaryFile(prefix="odse-", suffix=".input", delete=False)  # noqa: SIM115
+        with spool:
+            while True:
+                chunk = stream.read(1 << 20)
+                if not chunk:
+                    break
+                spool.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+        data = cls._from_path(Path(spool.name))
+        data.name = label
+        weakref.finalize(data, _remove, spool.name)
+        return data
 
     @classmethod
     def _from_path(cls, path: Path) -> InputData:
@@ -131,6 +152,18 @@ class InputData:
         if self.content is not None:
             return len(self.content)
         return self.path.stat().st_size if self.path else None
+
+
+def _is_pipe(stream: Any) -> bool:
+    try:
+        return not stream.seekable() and stream.fileno() >= 0
+    except (AttributeError, OSError, ValueError):
+        return False
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
 
 
 def sniff_format(head: bytes) -> str:
