@@ -120,14 +120,19 @@ def strptime(text: pa.Array, fmt: str) -> pa.Array:
     day 1 to 3, so only those rows are checked against the day and month as written.
     """
     parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
-    if "%d" not in fmt or "%m" not in fmt or parsed.type.tz is not None:
+    named_month = "%b" in fmt or "%B" in fmt
+    if "%d" not in fmt or not ("%m" in fmt or named_month) or parsed.type.tz is not None:
         return parsed
     early = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
     if not pc.any(early).as_py():
         return parsed
     written = pc.extract_regex(pc.filter(text, early), _format_regex(fmt))
     day = pc.cast(pc.struct_field(written, "d"), pa.int64())
-    month = pc.cast(pc.struct_field(written, "m"), pa.int64())
+    if named_month:
+        name = pc.utf8_slice_codeunits(pc.utf8_lower(pc.struct_field(written, "m")), 0, 3)
+        month = pc.add(pc.index_in(name, pa.array(_MONTHS)), 1).cast(pa.int64())
+    else:
+        month = pc.cast(pc.struct_field(written, "m"), pa.int64())
     kept = pc.filter(parsed, early)
     rolled = pc.or_(pc.not_equal(day, pc.day(kept)), pc.not_equal(month, pc.month(kept)))
     rolled = pc.fill_null(rolled, True)
@@ -136,11 +141,14 @@ def strptime(text: pa.Array, fmt: str) -> pa.Array:
     return pc.replace_with_mask(parsed, early, null_where(kept, rolled))
 
 
+_MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
+
+
 @functools.cache
 def _format_regex(fmt: str) -> str:
     """A regular expression capturing the day and month of text written with ``fmt``."""
     pieces = {"%d": r"(?P<d>\d{1,2})", "%m": r"(?P<m>\d{1,2})", "%Y": r"\d{4}", "%y": r"\d{2}",
-              "%%": "%"}
+              "%b": r"(?P<m>[A-Za-z]+)", "%B": r"(?P<m>[A-Za-z]+)", "%%": "%"}
     out = ""
     i = 0
     while i < len(fmt):
