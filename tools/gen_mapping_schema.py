@@ -121,10 +121,12 @@ SCHEMA = {
                 "order": {"enum": ["input", "time"], "description": "keep input order (default) or sort each batch by time"},
                 "fields": {"type": "object", "additionalProperties": EXPR_REF,
                            "required": ["timestamp"],
-                           "propertyNames": {"pattern": "^[A-Za-z_][A-Za-z0-9_]*$"}},
+                           "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$",
+                                             "description": "a field name: letters, digits and _, starting with a letter (names starting with _ are odse's own)"}},
                 "unpivot": {"type": "array", "minItems": 1, "items": {
                     "type": "object",
                     "properties": {"optional": {"type": "boolean"}},
+                    "propertyNames": {"pattern": "^[A-Za-z][A-Za-z0-9_]*$"},
                     "additionalProperties": EXPR_REF,
                     "description": "one output record per entry; each entry overrides fields"}},
                 "examples": {"type": "array", "items": {"$ref": "#/$defs/example"}},

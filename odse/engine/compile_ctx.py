@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from odse.errors import MappingError
-from odse.mapping.source_text import KeyPath, SpecText, render_path
+
+if TYPE_CHECKING:
+    from odse.mapping.source_text import KeyPath, SpecText
 
 
 @dataclass(frozen=True)
@@ -37,6 +39,8 @@ class Ctx:
 
     def error(self, message: str, hint: str | None = None, *keys: Any) -> MappingError:
         """Return a MappingError located at this key path (or deeper by ``keys``)."""
+        from odse.mapping.source_text import render_path  # odse.mapping imports the engine
+
         path = (*self.path, *keys)
         return MappingError(message, file=self.spec.file, line=self.spec.line_of(path),
                             key_path=render_path(path), hint=hint)
@@ -44,6 +48,7 @@ class Ctx:
 
 @dataclass
 class RunState:
-    """Per-run memory shared by compiled programs (decisions taken on the first batch)."""
+    """Per-run memory shared by compiled programs."""
 
-    memo: dict[Any, Any] = field(default_factory=dict)
+    formats: dict[int, str] = field(default_factory=dict)   # format "auto", as decided
+    clipped: dict[str, int] = field(default_factory=dict)   # values clip changed, by field

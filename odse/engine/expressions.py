@@ -57,7 +57,6 @@ def _column(spec: dict[str, Any], ctx: Ctx) -> Expr:
             raw = _coalesce(raw, frame.raw(other_name))
         return Col(values, raw, name)
 
-    run.columns = names  # type: ignore[attr-defined]
     return run
 
 
@@ -234,12 +233,18 @@ def compile_value(spec: dict[str, Any], ctx: Ctx, target: str | None = None) -> 
     if "clip" in spec and target in ("number", "integer"):
         low, high = spec["clip"].get("min"), spec["clip"].get("max")
 
+        field = _field_of(ctx.path)
+
         def clip(col: Col, frame: Frame, state: RunState) -> Col:
             values = col.values
             if low is not None:
                 values = pc.max_element_wise(values, float(low), skip_nulls=False)
             if high is not None:
                 values = pc.min_element_wise(values, float(high), skip_nulls=False)
+            changed = pc.sum(pc.cast(pc.fill_null(pc.not_equal(values, col.values), False),
+                                     pa.int64())).as_py() or 0
+            if changed:
+                state.clipped[field] = state.clipped.get(field, 0) + changed
             return col.with_values(values)
         steps.append(clip)
     if "default" in spec:
@@ -251,8 +256,17 @@ def compile_value(spec: dict[str, Any], ctx: Ctx, target: str | None = None) -> 
             col = step(col, frame, state)
         return col
 
-    run.columns = getattr(source, "columns", [])  # type: ignore[attr-defined]
     return run
+
+
+def _field_of(path: tuple[Any, ...]) -> str:
+    """The record field a spec path belongs to (fields.kWh... or unpivot[1].kWh...)."""
+    for i, part in enumerate(path):
+        if part == "fields" and i + 1 < len(path):
+            return str(path[i + 1])
+        if part == "unpivot" and i + 2 < len(path):
+            return str(path[i + 2])
+    return ".".join(str(p) for p in path)
 
 
 def _times(values: pa.Array, factor: float) -> pa.Array:

@@ -8,7 +8,7 @@ their ``measure`` (energy, power or counter), which the series stage applies.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -23,7 +23,7 @@ from odse.engine.frame import Frame
 from odse.engine.values import Col, null_where, problem
 
 TIME_KEYS = ("format", "label", "nonexistent", "add_seconds")
-FIELD_KEYS = ("default", "required", "rules", "measure", "clip", "description", *TIME_KEYS)
+FIELD_KEYS = ("required", "rules", "measure", "description", *TIME_KEYS)
 _ARROW_KIND = {pa.float64(): "number", pa.int64(): "integer", pa.string(): "string",
                pa.bool_(): "boolean"}
 _KIND_TYPE = {"number": pa.float64(), "integer": pa.int64(), "string": pa.string(),
@@ -48,8 +48,6 @@ class FieldProgram:
     required: bool = False
     measure: str = "energy"
     label: str = "start"
-    key_path: str = ""
-    columns: list[str] = field(default_factory=list)
     # counters: the scale of each difference, row by row
     factor: Callable[[Frame, RunState], pa.Array] | None = None
 
@@ -102,7 +100,6 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
     return FieldProgram(
         name=name, kind=kind, evaluate=evaluate, required=required, measure=measure,
         label=spec.get("label", "start"),
-        key_path=".".join(str(p) for p in ctx.path), columns=columns_of(spec),
         factor=factor)
 
 
@@ -206,23 +203,11 @@ def _compile_plain(name: str, spec: dict[str, Any], kind: str, ctx: Ctx) -> Call
     if not any(k in value_spec for k in SOURCE_KEYS) and ("rules" in spec or "default" in spec):
         value_spec = {**value_spec, "const": None}   # rules and a default decide everything
     value = compile_value(value_spec, ctx, kind)
-    default = _compile_default(spec.get("default"), kind, ctx.at("default"))
     rules = _compile_rules(spec.get("rules"), kind, ctx.at("rules"))
-    clip = spec.get("clip")
     enum = records.field_enum(name)
-    clip_key = ("clipped", name)
 
     def run(frame: Frame, state: RunState) -> Col:
         col = value(frame, state)
-        if clip:
-            col = _clip(col, clip, state, clip_key)
-        if default is not None:
-            fill = default(frame, state)
-            gap = pc.is_null(col.values)
-            bad = col.problem_mask()
-            if bad is not None:
-                gap = pc.and_(gap, pc.invert(bad))
-            col = col.with_values(pc.if_else(gap, fill.values, col.values))
         if rules:
             col = _apply_rules(col, rules, frame, state)
         if enum is not None:
@@ -230,20 +215,6 @@ def _compile_plain(name: str, spec: dict[str, Any], kind: str, ctx: Ctx) -> Call
         return col
 
     return run
-
-
-def _clip(col: Col, clip: dict[str, float], state: RunState, key: Any) -> Col:
-    values = col.values
-    clipped = values
-    if "min" in clip:
-        clipped = pc.max_element_wise(clipped, float(clip["min"]), skip_nulls=False)
-    if "max" in clip:
-        clipped = pc.min_element_wise(clipped, float(clip["max"]), skip_nulls=False)
-    changed = pc.sum(pc.cast(pc.fill_null(pc.not_equal(clipped, values), False),
-                             pa.int64())).as_py() or 0
-    if changed:
-        state.memo[key] = state.memo.get(key, 0) + changed
-    return col.with_values(clipped)
 
 
 def _check_enum(name: str, col: Col, enum: tuple[str, ...]) -> Col:
@@ -262,7 +233,8 @@ def _check_enum(name: str, col: Col, enum: tuple[str, ...]) -> Col:
         outside, "NOT_IN_ENUM", f"not one of {', '.join(enum)}"))
 
 
-def _compile_default(spec: Any, kind: str, ctx: Ctx) -> Callable[[Frame, RunState], Col] | None:
+def _literal_or_value(spec: Any, kind: str, ctx: Ctx) -> Callable[[Frame, RunState], Col] | None:
+    """Compile a rule's value: a literal of the field's type, or a value object."""
     if spec is None:
         return None
     if isinstance(spec, dict):
@@ -281,7 +253,7 @@ def _compile_rules(spec: Any, kind: str, ctx: Ctx) -> list[tuple[Any, Any]]:
     compiled = []
     for i, rule in enumerate(spec):
         cond = compile_condition(rule["when"], ctx.at(i, "when"))
-        then = _compile_default(rule["then"], kind, ctx.at(i, "then"))
+        then = _literal_or_value(rule["then"], kind, ctx.at(i, "then"))
         compiled.append((cond, then))
     return compiled
 
@@ -318,15 +290,15 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
     nonexistent = spec.get("nonexistent", "reject")
     add_seconds = compile_value(spec["add_seconds"], ctx.at("add_seconds"), "number") \
         if "add_seconds" in spec else None
-    memo_key = ("auto-format", id(spec))
+    memo_key = id(spec)
 
     def run(frame: Frame, state: RunState) -> Col:
         col = value(frame, state)
         chosen = []
         for declared in formats:
-            if declared == "auto" and memo_key not in state.memo:
-                state.memo[memo_key] = timestamps.choose_auto_format(col)
-            chosen.append(state.memo[memo_key] if declared == "auto" else declared)
+            if declared == "auto" and memo_key not in state.formats:
+                state.formats[memo_key] = timestamps.choose_auto_format(col)
+            chosen.append(state.formats[memo_key] if declared == "auto" else declared)
         parsed = timestamps.parse_with(col, chosen[0])
         for fmt in chosen[1:]:
             missing = pc.and_(pc.is_null(parsed.local), pc.is_valid(col.values))

@@ -24,7 +24,6 @@ from odse.errors import TransformError
 from odse.readers import csv_input
 from odse.report import REJECT_SCHEMA
 
-
 # rows the reader counts itself, where it finds them (they never reach a frame)
 COUNTED_BY_READER = ("MALFORMED_ROW", "NO_RECORDS")
 

@@ -53,9 +53,7 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     table = series_stage(variant, table, frame, run, found)
     table = final_checks(variant, table, frame, run, found)
     rejects.account(table, found, run)
-    for key, count in run.state.memo.items():
-        if isinstance(key, tuple) and key[0] == "clipped":
-            run.report.values_clipped[key[1]] = count
+    run.report.values_clipped.update(run.state.clipped)
     run.report.records += table.num_rows
     return output(variant, table)
 

@@ -341,7 +341,6 @@ def place(parsed: Parsed, zone: str) -> Placed:
     needs_zone = pc.and_(pc.is_valid(local), pc.is_null(offset))
     if fixed is not None or not pc.any(needs_zone).as_py():
         naive_utc = pc.subtract(local_us, (fixed or 0) * 1_000_000)
-        utc = pc.coalesce(zoned, naive_utc).view(UTC) if len(local) else pa.array([], UTC)
         return Placed(_as_utc(pc.coalesce(zoned, naive_utc)), None, None, None)
     early = pc.assume_timezone(local, timezone=zone, ambiguous="earliest",
                                nonexistent="earliest")

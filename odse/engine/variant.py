@@ -17,7 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from odse import records
-from odse.engine import reading, stages
+from odse.engine import reading
 from odse.engine.compile_ctx import Ctx, Param
 from odse.engine.fields import FieldProgram, columns_of, compile_field
 from odse.engine.frame import Frame, JsonFrame, Level, split_path
@@ -244,11 +244,6 @@ class Variant:
             ) -> Iterator[pa.RecordBatch]:
         """Yield record batches for ``data``; fill ``run.report`` as it goes."""
         return reading.run(self, data, run, root)
-
-    def process(self, frame: Frame, run: RunContext, extra_rejects: pa.Table | None = None
-                ) -> pa.RecordBatch | None:
-        """Turn one frame into a record batch; record rejects in the run's report."""
-        return stages.process(self, frame, run, extra_rejects)
 
     def program(self, name: str) -> FieldProgram | None:
         """Return the compiled field ``name`` (from the first entry that has it)."""
