@@ -109,17 +109,18 @@ def shift(values: pa.Array) -> pa.Array:
 def resolve_folds(utc: pa.Array, alt: pa.Array, local: pa.Array, groups: Groups,
                   state: SeriesState) -> pa.Array:
     """Use the winter reading of ambiguous local times seen a second time in a series."""
-    ambiguous = pc.indices_nonzero(pc.is_valid(alt)).to_pylist()
-    if not ambiguous:
+    where = pc.indices_nonzero(pc.is_valid(alt))
+    if len(where) == 0:
         return utc
-    local_us = local.cast(pa.int64()).to_pylist()
-    ids = groups.ids.to_pylist() if groups.ids is not None else None
+    ambiguous = where.to_pylist()
+    local_us = pc.take(local, where).cast(pa.int64()).to_pylist()
+    ids = pc.take(groups.ids, where).to_pylist() if groups.ids is not None else None
     second = []
     # only the readings inside a repeated hour are visited: a few per series and year
-    for i in ambiguous:
-        key = groups.keys[ids[i]] if ids is not None else groups.keys[0]
+    for k, i in enumerate(ambiguous):
+        key = groups.keys[ids[k]] if ids is not None else groups.keys[0]
         seen = state.folds.get(key)
-        here = local_us[i]
+        here = local_us[k]
         if seen is not None and here - seen > _FOLD_WINDOW_US:
             seen = None
         if seen is not None and here <= seen:
