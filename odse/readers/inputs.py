@@ -146,6 +146,14 @@ class InputData:
             remaining -= len(chunk)
         return stream
 
+    def open_lines(self) -> IO[bytes]:
+        """Return a Python binary file over the (decompressed) input, for reading by line."""
+        if self.content is not None:
+            raw: IO[bytes] = io.BytesIO(self.content)
+            return gzip.GzipFile(fileobj=raw) if self.gzip else raw
+        assert self.path is not None
+        return gzip.open(self.path, "rb") if self.gzip else open(self.path, "rb")  # noqa: SIM115
+
     @property
     def size(self) -> int | None:
         """Size in bytes as stored (compressed size for gzip), when known."""

@@ -105,8 +105,14 @@ def _leaves_as_text(value: Any, value_lists: bool = False) -> Any:
 
 
 def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.StructArray]:
-    """Yield JSON Lines input as struct arrays, one element per line, in blocks."""
+    """Yield JSON Lines input as struct arrays, one element per line, in blocks.
+
+    Arrow's reader fixes each field's type on the first block; when a later line changes a
+    type (a real log's "N/A" among numbers), the lines not yet read are parsed with Python,
+    numbers kept as text, in blocks too.
+    """
     raw_stream = data.open_at(0)
+    done = 0
     try:
         reader = pajson.open_json(
             raw_stream,
@@ -114,32 +120,48 @@ def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.
             read_options=pajson.ReadOptions(block_size=LINES_BLOCK, use_threads=True),
             parse_options=pajson.ParseOptions(explicit_schema=schema,
                                               unexpected_field_behavior="infer"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        raw_stream.close()
-        yield from _python_lines(data)
-        return
-    try:
         for batch in reader:
             if batch.num_rows:
+                done += batch.num_rows
                 yield batch.to_struct_array()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
-        raise InputError(f"cannot read {data.name} as JSON Lines: {exc}", code="INPUT_NOT_JSON",
-                         file=data.name,
-                         hint="Each line must be one JSON object with consistent value types") \
-            from None
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        yield from _python_lines(data, skip=done)
     finally:
         raw_stream.close()
 
 
-def _python_lines(data: InputData) -> Iterator[pa.StructArray]:
-    rows = []
-    for number, line in enumerate(data.read_all().decode("utf-8-sig").splitlines(), start=1):
-        if not line.strip():
-            continue
-        try:
-            rows.append(_leaves_as_text(json.loads(line)))
-        except ValueError as exc:
-            raise InputError(f"line {number} of {data.name} is not valid JSON: {exc}",
-                             code="INPUT_NOT_JSON", file=data.name) from None
+PYTHON_LINES_BLOCK = 20_000
+
+
+def _python_lines(data: InputData, skip: int = 0) -> Iterator[pa.StructArray]:
+    rows: list[Any] = []
+    seen = 0
+    stream = data.open_lines()
+    try:
+        for number, raw in enumerate(stream, start=1):
+            line = raw.decode("utf-8-sig") if isinstance(raw, bytes) else raw
+            if not line.strip():
+                continue
+            seen += 1
+            if seen <= skip:
+                continue
+            try:
+                rows.append(_leaves_as_text(json.loads(line)))
+            except ValueError as exc:
+                raise InputError(f"line {number} of {data.name} is not valid JSON: {exc}",
+                                 code="INPUT_NOT_JSON", file=data.name) from None
+            if len(rows) >= PYTHON_LINES_BLOCK:
+                yield _as_array(rows, data.name)
+                rows = []
+    finally:
+        stream.close()
     if rows:
-        yield pa.array(rows)
+        yield _as_array(rows, data.name)
+
+
+def _as_array(rows: list[Any], name: str) -> pa.StructArray:
+    try:
+        return pa.array(rows)
+    except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
+        raise InputError(f"{name} mixes objects and arrays at the same place: {exc}",
+                         code="INPUT_JSON_SHAPE", file=name) from None
