@@ -152,7 +152,7 @@ class InputData:
             raw: IO[bytes] = io.BytesIO(self.content)
             return gzip.GzipFile(fileobj=raw) if self.gzip else raw
         assert self.path is not None
-        return gzip.open(self.path, "rb") if self.gzip else open(self.path, "rb")  # noqa: SIM115
+        return gzip.open(self.path, "rb") if self.gzip else open(self.path, "rb")
 
     @property
     def size(self) -> int | None:
