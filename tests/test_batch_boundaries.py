@@ -84,3 +84,19 @@ def test_counters_and_spacing_across_many_batches(monkeypatch: pytest.MonkeyPatc
     wholes = [outcome(odse.transform(text, mapping=s)) for s in (spec, power)]
     small_blocks(monkeypatch, 120)
     assert [outcome(odse.transform(text, mapping=s)) for s in (spec, power)] == wholes
+
+
+def test_json_lines_whose_types_change_after_the_first_block(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import json
+
+    lines = [json.dumps({"t": f"2026-01-01 00:{i:02d}:00", "e": i}) for i in range(50)]
+    lines[40] = json.dumps({"t": "2026-01-01 00:40:00", "e": "N/A"})
+    spec = {"odse_mapping": 1, "name": "t", "format": "jsonl", "json": {"records": "@"},
+            "fields": {"timestamp": {"column": "t", "format": "iso8601"},
+                       "kWh": {"column": "e"}, "error_type": {"const": "normal"}}}
+    text = "\n".join(lines) + "\n"
+    whole = outcome(odse.transform(text, mapping=spec))
+    small_blocks(monkeypatch, 300)
+    assert outcome(odse.transform(text, mapping=spec)) == whole
+    assert whole[2:] == (50, 1, 49)
