@@ -52,7 +52,7 @@ def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | Non
         for block in blocks:
             frame = variant.json_frame(block, params, first_line)
             empty = frame.empty_roots()
-            lost = rejects.for_lines_without_records(empty, first_line, block) if empty else None
+            lost = rejects.for_lines_without_records(empty, first_line) if empty else None
             first_line += len(block)
             run.report.rows_read += frame.n + len(empty)
             run.report.rows_rejected += len(empty)

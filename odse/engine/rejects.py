@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from odse import records
 from odse.engine.convert import to_text
-from odse.engine.frame import CsvFrame, Frame
+from odse.engine.frame import CsvFrame, Frame, row_numbers
 from odse.engine.names import INDEX, PREVIOUS, ROW
 from odse.engine.run_context import RunContext
 from odse.engine.series import shift
@@ -26,6 +26,29 @@ from odse.report import REJECT_SCHEMA
 
 # rows the reader counts itself, where it finds them (they never reach a frame)
 COUNTED_BY_READER = ("MALFORMED_ROW", "NO_RECORDS")
+
+
+def _table(n: int, **columns: Any) -> pa.Table:
+    """A table of ``n`` rejects: arrays as given, scalars repeated, the rest null."""
+    data = {}
+    for field in REJECT_SCHEMA:
+        value = columns.get(field.name)
+        if value is None:
+            data[field.name] = pa.nulls(n, field.type)
+        elif isinstance(value, (pa.Array, pa.ChunkedArray)):
+            data[field.name] = value
+        elif isinstance(value, list):
+            data[field.name] = pa.array(value, field.type)
+        else:
+            data[field.name] = pa.repeat(pa.scalar(value, field.type), n)
+    return pa.table(data, schema=REJECT_SCHEMA)
+
+
+def _places(frame: Frame, idx: pa.Array, rows: pa.Array) -> dict[str, Any]:
+    # CSV rejects carry the line, JSON rejects the path of the record
+    if isinstance(frame, CsvFrame):
+        return {"line": pc.add(rows, frame.header_lines)}
+    return {"path": frame.locations(idx.to_pylist())}
 
 
 def for_values(frame: Frame, mask: pa.Array, name: str, col: Col, scope: str) -> pa.Table:
@@ -44,19 +67,9 @@ def for_values(frame: Frame, mask: pa.Array, name: str, col: Col, scope: str) ->
     values = to_text(pc.take(raw, idx)) if raw is not None and len(raw) == frame.n \
         else pa.nulls(count, pa.string())
     rows = pc.take(frame.rows, idx)
-    if isinstance(frame, CsvFrame):
-        lines = pc.add(rows, frame.header_lines)
-        paths = pa.nulls(count, pa.string())
-    else:
-        lines = pa.nulls(count, pa.int64())
-        paths = pa.array(frame.locations(idx.to_pylist()), pa.string())
-    return pa.table({
-        "row": rows, "line": lines, "path": paths,
-        "field": pa.repeat(pa.scalar(name), count),
-        "column": pc.take(col.column, idx) if isinstance(col.column, pa.Array)
-        else pa.repeat(pa.scalar(col.column, pa.string()), count),
-        "value": values, "code": codes, "reason": reasons,
-        "scope": pa.repeat(pa.scalar(scope), count)}, schema=REJECT_SCHEMA)
+    column = pc.take(col.column, idx) if isinstance(col.column, pa.Array) else col.column
+    return _table(count, row=rows, **_places(frame, idx, rows), field=name, column=column,
+                  value=values, code=codes, reason=reasons, scope=scope)
 
 
 
@@ -65,91 +78,50 @@ def for_records(table: pa.Table, mask: pa.Array, frame: Frame, name: str, code: 
     """Reject entries for records of a batch found bad after evaluation."""
     idx = pc.indices_nonzero(mask)
     frame_index = pc.take(table.column(INDEX), idx).combine_chunks()
-    count = len(idx)
     rows = pc.take(table.column(ROW), idx).combine_chunks()
-    col = table.column(name).combine_chunks() if name in table.column_names else None
-    value = to_text(pc.take(col, idx)) if col is not None and not pa.types.is_timestamp(
-        col.type) else (records.format_timestamps(pc.take(col, idx)) if col is not None
-                        else pa.nulls(count, pa.string()))
-    if isinstance(frame, CsvFrame):
-        lines, paths = pc.add(rows, frame.header_lines), pa.nulls(count, pa.string())
-    else:
-        lines = pa.nulls(count, pa.int64())
-        paths = pa.array(frame.locations(frame_index.to_pylist()), pa.string())
-    return pa.table({
-        "row": rows, "line": lines, "path": paths,
-        "field": pa.repeat(pa.scalar(name), count),
-        "column": pa.nulls(count, pa.string()), "value": value,
-        "code": pa.repeat(pa.scalar(code), count),
-        "reason": pa.repeat(pa.scalar(reason), count),
-        "scope": pa.repeat(pa.scalar(scope), count)}, schema=REJECT_SCHEMA)
-
+    value = None
+    if name in table.column_names:
+        col = pc.take(table.column(name).combine_chunks(), idx)
+        value = records.format_timestamps(col) if pa.types.is_timestamp(col.type) \
+            else to_text(col)
+    return _table(len(idx), row=rows, **_places(frame, frame_index, rows), field=name,
+                  value=value, code=code, reason=reason, scope=scope)
 
 
 def for_malformed(rows: list[csv_input.MalformedRow], header_lines: int) -> pa.Table:
     """Reject entries for lines whose number of fields is wrong."""
     numbers = [r.row for r in rows]
-    return pa.table({
-        "row": pa.array(numbers, pa.int64()),
-        "line": pa.array([n + header_lines if n else None for n in numbers], pa.int64()),
-        "path": pa.nulls(len(rows), pa.string()),
-        "field": pa.nulls(len(rows), pa.string()),
-        "column": pa.nulls(len(rows), pa.string()),
-        "value": pa.array([r.text for r in rows], pa.string()),
-        "code": pa.repeat(pa.scalar("MALFORMED_ROW"), len(rows)),
-        "reason": pa.array([f"the line has {r.actual} fields, the header {r.expected}"
-                            for r in rows], pa.string()),
-        "scope": pa.repeat(pa.scalar("record"), len(rows)),
-    }, schema=REJECT_SCHEMA)
-
+    return _table(len(rows), row=numbers,
+                  line=[n + header_lines if n else None for n in numbers],
+                  value=[r.text for r in rows], code="MALFORMED_ROW", scope="record",
+                  reason=[f"the line has {r.actual} fields, the header {r.expected}"
+                          for r in rows])
 
 
 def for_records_without_entry(frame: Frame) -> pa.Table:
     """Reject entries for rows of a batch none of whose unpivot entries found its column."""
-    n = frame.n
-    rows = frame.rows
-    csv = isinstance(frame, CsvFrame)
-    return pa.table({
-        "row": rows, "line": pc.add(rows, frame.header_lines) if csv else pa.nulls(n, pa.int64()),
-        "path": pa.nulls(n, pa.string()) if csv else pa.array(
-            frame.locations(list(range(n))), pa.string()),
-        "field": pa.repeat(pa.scalar("kWh"), n), "column": pa.nulls(n, pa.string()),
-        "value": pa.nulls(n, pa.string()),
-        "code": pa.repeat(pa.scalar("NO_ENERGY_COLUMN"), n),
-        "reason": pa.repeat(pa.scalar(
-            "none of the energy columns of this source's unpivot entries is in the input"), n),
-        "scope": pa.repeat(pa.scalar("record"), n)}, schema=REJECT_SCHEMA)
+    everyone = row_numbers(0, frame.n)
+    return _table(frame.n, row=frame.rows, **_places(frame, everyone, frame.rows), field="kWh",
+                  code="NO_ENERGY_COLUMN", scope="record",
+                  reason="none of the energy columns of this source's unpivot entries is in "
+                         "the input")
 
 
-def for_lines_without_records(lines: list[int], first_line: int, block: pa.Array) -> pa.Table:
+def for_lines_without_records(lines: list[int], first_line: int) -> pa.Table:
     """Reject entries for JSON Lines lines in which the spec's record path found nothing."""
-    n = len(lines)
     numbers = [first_line + i for i in lines]
-    return pa.table({
-        "row": pa.nulls(n, pa.int64()), "line": pa.array(numbers, pa.int64()),
-        "path": pa.array([f"line {k} $" for k in numbers], pa.string()),
-        "field": pa.nulls(n, pa.string()), "column": pa.nulls(n, pa.string()),
-        "value": pa.nulls(n, pa.string()),
-        "code": pa.repeat(pa.scalar("NO_RECORDS"), n),
-        "reason": pa.repeat(pa.scalar("no record found in this line"), n),
-        "scope": pa.repeat(pa.scalar("record"), n)}, schema=REJECT_SCHEMA)
+    return _table(len(lines), line=numbers, path=[f"line {k} $" for k in numbers],
+                  code="NO_RECORDS", reason="no record found in this line", scope="record")
 
 
 def for_single_readings(rows: list[dict[str, Any]], header_lines: int | None) -> pa.Table:
     """Reject entries for counters that had one reading only."""
-    return pa.table({
-        "row": pa.array([r["row"] for r in rows], pa.int64()),
-        "line": pa.array([r["row"] + header_lines if header_lines is not None else None
-                          for r in rows], pa.int64()),
-        "path": pa.nulls(len(rows), pa.string()),
-        "field": pa.repeat(pa.scalar("kWh"), len(rows)),
-        "column": pa.nulls(len(rows), pa.string()),
-        "value": pa.array([str(r["value"]) for r in rows], pa.string()),
-        "code": pa.repeat(pa.scalar("SINGLE_COUNTER_READING"), len(rows)),
-        "reason": pa.repeat(pa.scalar(
-            "the only reading of this counter: energy needs two readings"), len(rows)),
-        "scope": pa.repeat(pa.scalar("record"), len(rows)),
-    }, schema=REJECT_SCHEMA)
+    return _table(len(rows), row=[r["row"] for r in rows],
+                  line=[r["row"] + header_lines if header_lines is not None else None
+                        for r in rows],
+                  field="kWh", value=[str(r["value"]) for r in rows],
+                  code="SINGLE_COUNTER_READING", scope="record",
+                  reason="the only reading of this counter: energy needs two readings")
 
 
 def dedupe(rejects: pa.Table) -> pa.Table:
