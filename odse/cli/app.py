@@ -94,10 +94,10 @@ class OdseGroup(click.Group):
 EPILOG = """\b
 Examples:
   odse sources
-  odse transform -s huawei -i site_alpha.csv --asset-id SITE-ALPHA -o alpha.jsonl
-  odse transform -s enphase -i site_beta.json --asset-id SITE-BETA \\
+  odse transform -s SOURCE -i export.csv --asset-id SITE-ALPHA -o alpha.jsonl
+  odse transform -s SOURCE -i export.json --asset-id SITE-BETA \\
       --param expected_devices=12 -f parquet -o lake/
-  odse transform -s huawei -i site_alpha.csv -o - | odse validate -i -
+  odse transform -s SOURCE -i export.csv -o - | odse validate -i -
   odse validate lake/ --level semantic --capacity-kw 10
 
 \b

@@ -20,7 +20,7 @@ def mapping_group() -> None:
 
     A mapping spec (YAML or JSON) describes one source: where each record field
     comes from and how it is converted. See docs/mapping-language.md; start from a
-    built-in one with: odse sources show huawei > my_oem.yaml
+    built-in one with: odse sources show SOURCE > my_oem.yaml
     """
 
 

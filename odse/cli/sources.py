@@ -58,7 +58,7 @@ def show_command(name: str, as_json: bool) -> None:
     """Print the mapping spec of source NAME (any alias, any case).
 
     The YAML is printed as shipped, comments included: redirect it to a file to start
-    a mapping of your own (odse sources show huawei > my_oem.yaml).
+    a mapping of your own (odse sources show SOURCE > my_oem.yaml).
     """
     from pathlib import Path
 

@@ -29,13 +29,13 @@ NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 EPILOG = """\b
 Examples:
-  odse transform -s huawei -i site_alpha.csv --asset-id SITE-ALPHA -o alpha.jsonl
-  odse transform -s enphase -i site_beta.json --asset-id SITE-BETA \\
+  odse transform -s SOURCE -i export.csv --asset-id SITE-ALPHA -o alpha.jsonl
+  odse transform -s SOURCE -i export.json --asset-id SITE-BETA \\
       --param expected_devices=12 -f parquet -o /data/lake/energy/
   odse transform --column-map timestamp=Timestamp,kWh=ActiveEnergy_kWh,asset_id=SiteTag \\
       -i scada_export.csv -f csv -o scada.csv
   odse transform --mapping historian_spec.yaml -i historian.csv --rejects rejects.csv
-  odse transform -s huawei -i site_alpha.csv | odse validate -i -
+  odse transform -s SOURCE -i export.csv | odse validate -i -
 
 \b
 Output format: -f wins; else from -o: .jsonl/.json/.ndjson -> json (JSON Lines),
@@ -95,7 +95,7 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
                       rejects_path: str | None, strict: bool, quiet: bool) -> None:
     """Transform one OEM export into ODS-E records.
 
-    Name the source (-s huawei) or bring your own mapping (--mapping FILE, or
+    Name the source (-s SOURCE; odse sources lists the names) or bring your own mapping (--mapping FILE, or
     --column-map for a CSV). Records go to stdout as JSON Lines unless -o says
     otherwise; a summary line (rows read, records written, rows rejected) goes to
     stderr.

@@ -28,7 +28,7 @@ Examples:
   odse validate -i alpha.jsonl
   odse validate /data/lake/energy/ --level semantic --capacity-kw 10
   odse validate -i /data/lake/energy/asset_id=SITE-ALPHA --profile bilateral
-  odse transform -s huawei -i site_alpha.csv | odse validate -i -
+  odse transform -s SOURCE -i export.csv | odse validate -i -
 
 \b
 Report (stdout): {"total", "passed", "failed", "errors", "warnings", ...}; each
