@@ -95,8 +95,8 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
                       rejects_path: str | None, strict: bool, quiet: bool) -> None:
     """Transform one OEM export into ODS-E records.
 
-    Name the source (-s SOURCE; odse sources lists the names) or bring your own mapping (--mapping FILE, or
-    --column-map for a CSV). Records go to stdout as JSON Lines unless -o says
+    Name the source (-s SOURCE; odse sources lists the names) or bring your own
+    mapping (--mapping FILE, or --column-map for a CSV). Records go to stdout as JSON Lines unless -o says
     otherwise; a summary line (rows read, records written, rows rejected) goes to
     stderr.
     """
