@@ -96,9 +96,9 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
     """Transform one OEM export into ODS-E records.
 
     Name the source (-s SOURCE; odse sources lists the names) or bring your own
-    mapping (--mapping FILE, or --column-map for a CSV). Records go to stdout as JSON Lines unless -o says
-    otherwise; a summary line (rows read, records written, rows rejected) goes to
-    stderr.
+    mapping (--mapping FILE, or --column-map for a CSV). Records go to stdout as
+    JSON Lines unless -o says otherwise; a summary line (rows read, records
+    written, rows rejected) goes to stderr.
     """
     fmt = output_format(fmt, output)
     layout = parquet_options(fmt, partition_by, mode)
