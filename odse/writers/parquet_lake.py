@@ -221,6 +221,11 @@ class _LakeWrite:
                 batch = batch.filter(mask)
                 runs = runs_of([column.filter(mask) for column in columns[:len(keys)]],
                                batch.num_rows)
+        # the record's partition columns live in folder names only: drop them once here, so
+        # that the buffered slices already have the files' columns
+        stored = [name for name in self.record_partitions if name in batch.schema.names]
+        if stored:
+            batch = batch.drop_columns(stored)
         serial = self.serial
         self.serial += 1
         size = batch.get_total_buffer_size()
@@ -430,12 +435,17 @@ class _LakeWrite:
         batches = [self.schema.conform(piece, schema) for piece in pieces]
         return pa.Table.from_batches(batches, schema=schema)
 
+    def _open(self, path: str) -> pa.NativeFile:
+        # an opened stream spares pyarrow resolving the path's filesystem for every file
+        filesystem = self.staging.filesystem
+        return filesystem.open_output_stream(path) if filesystem else pa.OSFile(path, "wb")
+
     def _write_file(self, table: pa.Table, path: str) -> None:
-        pq.write_table(table, path, filesystem=self.staging.filesystem,
-                       compression=COMPRESSION)
+        with self._open(path) as sink:
+            pq.write_table(table, sink, compression=COMPRESSION)
 
     def _stream_file(self, part: _Part, schema: pa.Schema, path: str) -> None:
-        with pq.ParquetWriter(path, schema, filesystem=self.staging.filesystem,
-                              compression=COMPRESSION) as writer:
+        with self._open(path) as sink, \
+                pq.ParquetWriter(sink, schema, compression=COMPRESSION) as writer:
             for piece in self._pieces(part, schema):
                 writer.write_batch(self.schema.conform(piece, schema))
