@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -168,6 +168,8 @@ class _LakeWrite:
         self.duplicates = 0
         self.record_partitions = [name for name in partition_by if name not in DERIVED]
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="odse-parquet")
+        self.in_flight: list[tuple[_Part, list[int], Future[int]]] = []
+        self.folders: set[str] = set()
 
     def close(self) -> None:
         """Release the worker threads."""
@@ -249,29 +251,40 @@ class _LakeWrite:
             self._spill(serial)
 
     def _spill(self, current: int) -> None:
+        # one spill in flight at a time: its rows count as held until its files are written
+        self._settle()
         cold = [part for part in self.parts.values() if part.slices and part.last != current]
         self._stage_chunks(cold)
         if self.held_bytes > BUFFER_BYTES // 2:
+            self._settle()
             self._stage_chunks([part for part in self.parts.values() if part.slices])
 
     def _stage_chunks(self, parts: list[_Part]) -> None:
+        """Hand the parts' buffered slices to the workers as staged chunks (not waited for)."""
         if not parts:
             return
         schema = self._file_schema()
-        paths = [self._chunk_path(part) for part in parts]
-        dropped = list(self.pool.map(lambda job: self._write_chunk(*job, schema),
-                                     zip(parts, paths, strict=True)))
-        for part, path, duplicates in zip(parts, paths, dropped, strict=True):
+        for part in parts:
+            path = self._chunk_path(part)
+            job = (list(part.slices), list(part.serials))
+            future = self.pool.submit(self._write_chunk, *job, path, schema)
+            self.in_flight.append((part, job[1], future))
+            part.chunks.append((path, schema))
+            part.slices, part.serials = [], []
+
+    def _settle(self) -> None:
+        """Wait for the staged chunks in flight; count their duplicates, release their rows."""
+        in_flight, self.in_flight = self.in_flight, []
+        for part, serials, future in in_flight:
+            duplicates = future.result()
             part.rows -= duplicates
             self.duplicates += duplicates
-            part.chunks.append((path, schema))
-            for serial in part.serials:
+            for serial in serials:
                 holder = self.held[serial]
                 holder[1] -= 1
                 if holder[1] == 0:
                     self.held_bytes -= holder[0]
                     del self.held[serial]
-            part.slices, part.serials = [], []
 
     def _chunk_path(self, part: _Part) -> str:
         # A partition's first chunk goes where its final file would sit in the staging tree:
@@ -279,15 +292,22 @@ class _LakeWrite:
         # it costs nothing more than the rename of its branch.
         if self.staging.outside and not part.chunks:
             path = self.staging.tree_path(part.rel, FIRST_FILE)
-            os.makedirs(os.path.dirname(path), exist_ok=True)
+            self._make_folder(os.path.dirname(path))
             return path
         return self.staging.new_path("c")
 
-    def _write_chunk(self, part: _Part, path: str, schema: pa.Schema) -> int:
+    def _make_folder(self, folder: str) -> None:
+        # staging folders, each created once (workers may race here: makedirs tolerates it)
+        if folder not in self.folders:
+            os.makedirs(folder, exist_ok=True)
+            self.folders.add(folder)
+
+    def _write_chunk(self, slices: list[pa.RecordBatch], serials: list[int], path: str,
+                     schema: pa.Schema) -> int:
         # runs in a worker thread: returns the duplicates it dropped instead of counting them
-        table = self._table(part.slices, schema)
+        table = self._table(slices, schema)
         dropped = 0
-        if self.mode == "merge" and len(set(part.serials)) > 1:
+        if self.mode == "merge" and len(set(serials)) > 1:
             table, mask = sort_and_keep_last(table, key_columns(schema.names, self.partition_by))
             if mask is not None:
                 dropped = len(mask) - table.num_rows
@@ -298,6 +318,7 @@ class _LakeWrite:
 
     def finish(self) -> WriteSummary:
         """Plan, prepare and commit every touched partition; return the summary."""
+        self._settle()
         parts = sorted(self.parts.values(), key=lambda part: part.rel)
         for part in parts:
             part.existing = self.lake.data_files(part.rel)
@@ -403,7 +424,7 @@ class _LakeWrite:
         occupied = any(path == target for path, _schema in part.chunks)
         destination = self.staging.new_path() if occupied else target
         if not occupied:
-            os.makedirs(os.path.dirname(target), exist_ok=True)
+            self._make_folder(os.path.dirname(target))
         dropped = 0
         if self.mode == "merge" and part.sources() > 1:
             table = self._table(self._pieces(part, schema), schema)
