@@ -463,10 +463,19 @@ class _LakeWrite:
 
     def _write_file(self, table: pa.Table, path: str) -> None:
         with self._open(path) as sink:
-            pq.write_table(table, sink, compression=COMPRESSION)
+            pq.write_table(table, sink, compression=COMPRESSION,
+                           use_dictionary=_dictionary_columns(table.schema))
 
     def _stream_file(self, part: _Part, schema: pa.Schema, path: str) -> None:
         with self._open(path) as sink, \
-                pq.ParquetWriter(sink, schema, compression=COMPRESSION) as writer:
+                pq.ParquetWriter(sink, schema, compression=COMPRESSION,
+                                 use_dictionary=_dictionary_columns(schema)) as writer:
             for piece in self._pieces(part, schema):
                 writer.write_batch(self.schema.conform(piece, schema))
+
+
+def _dictionary_columns(schema: pa.Schema) -> list[str]:
+    """Columns worth dictionary encoding: text (states, codes, ids repeat). Times and readings
+    rarely repeat, and encoding them costs time and bytes in every file."""
+    return [item.name for item in schema if pa.types.is_string(item.type)
+            or pa.types.is_large_string(item.type)]
