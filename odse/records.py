@@ -75,9 +75,13 @@ def format_timestamps(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunk
         return pa.chunked_array([format_timestamps(c) for c in values.chunks], pa.string())
     micros = values.cast(pa.int64())
     naive = micros.view(pa.timestamp("us"))
-    whole = pc.cast(pc.cast(naive, pa.timestamp("s"), safe=False), pa.string())
-    text = pc.binary_replace_slice(whole, 10, 11, "T")
-    text = pc.binary_replace_slice(text, 19, 19, "Z")
+    seconds = pc.cast(naive, pa.timestamp("s"), safe=False).cast(pa.int64())
+    low = pc.min(seconds).as_py()
+    if low is None or low >= 0:
+        text = _join_day_and_time(seconds)
+    else:
+        whole = pc.cast(seconds.view(pa.timestamp("s")), pa.string())
+        text = pc.binary_join_element_wise(pc.binary_replace_slice(whole, 10, 11, "T"), "Z", "")
     fraction = pc.not_equal(pc.remainder(micros, 1_000_000), 0)
     if pc.any(fraction).as_py():
         # rare: keep the significant digits of the fraction
@@ -89,62 +93,52 @@ def format_timestamps(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunk
     return text
 
 
+def _join_day_and_time(seconds: pa.Array) -> pa.Array:
+    # Times since 1970: a batch spans few days, so each day's text is made once and taken
+    # per row, the time of day taken from the table of all 86,400 (twice as fast as casting).
+    days = pc.divide(seconds, 86_400)
+    distinct = pc.unique(days)
+    day_text = pc.cast(pc.cast(pc.multiply(distinct, 86_400), pa.timestamp("s")).cast(
+        pa.date32()), pa.string())
+    day_text = pc.binary_join_element_wise(day_text, "T", "")
+    of_day = pc.subtract(seconds, pc.multiply(days, 86_400))
+    return pc.binary_join_element_wise(pc.take(day_text, pc.index_in(days, distinct)),
+                                       pc.take(_times_of_day(), of_day), "")
+
+
+@cache
+def _times_of_day() -> pa.Array:
+    """``HH:MM:SSZ`` for every second of a day."""
+    midnight = pa.array(range(86_400), pa.int64()).view(pa.timestamp("s"))
+    text = pc.utf8_slice_codeunits(pc.cast(midnight, pa.string()), 11, 19)
+    return pc.binary_join_element_wise(text, "Z", "")
+
+
 def table_to_dicts(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
-    """Convert Arrow records to dicts: timestamps as ISO text, null fields left out."""
-    names = list(table.schema.names)
+    """Convert Arrow records to dicts: timestamps as ISO text, null fields left out.
+
+    Keys follow the column order. The dicts are built a column at a time (a loop per column
+    is several times faster than zipping rows into ``dict()``).
+    """
     n = table.num_rows
-    if not names:
-        return [{} for _ in range(n)]
-    columns = []
-    for i in range(len(names)):
-        col = table.column(i)
+    out: list[dict[str, Any]] | None = None
+    for name, column in zip(table.schema.names, table.columns, strict=True):
+        nulls = column.null_count
+        if n and nulls == n:
+            continue
+        col = column
         if pa.types.is_timestamp(col.type):
             col = format_timestamps(col.cast(TIMESTAMP_TYPE) if col.type.tz is None else col)
-        columns.append(col)
-    sparse = [i for i, col in enumerate(columns) if col.null_count]
-    if not sparse:
-        return _zip_rows(names, [c.to_pylist() for c in columns], n)
-    # Rows fall into a few null patterns; build each pattern's dicts in one pass.
-    pattern = _null_pattern([columns[i] for i in sparse], n)
-    distinct = pc.unique(pattern).to_pylist()
-
-    def kept(row: int) -> list[int]:
-        # the columns with a value in the rows of one pattern, read off one of its rows
-        return [i for i in range(len(names)) if i not in sparse or columns[i][row].is_valid]
-
-    if len(distinct) == 1:
-        keep = kept(0)
-        return _zip_rows([names[i] for i in keep], [columns[i].to_pylist() for i in keep], n)
-    out: list[dict[str, Any]] = [None] * n  # type: ignore[list-item]
-    for code in distinct:
-        rows = pc.indices_nonzero(pc.equal(pattern, code))
-        keep = kept(rows[0].as_py())
-        dicts = _zip_rows([names[i] for i in keep],
-                          [pc.take(columns[i], rows).to_pylist() for i in keep], len(rows))
-        for index, record in zip(rows.to_pylist(), dicts, strict=True):
-            out[index] = record
-    return out
-
-
-def _null_pattern(columns: list[Any], n: int) -> pa.Array:
-    """Return, per row, an int64 whose bit k says whether column k has a value.
-
-    More than 62 columns are first reduced to distinct patterns through text keys.
-    """
-    if len(columns) <= 62:
-        pattern = pa.repeat(pa.scalar(0, pa.int64()), n)
-        for bit, col in enumerate(columns):
-            pattern = pc.add(pattern, pc.multiply(pc.cast(pc.is_valid(col), pa.int64()),
-                                                  1 << bit))
-        return pattern
-    flags = [pc.if_else(pc.is_valid(col), "1", "0") for col in columns]
-    keys = pc.binary_join_element_wise(*flags, "")
-    if isinstance(keys, pa.ChunkedArray):
-        keys = keys.combine_chunks()
-    return pc.dictionary_encode(keys).indices.cast(pa.int64())
-
-
-def _zip_rows(names: list[str], values: list[list[Any]], n: int) -> list[dict[str, Any]]:
-    if not names:
-        return [{} for _ in range(n)]
-    return [dict(zip(names, row, strict=True)) for row in zip(*values, strict=True)]
+        values = col.to_pylist()
+        if out is None and not nulls:
+            out = [{name: value} for value in values]
+        elif out is None:
+            out = [{} if value is None else {name: value} for value in values]
+        elif not nulls:
+            for record, value in zip(out, values, strict=True):
+                record[name] = value
+        else:
+            for record, value in zip(out, values, strict=True):
+                if value is not None:
+                    record[name] = value
+    return out if out is not None else [{} for _ in range(n)]
