@@ -339,14 +339,14 @@ def _lookup(spec: dict[str, Any], ctx: Ctx) -> Callable[[Col, Frame, RunState], 
 
     def step(col: Col, frame: Frame, state: RunState) -> Col:
         values = col.values
-        if whole_numbers and (pa.types.is_string(values.type) or pa.types.is_floating(values.type)):
-            # a code table of whole numbers also matches "2.0" and " 2"
+        index = pc.index_in(to_text(values, fold=fold), key_array)
+        if whole_numbers and pa.types.is_string(values.type) and \
+                index.null_count > values.null_count:
+            # a code table of whole numbers also matches "2.0" and " 2": the codes not found
+            # as written are looked up again as numbers
             number = to_number(Col(values)).values
-            values = pc.coalesce(number, values.cast(pa.float64(), safe=False)) \
-                if not pa.types.is_string(values.type) else \
-                pc.if_else(pc.is_valid(number), to_text(number), values)
-        text = to_text(values, fold=fold)
-        index = pc.index_in(text, key_array)
+            again = pc.if_else(pc.is_valid(number), to_text(number), values)
+            index = pc.coalesce(index, pc.index_in(to_text(again, fold=fold), key_array))
         mapped = pc.take(value_array, index)
         if keep_unmatched:
             # map replaces the values it names and keeps the others

@@ -24,7 +24,7 @@ from odse.readers.inputs import HEAD_BYTES, InputData
 
 DEFAULT_NULLS = ("", "NaN", "nan", "NAN", "NULL", "null", "None", "N/A", "n/a", "NA", "#N/A",
                  "--", "-", "#VALUE!", "#DIV/0!")
-BLOCK_SIZE = 1 << 20
+BLOCK_SIZE = 1 << 21
 _DELIMITERS = (",", ";", "\t", "|")
 
 

@@ -124,6 +124,25 @@ class _TextSink:
         self._stream.write(bytes(data).decode("utf-8"))
 
 
+class _WholeWrites:
+    """Write all of every block to a binary file object.
+
+    A buffered stream may take only part of a large block (a pipe whose reader went away
+    mid-write takes what fitted); writing the rest either finishes the block or raises.
+    """
+
+    def __init__(self, stream: Any) -> None:
+        self._stream = stream
+
+    def write(self, data: Any) -> None:
+        view = memoryview(data).cast("B")
+        while len(view):
+            written = self._stream.write(view)
+            if written is None or written >= len(view):
+                return
+            view = view[written:]
+
+
 @contextmanager
 def open_sink(target: Any, filesystem: pafs.FileSystem | None = None,
               ) -> Iterator[tuple[Any, Location | None]]:
@@ -135,11 +154,11 @@ def open_sink(target: Any, filesystem: pafs.FileSystem | None = None,
     if is_file_object(target):
         if isinstance(target, io.TextIOBase):
             buffer = getattr(target, "buffer", None)
-            yield (buffer if buffer is not None else _TextSink(target)), None
+            yield (_WholeWrites(buffer) if buffer is not None else _TextSink(target)), None
             if buffer is not None:
                 buffer.flush()
         else:
-            yield target, None
+            yield _WholeWrites(target), None
         return
     location = resolve(target, filesystem)
     with atomic_file(location) as stream:
