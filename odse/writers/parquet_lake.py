@@ -168,7 +168,7 @@ class _LakeWrite:
         self.duplicates = 0
         self.record_partitions = [name for name in partition_by if name not in DERIVED]
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="odse-parquet")
-        self.in_flight: list[tuple[_Part, list[int], Future[int]]] = []
+        self.in_flight: list[list[tuple[_Part, list[int], Future[int]]]] = []
         self.folders: set[str] = set()
 
     def close(self) -> None:
@@ -251,8 +251,8 @@ class _LakeWrite:
             self._spill(serial)
 
     def _spill(self, current: int) -> None:
-        # one spill in flight at a time: its rows count as held until its files are written
-        self._settle()
+        # up to two spills in flight: their rows count as held until their files are written
+        self._settle(keep=1)
         cold = [part for part in self.parts.values() if part.slices and part.last != current]
         self._stage_chunks(cold)
         if self.held_bytes > BUFFER_BYTES // 2:
@@ -264,18 +264,21 @@ class _LakeWrite:
         if not parts:
             return
         schema = self._file_schema()
+        spill = []
         for part in parts:
             path = self._chunk_path(part)
             job = (list(part.slices), list(part.serials))
-            future = self.pool.submit(self._write_chunk, *job, path, schema)
-            self.in_flight.append((part, job[1], future))
+            spill.append((part, job[1], self.pool.submit(self._write_chunk, *job, path, schema)))
             part.chunks.append((path, schema))
             part.slices, part.serials = [], []
+        self.in_flight.append(spill)
 
-    def _settle(self) -> None:
-        """Wait for the staged chunks in flight; count their duplicates, release their rows."""
-        in_flight, self.in_flight = self.in_flight, []
-        for part, serials, future in in_flight:
+    def _settle(self, keep: int = 0) -> None:
+        """Wait for all but the latest ``keep`` spills in flight; count their duplicates and
+        release their rows."""
+        done = self.in_flight[:len(self.in_flight) - keep] if keep else self.in_flight
+        self.in_flight = self.in_flight[len(done):]
+        for part, serials, future in (item for spill in done for item in spill):
             duplicates = future.result()
             part.rows -= duplicates
             self.duplicates += duplicates
@@ -291,13 +294,12 @@ class _LakeWrite:
         # if the partition turns out to be new, and its chunk its whole content, committing
         # it costs nothing more than the rename of its branch.
         if self.staging.outside and not part.chunks:
-            path = self.staging.tree_path(part.rel, FIRST_FILE)
-            self._make_folder(os.path.dirname(path))
-            return path
+            return self.staging.tree_path(part.rel, FIRST_FILE)
         return self.staging.new_path("c")
 
     def _make_folder(self, folder: str) -> None:
-        # staging folders, each created once (workers may race here: makedirs tolerates it)
+        # staging folders, each created once, by the workers (off the engine's thread; two
+        # workers may race here, which makedirs tolerates)
         if folder not in self.folders:
             os.makedirs(folder, exist_ok=True)
             self.folders.add(folder)
@@ -311,6 +313,7 @@ class _LakeWrite:
             table, mask = sort_and_keep_last(table, key_columns(schema.names, self.partition_by))
             if mask is not None:
                 dropped = len(mask) - table.num_rows
+        self._make_folder(os.path.dirname(path))
         self._write_file(table, path)
         return dropped
 
