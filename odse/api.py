@@ -30,9 +30,11 @@ class BatchStream:
     ``report`` fills in as batches are consumed; it is complete once the stream ends.
     """
 
-    def __init__(self, variant: Variant, batches: Iterator[pa.RecordBatch], report: Report) -> None:
+    def __init__(self, variant: Variant, batches: Iterator[pa.RecordBatch], report: Report,
+                 absent: tuple[str, ...] = ()) -> None:
         self.variant = variant
-        self.schema: pa.Schema = variant.schema
+        schema = variant.schema
+        self.schema: pa.Schema = pa.schema([f for f in schema if f.name not in absent])
         self.report = report
         self._batches = batches
 
@@ -140,7 +142,8 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
     report = Report(source=spec.name, variant=variant.name, input=inp.name,
                     input_bytes=inp.size)
     run = RunContext(params=run_params, report=report, errors=errors)
-    return BatchStream(variant, variant.run(inp, run, root), report)
+    absent = variant.absent_fields(inp)
+    return BatchStream(variant, variant.run(inp, run, root, absent), report, absent)
 
 
 def transform_table(data: Any, source: str | None = None, asset_id: str | None = None,

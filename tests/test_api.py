@@ -75,6 +75,22 @@ def test_transform_table_is_arrow_native():
     assert table.num_rows == 2
 
 
+def test_fields_whose_columns_a_csv_lacks_are_left_out_of_its_table():
+    # huawei maps kW and four voltages too; this export has none of their columns
+    table = odse.transform_table(HUAWEI, source="huawei", asset_id="A")
+    assert table.column_names == ["timestamp", "kWh", "error_type", "error_code", "asset_id"]
+    with_power = HUAWEI.replace("run_state", "run_state,active_power").replace(
+        ",1\n", ",1,4.8\n")
+    stream = odse.transform_batches(with_power, source="huawei", asset_id="A")
+    assert stream.schema.names == [*table.column_names, "kW"]
+    assert stream.read_all().column("kW").to_pylist() == [4.8, 4.8]
+    # error_code is read only from a column this file lacks; asset_id comes from a parameter
+    generic = odse.transform_table("Time,Energy\n2026-02-09 00:00,1\n", source="csv",
+                                   mapping={"timestamp": "Time", "kWh": "Energy",
+                                            "error_code": {"column": "Code"}})
+    assert generic.column_names == ["timestamp", "kWh", "error_type", "asset_id"]
+
+
 def test_transform_batches_reports_as_it_goes():
     stream = odse.transform_batches(HUAWEI + "bad,1,512,1\n", source="huawei")
     assert stream.schema.field("kWh").type == pa.float64()

@@ -95,7 +95,7 @@ def test_the_format_follows_the_output_extension(tmp_path: Path, name: str, fmt:
     if fmt == "json":
         assert len(lines(text)) == 263
     else:
-        assert text.startswith("timestamp,kWh,error_type,error_code,asset_id,")
+        assert text.startswith("timestamp,kWh,error_type,error_code,asset_id\n")
         assert len(text.splitlines()) == 264
     assert summary(result)["where"] == str(out)
 

@@ -50,6 +50,8 @@ class FieldProgram:
     label: str = "start"
     # counters: the scale of each difference, row by row
     factor: Callable[[Frame, RunState], pa.Array] | None = None
+    # the input columns the value is read from, when nothing else can give it a value
+    reads_only: tuple[str, ...] | None = None
 
     @property
     def arrow_type(self) -> pa.DataType:
@@ -100,7 +102,20 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
     return FieldProgram(
         name=name, kind=kind, evaluate=evaluate, required=required, measure=measure,
         label=spec.get("label", "start"),
-        factor=factor)
+        factor=factor, reads_only=_reads_only(spec))
+
+
+# Keys that shape a column's value without giving a value when the column is missing.
+_SHAPING_KEYS = {"column", "unit", "type", "scale", "abs", "null_values", "measure",
+                 "description"}
+
+
+def _reads_only(spec: dict[str, Any]) -> tuple[str, ...] | None:
+    """Return the columns a field is read from when they are its only source, else None."""
+    if "column" not in spec or not set(spec) <= _SHAPING_KEYS:
+        return None
+    names = spec["column"]
+    return (names,) if isinstance(names, str) else tuple(names)
 
 
 def _counter_factor(spec: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Any], Any]:

@@ -240,10 +240,11 @@ class Variant:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, data: InputData, run: RunContext, root: pa.Array | None = None
-            ) -> Iterator[pa.RecordBatch]:
-        """Yield record batches for ``data``; fill ``run.report`` as it goes."""
-        return reading.run(self, data, run, root)
+    def run(self, data: InputData, run: RunContext, root: pa.Array | None = None,
+            absent: tuple[str, ...] = ()) -> Iterator[pa.RecordBatch]:
+        """Yield record batches for ``data`` (without the ``absent`` fields); fill
+        ``run.report`` as it goes."""
+        return reading.run(self, data, run, root, absent)
 
     def program(self, name: str) -> FieldProgram | None:
         """Return the compiled field ``name`` (from the first entry that has it)."""
@@ -257,6 +258,22 @@ class Variant:
         """The Arrow schema of the records this variant yields."""
         return pa.schema([(n, (self.program(n).arrow_type if self.program(n) else pa.string()))
                           for n in self.output_fields])
+
+    def absent_fields(self, data: InputData) -> tuple[str, ...]:
+        """Return the optional fields that ``data`` cannot give a value: those read only from
+        columns its CSV header lacks. They are left out of its records (a field that is null
+        in every record is noise in a table and costs a column in every lake file)."""
+        if self.format != "csv":
+            return ()
+        names = set(self.csv_layout(data).names)
+        absent = []
+        for name in self.output_fields:
+            programs = [e.fields[name] for e in self.entries if name in e.fields]
+            if name in _RECORD_CORE or any(p.required or p.reads_only is None or
+                                           names.intersection(p.reads_only) for p in programs):
+                continue
+            absent.append(name)
+        return tuple(absent)
 
 
 def _uses_header_units(spec: Any) -> bool:
@@ -281,6 +298,9 @@ def _detect_columns(spec: dict[str, Any]) -> list[str]:
     for group in (spec.get("detect") or {}).get("columns", []):
         out += _column_names(group)
     return out
+
+
+_RECORD_CORE = ("timestamp", "kWh", "error_type")
 
 
 def _output_order(entries: list[Entry]) -> list[str]:
