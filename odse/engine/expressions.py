@@ -344,9 +344,12 @@ def _lookup(spec: dict[str, Any], ctx: Ctx) -> Callable[[Col, Frame, RunState], 
                 index.null_count > values.null_count:
             # a code table of whole numbers also matches "2.0" and " 2": the codes not found
             # as written are looked up again as numbers
-            number = to_number(Col(values)).values
-            again = pc.if_else(pc.is_valid(number), to_text(number), values)
-            index = pc.coalesce(index, pc.index_in(to_text(again, fold=fold), key_array))
+            missed = pc.and_(pc.is_null(index), pc.is_valid(values))
+            rest = pc.filter(values, missed)
+            number = to_number(Col(rest)).values
+            again = pc.if_else(pc.is_valid(number), to_text(number), rest)
+            index = pc.replace_with_mask(index, missed,
+                                         pc.index_in(to_text(again, fold=fold), key_array))
         mapped = pc.take(value_array, index)
         if keep_unmatched:
             # map replaces the values it names and keeps the others

@@ -80,19 +80,29 @@ def evaluate(variant: Variant, entry: Entry, frame: Frame, run: RunContext,
                 fresh = pc.and_(bad, pc.invert(rejected))
                 if pc.any(fresh).as_py():
                     found.append(rejects.for_values(frame, fresh, name, col, "value"))
-    keep = pc.indices_nonzero(pc.invert(rejected))
+    kept = pc.invert(rejected)
+    if pc.all(kept).as_py():
+        keep = None
+        index = pa.array(range(n), pa.int64())
+    else:
+        keep = kept
+        index = pc.indices_nonzero(kept)
+
+    def pick(values: pa.Array) -> pa.Array:
+        return values if keep is None else pc.filter(values, keep)
+
     data: dict[str, pa.Array] = {}
     for name, col in cols.items():
-        data[name] = pc.take(col.values, keep)
+        data[name] = pick(col.values)
         if isinstance(col, TimeCol) and col.alt is not None:
-            data[ALT] = pc.take(col.alt, keep)
-            data[LOCAL] = pc.take(col.local, keep)
+            data[ALT] = pick(col.alt)
+            data[LOCAL] = pick(col.local)
     for name, program in entry.fields.items():
         if program.factor is not None:
-            data[SCALE + name] = pc.take(program.factor(frame, run.state), keep)
-    data[ROW] = pc.take(frame.rows, keep)
-    data[ENTRY] = pa.repeat(pa.scalar(entry.index, pa.int32()), len(keep))
-    data[INDEX] = keep
+            data[SCALE + name] = pick(program.factor(frame, run.state))
+    data[ROW] = pick(frame.rows)
+    data[ENTRY] = pa.repeat(pa.scalar(entry.index, pa.int32()), len(index))
+    data[INDEX] = index
     return pa.table(data)
 
 

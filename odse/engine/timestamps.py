@@ -117,13 +117,17 @@ def strptime(text: pa.Array, fmt: str) -> pa.Array:
     """Parse with a strptime format; impossible dates (31 February) have no value.
 
     Arrow's strptime rolls an impossible day over into the next month; a rolled date lands on
-    day 1 to 3, so only those rows are checked against the day and month as written.
+    1 to 3 March (from 29 to 31 February) or on the 1st of a month after a 30-day month, so
+    only those rows are checked against the day and month as written.
     """
     parsed = pc.strptime(text, format=fmt, unit="us", error_is_null=True)
     named_month = "%b" in fmt or "%B" in fmt
     if "%d" not in fmt or not ("%m" in fmt or named_month) or parsed.type.tz is not None:
         return parsed
-    early = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
+    day, month = pc.day(parsed), pc.month(parsed)
+    early = pc.fill_null(pc.or_(
+        pc.and_(pc.equal(month, 3), pc.less_equal(day, 3)),
+        pc.and_(pc.is_in(month, _AFTER_SHORT_MONTH), pc.equal(day, 1))), False)
     if not pc.any(early).as_py():
         return parsed
     written = pc.extract_regex(pc.filter(text, early), _format_regex(fmt))
@@ -141,6 +145,7 @@ def strptime(text: pa.Array, fmt: str) -> pa.Array:
     return pc.replace_with_mask(parsed, early, null_where(kept, rolled))
 
 
+_AFTER_SHORT_MONTH = pa.array([5, 7, 10, 12], pa.int64())
 _MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")
 
 

@@ -170,6 +170,7 @@ class _LakeWrite:
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="odse-parquet")
         self.in_flight: list[list[tuple[_Part, list[int], Future[int]]]] = []
         self.folders: set[str] = set()
+        self.previous: list[_Part] = []
 
     def close(self) -> None:
         """Release the worker threads."""
@@ -233,6 +234,7 @@ class _LakeWrite:
         size = batch.get_total_buffer_size()
         self.held[serial] = [size, 0]
         self.held_bytes += size
+        touched = []
         for values, start, length in runs:
             rel = self.rels.get(values)
             if rel is None:
@@ -247,8 +249,24 @@ class _LakeWrite:
             part.rows += length
             part.last = serial
             self.held[serial][1] += 1
+            touched.append(part)
+        self._reap()
         if self.held_bytes > BUFFER_BYTES:
             self._spill(serial)
+        else:
+            self._stage_finished(serial)
+        self.previous = touched
+
+    def _stage_finished(self, current: int) -> None:
+        # New partitions that the previous batch touched and this one did not are most likely
+        # complete (time-ordered input finishes its days one after another): their files are
+        # written now, in the workers, while the engine makes the next batch. They go to
+        # their final place in the staging tree, so this costs nothing if more rows come
+        # after all (they become a second chunk). Partitions the lake has are left for the
+        # end, where they are merged with their files once.
+        finished = [part for part in self.previous if part.last != current and part.slices
+                    and not part.chunks and self._new_branch(part) is not None]
+        self._stage_chunks(finished)
 
     def _spill(self, current: int) -> None:
         # up to two spills in flight: their rows count as held until their files are written
@@ -272,6 +290,14 @@ class _LakeWrite:
             part.chunks.append((path, schema))
             part.slices, part.serials = [], []
         self.in_flight.append(spill)
+
+    def _reap(self) -> None:
+        """Settle the spills in flight that have finished (without waiting)."""
+        done = 0
+        while done < len(self.in_flight) and all(f.done() for _p, _s, f in self.in_flight[done]):
+            done += 1
+        if done:
+            self._settle(keep=len(self.in_flight) - done)
 
     def _settle(self, keep: int = 0) -> None:
         """Wait for all but the latest ``keep`` spills in flight; count their duplicates and
