@@ -10,6 +10,8 @@ engine load when a command runs, so ``odse --help`` is fast. See ``docs/cli.md``
 
 from __future__ import annotations
 
+import importlib.abc
+import sys
 from typing import Any
 
 from odse.cli.app import cli
@@ -28,7 +30,22 @@ cli.add_command(schema_command)
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the command line (the ``odse`` console script)."""
+    _without_pandas()
     return cli.main(args=argv, prog_name="odse")
+
+
+def _without_pandas() -> None:
+    # pyarrow imports pandas (a quarter of a second) the first time it turns a Python list
+    # into an array, only to ask whether the list is a pandas object. No command handles
+    # pandas objects, so the command line's own process tells pyarrow there is no pandas.
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, _NoPandas())
+
+
+class _NoPandas(importlib.abc.MetaPathFinder):
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("the odse command line does without pandas", name=name)
 
 
 __all__ = ["cli", "main"]
