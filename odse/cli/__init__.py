@@ -29,17 +29,27 @@ cli.add_command(schema_command)
 
 
 def main(argv: list[str] | None = None) -> Any:
-    """Run the command line (the ``odse`` console script)."""
-    _without_pandas()
-    return cli.main(args=argv, prog_name="odse")
+    """Run the command line (the ``odse`` console script).
+
+    Meant to be a process of its own: pyarrow in this process is told that pandas is not
+    installed (see ``_without_pandas``). Embed the commands with ``cli`` instead.
+    """
+    finder = _without_pandas()
+    try:
+        return cli.main(args=argv, prog_name="odse")
+    finally:
+        if finder in sys.meta_path:
+            sys.meta_path.remove(finder)
 
 
-def _without_pandas() -> None:
+def _without_pandas() -> _NoPandas:
     # pyarrow imports pandas (a quarter of a second) the first time it turns a Python list
     # into an array, only to ask whether the list is a pandas object. No command handles
     # pandas objects, so the command line's own process tells pyarrow there is no pandas.
+    finder = _NoPandas()
     if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, _NoPandas())
+        sys.meta_path.insert(0, finder)
+    return finder
 
 
 class _NoPandas(importlib.abc.MetaPathFinder):
