@@ -158,7 +158,11 @@ def account(table: pa.Table | None, rejects: list[pa.Table], run: RunContext) ->
         used = [table.column(ROW).combine_chunks()]
         if PREVIOUS in table.column_names:
             used.append(pc.drop_null(table.column(PREVIOUS).combine_chunks()))
-        out_rows = pc.unique(pa.concat_arrays(used))
+        # the rows that made a record, among the few with a problem and the few waiting
+        # (a set of those few, looked up by every output row, beats a set of all the rows)
+        asked = pa.concat_arrays([bad_rows, waiting])
+        out_rows = pa.concat_arrays([pc.filter(rows, pc.is_in(rows, value_set=asked))
+                                     for rows in used]) if len(asked) else asked
         if len(waiting):
             contributed = set(pc.filter(waiting, pc.is_in(waiting, out_rows)).to_pylist())
             for entry in run.series.pending.values():

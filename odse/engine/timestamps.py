@@ -124,12 +124,16 @@ def strptime(text: pa.Array, fmt: str) -> pa.Array:
     named_month = "%b" in fmt or "%B" in fmt
     if "%d" not in fmt or not ("%m" in fmt or named_month) or parsed.type.tz is not None:
         return parsed
-    day, month = pc.day(parsed), pc.month(parsed)
-    early = pc.fill_null(pc.or_(
-        pc.and_(pc.equal(month, 3), pc.less_equal(day, 3)),
-        pc.and_(pc.is_in(month, _AFTER_SHORT_MONTH), pc.equal(day, 1))), False)
+    early = pc.fill_null(pc.less_equal(pc.day(parsed), 3), False)
     if not pc.any(early).as_py():
         return parsed
+    first_days = pc.filter(parsed, early)
+    day, month = pc.day(first_days), pc.month(first_days)
+    rollable = pc.or_(pc.and_(pc.equal(month, 3), pc.less_equal(day, 3)),
+                      pc.and_(pc.is_in(month, _AFTER_SHORT_MONTH), pc.equal(day, 1)))
+    if not pc.any(rollable).as_py():
+        return parsed
+    early = pc.replace_with_mask(early, early, rollable)
     written = pc.extract_regex(pc.filter(text, early), _format_regex(fmt))
     day = pc.cast(pc.struct_field(written, "d"), pa.int64())
     if named_month:
