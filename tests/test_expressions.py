@@ -73,6 +73,15 @@ def test_impossible_dates_are_rejected_not_rolled_over():
     assert rows.rejects[0].code == "NOT_A_TIMESTAMP"
 
 
+def test_every_roll_over_into_the_next_month_is_caught():
+    days = ["2026-02-29", "2026-02-30", "2026-04-31", "2026-06-31", "2026-09-31", "2026-11-31",
+            "2024-02-29", "2026-03-01", "2026-05-01", "2026-12-01"]
+    rows = run("  kWh: {column: E}\n", "T,E\n" + "".join(f"{d} 00:00,1\n" for d in days))
+    assert [r["timestamp"][:10] for r in rows] == ["2024-02-29", "2026-03-01", "2026-05-01",
+                                                   "2026-12-01"]
+    assert [r.code for r in rows.rejects] == ["NOT_A_TIMESTAMP"] * 6
+
+
 def test_a_list_item_by_index():
     spec = """\
 odse_mapping: 1
