@@ -3,9 +3,11 @@
 A write runs in phases, so that a failure before the last one changes nothing:
 
 1. *ingest*: batches are split by partition (rows sorted so each partition's rows are
-   adjacent) and buffered per partition; when the buffers pass ``BUFFER_BYTES``, partitions
-   that the latest batch did not touch (for time-ordered input: finished days) are written
-   to staging files, which keeps memory bounded for inputs of any size;
+   adjacent, unless they already are) and buffered per partition; new partitions that the
+   previous batch touched and the latest did not (for time-ordered input: finished days) are
+   written to the staging tree by worker threads while the engine goes on; when the buffers
+   pass ``BUFFER_BYTES``, the partitions the latest batch did not touch are written to
+   staging files, which keeps memory bounded for inputs of any size;
 2. *plan*: the final schema is fixed, and the touched partitions' existing files are listed
    and their footers read (their column types win);
 3. *prepare*: each touched partition's new file is written completely to staging: the
