@@ -22,6 +22,8 @@ from odse.readers.inputs import InputData
 from odse.report import Records, Report
 
 ERROR_MODES = ("collect", "raise")
+STREAM_SLICE = 8192
+"""Records turned into dicts at a time by ``transform_stream``."""
 
 
 class BatchStream:
@@ -68,8 +70,10 @@ class RecordStream:
         self._records = self._generate()
 
     def _generate(self) -> Iterator[dict[str, Any]]:
+        # dicts are made a slice at a time: a few thousand live dicts, not a whole batch
         for batch in self._batches:
-            yield from records.table_to_dicts(batch)
+            for start in range(0, batch.num_rows, STREAM_SLICE):
+                yield from records.table_to_dicts(batch.slice(start, STREAM_SLICE))
 
     def __iter__(self) -> RecordStream:
         return self
