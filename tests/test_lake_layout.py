@@ -15,6 +15,7 @@ import pytest
 from odse import to_parquet
 from odse.errors import OutputError, ParameterError
 from odse.records import TIMESTAMP_TYPE
+from odse.writers import parquet_lake
 from odse.writers.partitions import NULL_PARTITION, escape
 
 DAILY = ["asset_id", "year", "month", "day"]
@@ -215,6 +216,22 @@ def test_a_pyarrow_filesystem_that_is_not_local(tmp_path):
     root = tmp_path / "store" / "lake"
     assert _files(root) == ["asset_id=SITE-ALPHA/year=2026/month=02/day=09/part-00000.parquet"]
     assert _read(root).column("kWh").to_pylist() == [7.0, 8.0, 9.0]
+
+
+def test_a_spilling_write_to_another_filesystem_makes_no_local_folders(tmp_path, monkeypatch):
+    (tmp_path / "store").mkdir()
+    (tmp_path / "cwd").mkdir()
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setattr(parquet_lake, "BUFFER_BYTES", 1)  # stage every batch's partitions
+    remote = pafs.SubTreeFileSystem(str(tmp_path / "store"), pafs.LocalFileSystem())
+    days = pa.table({"timestamp": pa.array([dt.datetime(2026, 2, d, 12) for d in (9, 10, 11)],
+                                           pa.timestamp("us", tz="UTC")),
+                     "kWh": [1.0, 2.0, 3.0], "asset_id": ["A"] * 3})
+    summary = to_parquet(days.to_batches(max_chunksize=1), "lake", partition_by=DAILY,
+                         filesystem=remote)
+    assert summary.files_written == 3
+    assert list((tmp_path / "cwd").iterdir()) == []
+    assert _read(tmp_path / "store" / "lake").column("kWh").to_pylist() == [1.0, 2.0, 3.0]
 
 
 def test_timestamps_are_microseconds_in_utc(tmp_path):

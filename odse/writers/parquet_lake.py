@@ -341,7 +341,8 @@ class _LakeWrite:
             table, mask = sort_and_keep_last(table, key_columns(schema.names, self.partition_by))
             if mask is not None:
                 dropped = len(mask) - table.num_rows
-        self._make_folder(os.path.dirname(path))
+        if self.staging.outside:  # a local staging folder; elsewhere, files need no folders
+            self._make_folder(os.path.dirname(path))
         self._write_file(table, path)
         return dropped
 
