@@ -81,12 +81,8 @@ def evaluate(variant: Variant, entry: Entry, frame: Frame, run: RunContext,
                 if pc.any(fresh).as_py():
                     found.append(rejects.for_values(frame, fresh, name, col, "value"))
     kept = pc.invert(rejected)
-    if pc.all(kept).as_py():
-        keep = None
-        index = pa.array(range(n), pa.int64())
-    else:
-        keep = kept
-        index = pc.indices_nonzero(kept)
+    index = pc.indices_nonzero(kept)
+    keep = None if len(index) == n else kept
 
     def pick(values: pa.Array) -> pa.Array:
         return values if keep is None else pc.filter(values, keep)
