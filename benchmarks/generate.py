@@ -142,6 +142,21 @@ class Chunk:
         """Per-row Bernoulli draw of one bad-row kind."""
         return self.uniform() < rate
 
+    def bad_kinds(self, rate: float, counts: dict[str, int], spared: np.ndarray | None = None,
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Draw the three bad-row kinds every shape has (empty value, bad timestamp, unknown
+        state; in this order, which the output depends on) and count them. ``spared`` rows
+        keep their value (they are empty for another reason)."""
+        empty = self.bad(rate)
+        if spared is not None:
+            empty &= ~spared
+        bad_ts = self.bad(rate)
+        unknown = self.bad(rate)
+        counts["empty_value"] += int(empty.sum())
+        counts["bad_timestamp"] += int(bad_ts.sum())
+        counts["unknown_state"] += int(unknown.sum())
+        return empty, bad_ts, unknown
+
     def pick(self, choices: list[Any]) -> np.ndarray:
         return np.array(choices, dtype=object)[self.integers(0, len(choices))]
 
@@ -250,14 +265,9 @@ def gen_huawei(path: Path, rows: int, seed: int, rate: float, start_local: int) 
             power = np.where(fault, 0.0, power)
             comm = chunk.day_event(30, COMM_LOSS_DAILY, 12, 36)
             run = np.where(comm, 0, 1)
-            empty = chunk.bad(rate) & ~comm
-            bad_ts = chunk.bad(rate)
-            unknown = chunk.bad(rate)
+            empty, bad_ts, unknown = chunk.bad_kinds(rate, counts, spared=comm)
             codes = chunk.pick([9999, 61440, 1234, 65535]).astype(np.int64)
             state = np.where(unknown, codes, state)
-            counts["empty_value"] += int(empty.sum())
-            counts["bad_timestamp"] += int(bad_ts.sum())
-            counts["unknown_state"] += int(unknown.sum())
             counts["comm_loss"] += int(comm.sum())
             counts["fault"] += int(fault.sum())
             counts["power_limited"] += int((state == 513).sum())
@@ -297,12 +307,7 @@ def gen_enphase(path: Path, rows: int, seed: int, rate: float, start_local: int)
             outage = chunk.day_event(60, COMM_LOSS_DAILY, 6, 24)
             devices = np.where(outage, 0, devices)
             wh = np.rint(power * 1000 * STEP_S / 3600 * devices / ENPHASE_DEVICES)
-            empty = chunk.bad(rate)
-            bad_ts = chunk.bad(rate)
-            unknown = chunk.bad(rate)
-            counts["empty_value"] += int(empty.sum())
-            counts["bad_timestamp"] += int(bad_ts.sum())
-            counts["unknown_state"] += int(unknown.sum())
+            empty, bad_ts, unknown = chunk.bad_kinds(rate, counts)
             counts["partial_reporting"] += int((partial & ~outage).sum())
             counts["none_reporting"] += int(outage.sum())
             end_at = replace(bad_ts, pa.array(end_local - UTC_OFFSET_S).cast(pa.string()),
@@ -345,12 +350,7 @@ def gen_solaredge(path: Path, rows: int, seed: int, rate: float, start_local: in
             watts = kw * 1000.0
             energy = total_wh + np.cumsum(watts * STEP_S / 3600.0)
             total_wh = float(energy[-1])
-            empty = chunk.bad(rate)
-            bad_ts = chunk.bad(rate)
-            unknown = chunk.bad(rate)
-            counts["empty_value"] += int(empty.sum())
-            counts["bad_timestamp"] += int(bad_ts.sum())
-            counts["unknown_state"] += int(unknown.sum())
+            empty, bad_ts, unknown = chunk.bad_kinds(rate, counts)
             counts["throttled"] += int(throttled.sum())
             counts["fault"] += int(fault.sum())
             volts = 230.0 + 2.5 * chunk.normal()

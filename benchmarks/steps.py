@@ -44,6 +44,16 @@ PARAMS: dict[str, dict[str, Any]] = {
 }
 
 
+def consume(stream: Any, started: float, out: dict[str, Any]) -> None:
+    """Read a record stream to its end; note the time to its first record and the count."""
+    count = 0
+    for _ in stream:
+        if not count:
+            out["first_s"] = time.perf_counter() - started
+        count += 1
+    out["records"] = count
+
+
 # ---------------------------------------------------------------- odse
 def odse_step(step: str, source: str, path: str, scratch: str) -> dict[str, Any]:
     import odse
@@ -67,12 +77,7 @@ def odse_step(step: str, source: str, path: str, scratch: str) -> dict[str, Any]
         result = odse.validate_batch(data, level="semantic", capacity_kw=CAPACITY_KW[source])
         out.update(records=len(data), summary=result.summary[:80])
     elif step == "stream":
-        count = 0
-        for _ in odse.transform_stream(path, **kwargs):
-            if not count:
-                out["first_s"] = time.perf_counter() - started
-            count += 1
-        out["records"] = count
+        consume(odse.transform_stream(path, **kwargs), started, out)
     else:
         raise SystemExit(f"odse has no step {step!r} here (lake runs the CLI)")
     out["call_s"] = time.perf_counter() - started
@@ -113,12 +118,7 @@ def original_step(step: str, source: str, path: str, scratch: str) -> dict[str, 
         result = validate_batch(records, level="semantic", capacity_kw=CAPACITY_KW[source])
         out.update(records=len(records), summary=result.summary[:80])
     elif step == "stream":
-        count = 0
-        for _ in transform_stream(Path(path), source, **kwargs):
-            if not count:
-                out["first_s"] = time.perf_counter() - started
-            count += 1
-        out["records"] = count
+        consume(transform_stream(Path(path), source, **kwargs), started, out)
     else:
         raise SystemExit(f"the original has no step {step!r}")
     out["call_s"] = time.perf_counter() - started
@@ -364,12 +364,7 @@ def handwritten_step(step: str, source: str, path: str, scratch: str) -> dict[st
     if step == "stream":
         if source != "huawei":
             raise SystemExit("hand-written streaming is written for the Huawei CSV only")
-        count = 0
-        for _ in hw_stream_huawei(path):
-            if not count:
-                out["first_s"] = time.perf_counter() - started
-            count += 1
-        out["records"] = count
+        consume(hw_stream_huawei(path), started, out)
         out["call_s"] = time.perf_counter() - started
         return out
     table = HW_READERS[source](path)

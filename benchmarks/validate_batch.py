@@ -10,8 +10,9 @@ kWh, error_type, error_code, asset_id; two assets), with one bad record in a tho
 Arrow table holds the same records in odse's Arrow form. Each figure is the best of
 ``--repeat`` runs; the machine is noisy, so read the ratios.
 
-``--original`` builds a venv under ``benchmarks/.work/`` (git-ignored), installs
-``odse==0.12.0`` there, and times its validate_batch on the same records in a subprocess.
+``--original`` uses the suite's venv with ``odse==0.12.0`` (``benchmarks/.work/venv-original``,
+git-ignored; ``run.py``'s ``original_python`` creates it when missing) and times its
+validate_batch on the same records in a subprocess.
 """
 
 from __future__ import annotations
@@ -19,23 +20,22 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import os
 import random
 import subprocess
 import sys
 import time
-import venv
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+from run import ORIGINAL as ORIGINAL_VERSION  # the suite's script, in this folder
+from run import original_python
 
 from odse import validate_batch
 
 WORK = Path(__file__).resolve().parent / ".work"
-ORIGINAL_VERSION = "0.12.0"
 START = 1_770_595_200  # 2026-02-09T00:00:00Z
 
 
@@ -104,14 +104,8 @@ print(json.dumps(out))
 
 
 def time_original(records: list[dict[str, Any]], repeat: int) -> dict[str, Any]:
-    """Time odse 0.12.0's validate_batch on the records, in its own venv."""
-    env_dir = WORK / f"venv-odse-{ORIGINAL_VERSION}"
-    python = env_dir / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
-    if not python.exists():
-        print(f"creating {env_dir} and installing odse=={ORIGINAL_VERSION} ...", file=sys.stderr)
-        venv.create(env_dir, with_pip=True)
-        subprocess.run([str(python), "-m", "pip", "install", "-q",
-                        f"odse=={ORIGINAL_VERSION}"], check=True)
+    """Time odse 0.12.0's validate_batch on the records, in the original's venv."""
+    python = original_python(WORK)  # the suite's venv with the original: one for both
     data = WORK / f"records-{len(records)}.jsonl"
     if not data.exists():
         with open(data, "w", encoding="utf-8") as fh:
