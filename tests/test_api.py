@@ -199,3 +199,38 @@ def test_arrow_to_dicts_keeps_rows_whose_fields_are_all_null():
     assert table_to_dicts(pa.table({"a": pa.array([None], pa.float64())})) == [{}]
     table = pa.table({"a": pa.array([None, 1.0]), "b": pa.array([None, None], pa.string())})
     assert table_to_dicts(table) == [{}, {"a": 1.0}]
+
+
+def test_arrow_to_dicts_keeps_column_order_and_leaves_out_each_null_cell():
+    from odse.records import table_to_dicts
+
+    n = 1000  # long enough for the shared-text path for columns with few distinct values
+    state = ["normal", None, "fault", "normal"] * (n // 4)
+    table = pa.table({
+        "timestamp": pa.array(range(n), pa.int64()).cast(pa.timestamp("s", tz="UTC")),
+        "kWh": pa.array([None if i % 3 == 0 else float(i) for i in range(n)]),
+        "error_type": pa.array(state, pa.string()),
+        "asset_id": pa.array(["A"] * n, pa.string()),
+        "note": pa.array([f"row {i}" for i in range(n)], pa.string()),
+    })
+    dicts = table_to_dicts(table)
+    assert dicts[0] == {"timestamp": "1970-01-01T00:00:00Z", "error_type": "normal",
+                        "asset_id": "A", "note": "row 0"}
+    assert list(dicts[2]) == ["timestamp", "kWh", "error_type", "asset_id", "note"]
+    assert dicts[5] == {"timestamp": "1970-01-01T00:00:05Z", "kWh": 5.0, "asset_id": "A",
+                        "note": "row 5"}
+    assert [d.get("error_type") for d in dicts[:4]] == ["normal", None, "fault", "normal"]
+    # every row equals the row-by-row reading of the same table
+    expected = [{k: v for k, v in row.items() if v is not None}
+                for row in table.drop_columns(["timestamp"]).to_pylist()]
+    assert [{k: v for k, v in d.items() if k != "timestamp"} for d in dicts] == expected
+
+
+def test_arrow_to_dicts_takes_any_field_name_and_every_batch_of_a_table():
+    from odse.records import table_to_dicts
+
+    odd = "it's \"odd\"\n{x}"
+    batch = pa.record_batch({odd: pa.array([1.0, 2.0]), "b": pa.array(["x", None])})
+    table = pa.Table.from_batches([batch, batch])
+    assert table_to_dicts(table) == [{odd: 1.0, "b": "x"}, {odd: 2.0}] * 2
+    assert table_to_dicts(batch.slice(0, 0)) == []
