@@ -145,9 +145,9 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
                                            or "UTC"))
     report = Report(source=spec.name, variant=variant.name, input=inp.name,
                     input_bytes=inp.size)
-    run = RunContext(params=run_params, report=report, errors=errors)
     absent = variant.absent_fields(inp)
-    return BatchStream(variant, variant.run(inp, run, root, absent), report, absent)
+    run = RunContext(params=run_params, report=report, errors=errors, absent=frozenset(absent))
+    return BatchStream(variant, variant.run(inp, run, root), report, absent)
 
 
 def transform_table(data: Any, source: str | None = None, asset_id: str | None = None,

@@ -71,6 +71,19 @@ def _load(path: Path) -> Mapping:
     return load_mapping(path)
 
 
+def _named_file(key: str) -> Path | None:
+    """The built-in spec file named after ``key``, found without reading every spec.
+
+    The name a built-in file is named for is its own (the tests check that each file is
+    named for its source and that no name or alias is claimed twice), so this is what the
+    full catalogue would answer.
+    """
+    if not key.isidentifier():
+        return None
+    path = data_dir("mappings") / f"{key}.yaml"
+    return path if path.is_file() else None
+
+
 def known_names() -> list[str]:
     """Return every accepted source name and alias, sorted."""
     return sorted({*_catalogue(), *GENERIC_NAMES})
@@ -79,7 +92,7 @@ def known_names() -> list[str]:
 def get(name: str) -> Mapping:
     """Return the compiled mapping of a built-in source (any alias, any case)."""
     key = str(name).strip().lower()
-    path = _catalogue().get(key)
+    path = _named_file(key) or _catalogue().get(key)
     if path is None:
         canonical = sorted({*_scan()[1].values(), "csv"})
         raise UnknownSourceError(

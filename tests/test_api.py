@@ -234,3 +234,19 @@ def test_arrow_to_dicts_takes_any_field_name_and_every_batch_of_a_table():
     table = pa.Table.from_batches([batch, batch])
     assert table_to_dicts(table) == [{odd: 1.0, "b": "x"}, {odd: 2.0}] * 2
     assert table_to_dicts(batch.slice(0, 0)) == []
+
+
+def test_each_built_in_spec_file_is_named_for_its_source_and_no_name_is_claimed_twice():
+    # registry.get() finds <name>.yaml directly; that is only right under these two rules
+    import yaml
+
+    from odse.resources import data_dir
+
+    claimed: dict[str, str] = {}
+    for path in sorted(data_dir("mappings").glob("*.yaml")):
+        spec = yaml.safe_load(path.read_text(encoding="utf-8"))
+        assert spec["name"] == path.stem
+        for name in [spec["name"], *(spec.get("aliases") or [])]:
+            assert name.lower() not in claimed, f"{name} in {path.name} and {claimed[name]}"
+            claimed[name.lower()] = path.name
+    assert len(claimed) > 20

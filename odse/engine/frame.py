@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from odse.engine.convert import to_text
+from odse.engine.values import null_where
 from odse.errors import InputError
 from odse.readers.json_input import ROOT_ARRAY_KEY
 
@@ -97,8 +98,7 @@ class CsvFrame(Frame):
         if ref not in self._values:
             raw = self.batch.column(ref)
             token = pc.is_in(raw, self.null_values)
-            self._values[ref] = pc.if_else(token, pa.nulls(len(raw), pa.string()), raw) \
-                if pc.any(token).as_py() else raw
+            self._values[ref] = null_where(raw, token) if pc.any(token).as_py() else raw
         return self._values[ref]
 
     def raw(self, ref: str) -> pa.Array | None:

@@ -20,16 +20,12 @@ if TYPE_CHECKING:
     from odse.engine.variant import Variant
 
 
-def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | None = None,
-        absent: tuple[str, ...] = ()) -> Iterator[pa.RecordBatch]:
-    """Yield record batches for ``data``; fill ``run.report`` as it goes.
-
-    absent: fields left out of the records (CSV: read only from columns the file lacks).
-    """
+def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | None = None
+        ) -> Iterator[pa.RecordBatch]:
+    """Yield record batches for ``data``; fill ``run.report`` as it goes."""
     params = run.params
     if variant.format == "csv":
-        for batch in run_csv(variant, data, run):
-            yield batch.drop_columns(list(absent)) if absent else batch
+        yield from run_csv(variant, data, run)
     elif variant.format == "json":
         if root is None:
             root = json_input.read_document(data)

@@ -20,3 +20,5 @@ class RunContext:
     state: RunState = field(default_factory=RunState)
     series: series.SeriesState = field(default_factory=series.SeriesState)
     header_lines: int = 0
+    absent: frozenset[str] = frozenset()
+    """Fields never evaluated and left out of the records (see ``Variant.absent_fields``)."""

@@ -55,18 +55,20 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     rejects.account(table, found, run)
     run.report.values_clipped.update(run.state.clipped)
     run.report.records += table.num_rows
-    return output(variant, table)
+    return output(variant, table, run.absent)
 
 
 def evaluate(variant: Variant, entry: Entry, frame: Frame, run: RunContext,
               found: list[pa.Table]) -> pa.Table:
     """Evaluate one entry's fields; drop and report the rows a required field rejects."""
+    fields = {name: program for name, program in entry.fields.items()
+              if name not in run.absent}
     cols: dict[str, Col] = {}
-    for name, program in entry.fields.items():
+    for name, program in fields.items():
         cols[name] = program.evaluate(frame, run.state)
     n = frame.n
     rejected = pa.repeat(pa.scalar(False), n)
-    for name, program in entry.fields.items():
+    for name, program in fields.items():
         col = cols[name]
         if program.required:
             missing = pc.is_null(col.values)
@@ -93,7 +95,7 @@ def evaluate(variant: Variant, entry: Entry, frame: Frame, run: RunContext,
         if isinstance(col, TimeCol) and col.alt is not None:
             data[ALT] = pick(col.alt)
             data[LOCAL] = pick(col.local)
-    for name, program in entry.fields.items():
+    for name, program in fields.items():
         if program.factor is not None:
             data[SCALE + name] = pick(program.factor(frame, run.state))
     data[ROW] = pick(frame.rows)
@@ -125,9 +127,9 @@ def series_stage(variant: Variant, table: pa.Table, frame: Frame, run: RunContex
     if variant.order == "time":
         table = table.take(pc.sort_indices(table, sort_keys=[("timestamp", "ascending")]))
         groups = series.Groups(table)
-    counter_fields = [name for name in variant.output_fields
-                      if any(e.fields.get(name) is not None and e.fields[name].measure == "counter"
-                             for e in variant.entries)]
+    counter_fields = [name for name in variant.output_fields if name not in run.absent
+                      and any(e.fields.get(name) is not None
+                              and e.fields[name].measure == "counter" for e in variant.entries)]
     if counter_fields:
         table, groups = counters(variant, table, groups, counter_fields, frame, run, found)
     if variant.needs_interval and table.num_rows:
@@ -305,10 +307,13 @@ def final_checks(variant: Variant, table: pa.Table, frame: Frame, run: RunContex
     return table
 
 
-def output(variant: Variant, table: pa.Table) -> pa.RecordBatch:
-    """Return the records as a batch in the variant's output schema."""
+def output(variant: Variant, table: pa.Table, absent: frozenset[str] = frozenset()
+           ) -> pa.RecordBatch:
+    """Return the records as a batch in the variant's output schema, less ``absent``."""
     arrays, names = [], []
     for name in variant.output_fields:
+        if name in absent:
+            continue
         program = variant.program(name)
         typ = program.arrow_type if program else pa.string()
         if name in table.column_names:

@@ -240,11 +240,11 @@ class Variant:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, data: InputData, run: RunContext, root: pa.Array | None = None,
-            absent: tuple[str, ...] = ()) -> Iterator[pa.RecordBatch]:
-        """Yield record batches for ``data`` (without the ``absent`` fields); fill
+    def run(self, data: InputData, run: RunContext, root: pa.Array | None = None
+            ) -> Iterator[pa.RecordBatch]:
+        """Yield record batches for ``data`` (without ``run.absent``'s fields); fill
         ``run.report`` as it goes."""
-        return reading.run(self, data, run, root, absent)
+        return reading.run(self, data, run, root)
 
     def program(self, name: str) -> FieldProgram | None:
         """Return the compiled field ``name`` (from the first entry that has it)."""
