@@ -22,7 +22,7 @@ types are taken from one existing file's footer).
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -170,7 +170,9 @@ class _LakeWrite:
         self.duplicates = 0
         self.record_partitions = [name for name in partition_by if name not in DERIVED]
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="odse-parquet")
-        self.in_flight: list[list[tuple[_Part, list[int], Future[int]]]] = []
+        # spills in flight: per spill, per worker task, its parts (each with the serials of
+        # the batches its rows came from) and the future of the duplicates each part dropped
+        self.in_flight: list[list[tuple[list[tuple[_Part, list[int]]], Future[list[int]]]]] = []
         self.folders: set[str] = set()
         self.previous: list[_Part] = []
 
@@ -284,19 +286,23 @@ class _LakeWrite:
         if not parts:
             return
         schema = self._file_schema()
-        spill = []
+        jobs = []
         for part in parts:
             path = self._chunk_path(part)
-            job = (list(part.slices), list(part.serials))
-            spill.append((part, job[1], self.pool.submit(self._write_chunk, *job, path, schema)))
+            jobs.append((part, part.slices, part.serials, path))
             part.chunks.append((path, schema))
             part.slices, part.serials = [], []
+        spill = []
+        for group in _split(jobs, WORKERS):
+            task = [(slices, serials, path) for _part, slices, serials, path in group]
+            spill.append(([(part, serials) for part, _slices, serials, _path in group],
+                          self.pool.submit(self._write_chunks, task, schema)))
         self.in_flight.append(spill)
 
     def _reap(self) -> None:
         """Settle the spills in flight that have finished (without waiting)."""
         done = 0
-        while done < len(self.in_flight) and all(f.done() for _p, _s, f in self.in_flight[done]):
+        while done < len(self.in_flight) and all(f.done() for _p, f in self.in_flight[done]):
             done += 1
         if done:
             self._settle(keep=len(self.in_flight) - done)
@@ -306,16 +312,19 @@ class _LakeWrite:
         release their rows."""
         done = self.in_flight[:len(self.in_flight) - keep] if keep else self.in_flight
         self.in_flight = self.in_flight[len(done):]
-        for part, serials, future in (item for spill in done for item in spill):
-            duplicates = future.result()
-            part.rows -= duplicates
-            self.duplicates += duplicates
-            for serial in serials:
-                holder = self.held[serial]
-                holder[1] -= 1
-                if holder[1] == 0:
-                    self.held_bytes -= holder[0]
-                    del self.held[serial]
+        for group, future in (task for spill in done for task in spill):
+            for (part, serials), duplicates in zip(group, future.result(), strict=True):
+                part.rows -= duplicates
+                self.duplicates += duplicates
+                self._release(serials)
+
+    def _release(self, serials: list[int]) -> None:
+        for serial in serials:
+            holder = self.held[serial]
+            holder[1] -= 1
+            if holder[1] == 0:
+                self.held_bytes -= holder[0]
+                del self.held[serial]
 
     def _chunk_path(self, part: _Part) -> str:
         # A partition's first chunk goes where its final file would sit in the staging tree:
@@ -332,9 +341,13 @@ class _LakeWrite:
             os.makedirs(folder, exist_ok=True)
             self.folders.add(folder)
 
+    def _write_chunks(self, jobs: list[tuple[list[pa.RecordBatch], list[int], str]],
+                      schema: pa.Schema) -> list[int]:
+        # runs in a worker thread: returns the duplicates each chunk dropped
+        return [self._write_chunk(*job, schema) for job in jobs]
+
     def _write_chunk(self, slices: list[pa.RecordBatch], serials: list[int], path: str,
                      schema: pa.Schema) -> int:
-        # runs in a worker thread: returns the duplicates it dropped instead of counting them
         table = self._table(slices, schema)
         dropped = 0
         if self.mode == "merge" and len(set(serials)) > 1:
@@ -356,7 +369,7 @@ class _LakeWrite:
             part.existing = self.lake.data_files(part.rel)
         with_files = [part for part in parts if part.existing]
         seen: set[bytes] = set()
-        for part, footers in zip(with_files, self.pool.map(self._footers, with_files),
+        for part, footers in zip(with_files, self._map(self._footers, with_files),
                                  strict=True):
             for path, rows, fingerprint in footers:
                 part.existing_rows += rows
@@ -366,8 +379,8 @@ class _LakeWrite:
                         seen.add(fingerprint)
         schema = self._file_schema()
         branches = {part.rel: self._new_branch(part) for part in parts}
-        prepared = list(self.pool.map(
-            lambda part: self._prepare(part, schema, branches[part.rel]), parts))
+        prepared = self._map(lambda part: self._prepare(part, schema, branches[part.rel]),
+                             parts)
         _checkpoint("staged")
         for item in prepared:
             if item.change.branch is None:
@@ -382,6 +395,13 @@ class _LakeWrite:
                 item.duplicates for item in prepared),
             rows_replaced=sum(item.replaced for item in prepared),
         )
+
+    def _map(self, function: Callable[[_Part], Any], parts: list[_Part]) -> list[Any]:
+        """``function`` over ``parts`` in the workers, one task per worker (a future per part
+        costs the engine's thread more than a small partition's whole file)."""
+        tasks = [self.pool.submit(lambda group: [function(part) for part in group], group)
+                 for group in _split(parts, WORKERS)]
+        return [result for task in tasks for result in task.result()]
 
     def _footers(self, part: _Part) -> list[tuple[str, int, bytes | None]]:
         # Runs in a worker thread: returns the row count and the stored Arrow schema's bytes
@@ -504,6 +524,18 @@ class _LakeWrite:
                                  use_dictionary=_dictionary_columns(schema)) as writer:
             for piece in self._pieces(part, schema):
                 writer.write_batch(self.schema.conform(piece, schema))
+
+
+def _split(items: list[Any], count: int) -> list[list[Any]]:
+    """``items`` in at most ``count`` runs of (nearly) equal length, in order."""
+    size, extra = divmod(len(items), count)
+    runs, start = [], 0
+    for i in range(count):
+        end = start + size + (i < extra)
+        if end > start:
+            runs.append(items[start:end])
+        start = end
+    return runs
 
 
 def _dictionary_columns(schema: pa.Schema) -> list[str]:
