@@ -15,6 +15,7 @@ from odse.engine.frame import CsvFrame, row_numbers
 from odse.engine.run_context import RunContext
 from odse.readers import csv_input, json_input
 from odse.readers.inputs import InputData
+from odse.readers.read_ahead import read_ahead
 
 if TYPE_CHECKING:
     from odse.engine.variant import Variant
@@ -81,11 +82,13 @@ class MalformedLines:
 
     def number(self, first: int, n: int) -> pa.Array:
         """Return the data rows of ``n`` well-formed rows, the first the ``first``-th one."""
-        for line in self.found[self.located:]:
+        # the reader may append more lines meanwhile (it reads ahead): take a fixed slice
+        new = self.found[self.located:]
+        for line in new:
             line.row = self.finder.locate(line.text)
             if line.row is not None:
                 self.rows.append(line.row)
-        self.located = len(self.found)
+        self.located += len(new)
         self.rows.sort()
         return skip_rows(first, n, self.rows)
 
@@ -114,8 +117,9 @@ def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.R
     include = [c for c in variant.columns if c in layout.names]
     good = 0                           # well-formed rows so far
     position = [0]
-    batches = csv_input.iter_batches(data, layout, variant.dialect, include, malformed.found,
-                                     position=position)
+    # the next block is parsed (by Arrow, without the GIL) while this one goes through the stages
+    batches = read_ahead(csv_input.iter_batches(data, layout, variant.dialect, include,
+                                                malformed.found, position=position))
     if variant.order == "time":
         # sorting by time needs every row: the input is read whole, then processed once
         whole = list(batches)

@@ -1,0 +1,61 @@
+"""Reading ahead: a helper thread takes the next item of an iterator while the caller works.
+
+For readers that release the GIL while they parse (Arrow's CSV reader): the engine works on
+one block while the next is parsed on the other core, instead of waiting for each in turn.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Iterator
+from typing import Any, TypeVar
+
+T = TypeVar("T")
+_END = object()
+
+
+def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
+    """Yield ``items`` in order, a helper thread reading up to ``depth`` of them ahead.
+
+    An exception raised by ``items`` is raised here, at the point it was reached. When the
+    caller stops early, the helper stops after the item it is reading and closes ``items``.
+    """
+    ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+
+    def put(entry: tuple[Any, BaseException | None]) -> None:
+        while not stop.is_set():
+            try:
+                ready.put(entry, timeout=0.05)
+                return
+            except queue.Full:
+                continue
+
+    def produce() -> None:
+        try:
+            for item in items:
+                put((item, None))
+                if stop.is_set():
+                    break
+            put((_END, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            put((_END, exc))
+        finally:
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    helper = threading.Thread(target=produce, name="odse-read-ahead", daemon=True)
+    helper.start()
+    try:
+        while True:
+            item, error = ready.get()
+            if item is _END:
+                if error is not None:
+                    raise error
+                return
+            yield item
+    finally:
+        stop.set()
+        helper.join()
