@@ -185,8 +185,9 @@ def transform(data: Any, source: str | None = None, asset_id: str | None = None,
     stream = transform_batches(data, source, asset_id, timezone, mapping, errors=errors,
                                **params)
     out: list[dict[str, Any]] = []
-    for batch in stream:
-        out.extend(records.table_to_dicts(batch))
+    with records.collector_paused():
+        for batch in stream:
+            out.extend(records.table_to_dicts(batch))
     return Records(out, stream.report)
 
 

@@ -148,7 +148,7 @@ def _batch_to_dicts(batch: pa.RecordBatch) -> list[dict[str, Any]]:
             holes.append((name, pc.indices_nonzero(column.is_null())))
     if not names:
         return [{} for _ in range(n)]
-    with _collector_paused():
+    with collector_paused():
         out = _dict_builder(tuple(names))(*values)
     for name, rows in holes:
         for row in rows.to_pylist():
@@ -182,11 +182,12 @@ _FEW_DISTINCT_MIN_ROWS = 256
 
 
 @contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
+def collector_paused() -> Iterator[None]:
     """Hold the cyclic garbage collector while making many dicts that cannot form cycles.
 
-    Every 700 new containers would otherwise start a collection that walks the young dicts
-    again and again; reference counting still frees everything as usual.
+    Every 700 new containers would otherwise start a collection that walks the young dicts,
+    and the growing list of them is walked whole again and again; reference counting still
+    frees everything as usual, and the collector resumes (if it ran before) at the end.
     """
     if not gc.isenabled():
         yield
