@@ -168,7 +168,7 @@ def transform_stream(data: Any, source: str | None = None, asset_id: str | None 
     """Transform one input into an iterator of record dicts, reading it batch by batch.
 
     Same arguments as :func:`transform_batches`; memory stays bounded by a batch (and, for
-    CSV, the next block of the file, read ahead).
+    CSV, the next two blocks of the file, read ahead).
     """
     return RecordStream(transform_batches(data, source, asset_id, timezone, mapping,
                                           errors=errors, **params))

@@ -135,6 +135,8 @@ def table_to_dicts(table: pa.Table | pa.RecordBatch) -> list[dict[str, Any]]:
 
 def _batch_to_dicts(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     n = batch.num_rows
+    if len(set(batch.schema.names)) < batch.num_columns:
+        return _dicts_with_repeated_names(batch)
     names: list[str] = []
     values: list[Iterable[Any]] = []
     holes: list[tuple[str, pa.Array]] = []
@@ -156,12 +158,25 @@ def _batch_to_dicts(batch: pa.RecordBatch) -> list[dict[str, Any]]:
     return out
 
 
+def _dicts_with_repeated_names(batch: pa.RecordBatch) -> list[dict[str, Any]]:
+    # rare (records never have it): a name's later column wins where it is not null
+    names = batch.schema.names
+    columns = [_time_text(c).to_pylist() if pa.types.is_timestamp(c.type) else c.to_pylist()
+               for c in batch.columns]
+    return [{k: v for k, v in zip(names, row, strict=True) if v is not None}
+            for row in zip(*columns, strict=True)]
+
+
+def _time_text(column: pa.Array) -> pa.Array:
+    if column.type != TIMESTAMP_TYPE:  # naive times are read as UTC
+        column = column.cast(TIMESTAMP_TYPE)
+    return format_timestamps(column)
+
+
 def _python_values(column: pa.Array) -> Iterable[Any]:
     """The column's values as Python objects (a null's value is arbitrary)."""
     if pa.types.is_timestamp(column.type):
-        if column.type != TIMESTAMP_TYPE:  # naive times are read as UTC
-            column = column.cast(TIMESTAMP_TYPE, safe=False)
-        return format_timestamps(column).to_pylist()
+        return _time_text(column).to_pylist()
     if not pa.types.is_string(column.type) or len(column) < _FEW_DISTINCT_MIN_ROWS:
         return column.to_pylist()
     encoded = column.dictionary_encode()

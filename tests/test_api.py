@@ -247,6 +247,24 @@ def test_each_built_in_spec_file_is_named_for_its_source_and_no_name_is_claimed_
         spec = yaml.safe_load(path.read_text(encoding="utf-8"))
         assert spec["name"] == path.stem
         for name in [spec["name"], *(spec.get("aliases") or [])]:
-            assert name.lower() not in claimed, f"{name} in {path.name} and {claimed[name]}"
+            assert name.lower() not in claimed, \
+                f"{name} in {path.name} and {claimed[name.lower()]}"
             claimed[name.lower()] = path.name
     assert len(claimed) > 20
+
+
+def test_arrow_to_dicts_with_a_repeated_name_keeps_the_later_value_that_is_not_null():
+    from odse.records import table_to_dicts
+
+    table = pa.Table.from_arrays([pa.array([1, None, None, 4]), pa.array([None, 2, None, 5])],
+                                 names=["a", "a"])
+    assert table_to_dicts(table) == [{"a": 1}, {"a": 2}, {}, {"a": 5}]
+
+
+def test_arrow_to_dicts_refuses_times_it_cannot_hold_in_microseconds():
+    from odse.records import table_to_dicts
+
+    seconds = pa.table({"t": pa.array([0, 10**13]).cast(pa.timestamp("s"))})
+    with pytest.raises(pa.ArrowInvalid):
+        table_to_dicts(seconds)
+    assert table_to_dicts(seconds.slice(0, 1)) == [{"t": "1970-01-01T00:00:00Z"}]

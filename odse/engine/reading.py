@@ -118,24 +118,29 @@ def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.R
     good = 0                           # well-formed rows so far
     position = [0]
     # the next block is parsed (by Arrow, without the GIL) while this one goes through the stages
-    batches = read_ahead(csv_input.iter_batches(data, layout, variant.dialect, include,
-                                                malformed.found, position=position))
-    if variant.order == "time":
-        # sorting by time needs every row: the input is read whole, then processed once
-        whole = list(batches)
-        batches = iter([pa.concat_batches(whole)] if whole else [])
-    for batch in batches:
-        run.report.bytes_read = position[0]
-        rows = malformed.number(good + 1, batch.num_rows)
-        good += batch.num_rows
-        frame = CsvFrame(batch, rows, layout.header_lines, layout.units, run.params,
-                         variant.dialect.null_values)
-        due = malformed.due(rows[-1].as_py() if len(rows) else None)
-        run.report.rows_read += frame.n + len(due)
-        run.report.rows_rejected += len(due)
-        out = stages.process(variant, frame, run, rejects.for_malformed(due, layout.header_lines))
-        if out is not None and out.num_rows:
-            yield out
+    ahead = read_ahead(csv_input.iter_batches(data, layout, variant.dialect, include,
+                                              malformed.found, position=position))
+    batches: Iterator[pa.RecordBatch] = ahead
+    try:
+        if variant.order == "time":
+            # sorting by time needs every row: the input is read whole, then processed once
+            whole = list(batches)
+            batches = iter([pa.concat_batches(whole)] if whole else [])
+        for batch in batches:
+            run.report.bytes_read = position[0]
+            rows = malformed.number(good + 1, batch.num_rows)
+            good += batch.num_rows
+            frame = CsvFrame(batch, rows, layout.header_lines, layout.units, run.params,
+                             variant.dialect.null_values)
+            due = malformed.due(rows[-1].as_py() if len(rows) else None)
+            run.report.rows_read += frame.n + len(due)
+            run.report.rows_rejected += len(due)
+            out = stages.process(variant, frame, run,
+                                 rejects.for_malformed(due, layout.header_lines))
+            if out is not None and out.num_rows:
+                yield out
+    finally:
+        ahead.close()  # stops the reading thread now when the caller stops or fails
     malformed.number(good + 1, 0)
     rest = malformed.due(None)
     if rest:

@@ -68,8 +68,14 @@ def null_where(values: pa.Array, mask: pa.Array) -> pa.Array:
     if values.null_count:
         keep = pc.and_(keep, pc.is_valid(values))
     typ = values.type
-    if isinstance(values, pa.Array) and values.offset == 0 and keep.offset == 0 and (
-            (pa.types.is_primitive(typ) and not pa.types.is_null(typ)) or pa.types.is_string(typ)
-            or pa.types.is_large_string(typ) or pa.types.is_binary(typ)):
+    if _flat(values) and _flat(keep):
         return pa.Array.from_buffers(typ, len(values), [keep.buffers()[1], *values.buffers()[1:]])
     return pc.if_else(keep, values, pa.nulls(len(values), typ))
+
+
+def _flat(values: pa.Array | pa.ChunkedArray) -> bool:
+    """One unsliced array whose buffers are a validity bitmap and its values (and offsets)."""
+    typ = values.type
+    return isinstance(values, pa.Array) and values.offset == 0 and (
+        (pa.types.is_primitive(typ) and not pa.types.is_null(typ)) or pa.types.is_string(typ)
+        or pa.types.is_large_string(typ) or pa.types.is_binary(typ))

@@ -16,10 +16,14 @@ _END = object()
 
 
 def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
-    """Yield ``items`` in order, a helper thread reading up to ``depth`` of them ahead.
+    """Yield ``items`` in order, a helper thread reading ahead: ``depth`` items wait in a
+    queue while the helper reads the next.
 
     An exception raised by ``items`` is raised here, at the point it was reached. When the
-    caller stops early, the helper stops after the item it is reading and closes ``items``.
+    caller stops early (``close()``, or an error in the caller's loop that closes it), the
+    helper stops after the item it is reading and closes ``items``. Close it explicitly
+    where the caller may raise: a generator left to the garbage collector is finalised on
+    whatever thread collects it, which then only tells the helper to stop.
     """
     ready: queue.Queue[tuple[Any, BaseException | None]] = queue.Queue(maxsize=depth)
     stop = threading.Event()
@@ -48,6 +52,7 @@ def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
 
     helper = threading.Thread(target=produce, name="odse-read-ahead", daemon=True)
     helper.start()
+    consumer = threading.current_thread()
     try:
         while True:
             item, error = ready.get()
@@ -58,4 +63,7 @@ def read_ahead(items: Iterator[T], depth: int = 1) -> Iterator[T]:
             yield item
     finally:
         stop.set()
-        helper.join()
+        # Only the consumer waits for the helper: a finaliser may run on the helper itself or
+        # on a thread of Arrow's reader that the helper is waiting for.
+        if threading.current_thread() is consumer:
+            helper.join()
