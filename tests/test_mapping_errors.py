@@ -168,3 +168,14 @@ def test_every_builtin_mapping_loads():
 def test_specs_that_would_fail_at_run_time_fail_at_load(tmp_path, change, message):
     err = load_error(tmp_path, GOOD.replace(*change))
     assert message in str(err)
+
+
+def test_a_counter_other_than_kwh_needs_kwh_to_be_the_counter(tmp_path):
+    # the records of counters are the intervals between readings: with kWh per interval and
+    # another field a counter, every row was dropped without a reject
+    err = load_error(tmp_path, GOOD + "  kWh_total: {column: Total, measure: counter}\n")
+    assert err.key_path == "fields.kWh_total.measure"
+    assert "kWh_total is a counter but kWh is not" in str(err)
+    assert "drop measure: counter from kWh_total" in str(err)
+    both = GOOD.replace("unit: Wh}", "unit: Wh, measure: counter}")
+    assert odse.load_mapping(write(tmp_path, both + "  kWh_total: {column: T, measure: counter}\n"))

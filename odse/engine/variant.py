@@ -96,6 +96,13 @@ class Variant:
                 raise ctx.error("no error_type field: every record needs its state",
                                 "Add error_type: a code table on a status column, or "
                                 "{const: normal} when the source reports no state", *where)
+            others = [n for n, p in entry.fields.items() if p.measure == "counter" and n != "kWh"]
+            if others and entry.fields["kWh"].measure != "counter":
+                raise ctx.error(
+                    f"{others[0]} is a counter but kWh is not",
+                    "A counter's records are the intervals between its readings, so kWh must "
+                    f"be the counter that makes them; drop measure: counter from {others[0]} to "
+                    "keep its readings as they are", *where, others[0], "measure")
             time = entry.fields.get("timestamp")
             if time is not None and time.label == "end" and any(
                     p.measure == "counter" for p in entry.fields.values()):
