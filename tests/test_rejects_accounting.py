@@ -155,6 +155,22 @@ def test_malformed_line_does_not_shift_the_numbers_of_later_rows() -> None:
         "malformed line is line 3 (data row 2)")
 
 
+def test_well_formed_rows_are_numbered_around_any_number_of_malformed_lines() -> None:
+    # skip_rows against counting by hand, over batches that start and end anywhere
+    import random
+
+    from odse.engine.reading import skip_rows
+
+    draw = random.Random(7)
+    for _ in range(500):
+        total = draw.randint(1, 60)
+        malformed = sorted(draw.sample(range(1, total + 1), draw.randint(0, total // 2)))
+        good = [row for row in range(1, total + 100) if row not in malformed]
+        first, n = draw.randint(1, 30), draw.randint(0, 30)
+        assert skip_rows(first, n, malformed).to_pylist() == good[first - 1:first - 1 + n], \
+            (malformed, first, n)
+
+
 def test_rejects_have_column_raw_value_and_code(well_formed: Bench) -> None:
     """A blank cell may show as None or ''; a token (--, N/A) or garbage shows as written."""
     bench = well_formed

@@ -4,6 +4,7 @@ JSON Lines in blocks. Each batch goes through :mod:`odse.engine.stages`.
 
 from __future__ import annotations
 
+import bisect
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -166,11 +167,16 @@ def finish(variant: Variant, run: RunContext) -> None:
 def skip_rows(first: int, n: int, malformed: list[int]) -> pa.Array:
     """Return the data row numbers of ``n`` well-formed rows, the first being the
     ``first``-th well-formed one, skipping the rows of malformed lines."""
-    rows = row_numbers(first, n)
-    if not malformed:
-        return rows
-    shifted = rows
-    for i, m in enumerate(malformed):
-        # well-formed row k lies after the i-th malformed line when k >= m - i
-        shifted = pc.add(shifted, pc.cast(pc.greater_equal(rows, m - i), pa.int64()))
-    return shifted
+    if not malformed or not n:
+        return row_numbers(first, n)
+    # The k-th well-formed row is row k + (the malformed rows m_i, i from 0, with m_i - i <= k):
+    # the batch spans the rows from its first to its last well-formed one, less the
+    # malformed rows between them (one pass, however many malformed lines there are).
+    steps = [m - i for i, m in enumerate(malformed)]
+    low = first + bisect.bisect_right(steps, first)
+    high = first + n - 1 + bisect.bisect_right(steps, first + n - 1)
+    rows = row_numbers(low, high - low + 1)
+    inside = malformed[bisect.bisect_left(malformed, low):bisect.bisect_right(malformed, high)]
+    if inside:
+        rows = pc.filter(rows, pc.invert(pc.is_in(rows, pa.array(inside, pa.int64()))))
+    return rows
