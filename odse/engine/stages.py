@@ -22,7 +22,7 @@ from odse.engine.fields import TimeCol
 from odse.engine.frame import Frame
 from odse.engine.names import ALT, ENTRY, INDEX, LOCAL, PREVIOUS, ROW, SCALE
 from odse.engine.run_context import RunContext
-from odse.engine.values import Col
+from odse.engine.values import Col, null_where
 from odse.errors import ParameterError
 
 if TYPE_CHECKING:
@@ -302,8 +302,7 @@ def final_checks(variant: Variant, table: pa.Table, frame: Frame, run: RunContex
             found.append(entry.set_column(entry.schema.get_field_index("scope"), "scope",
                                             pa.repeat(pa.scalar("value"), entry.num_rows)))
             table = table.set_column(table.schema.get_field_index(name), name,
-                                     pc.if_else(outside, pa.nulls(len(values), values.type),
-                                                values))
+                                     null_where(values, outside))
     return table
 
 
