@@ -115,6 +115,19 @@ class CsvFrame(Frame):
         return [f"line {row + self.header_lines}" for row in rows]
 
 
+class WorkbookFrame(CsvFrame):
+    """Rows of a workbook sheet: text columns by header name, placed by sheet and row."""
+
+    def __init__(self, batch: pa.RecordBatch, rows: pa.Array, sheet: str, header_row: int,
+                 params: dict[str, Any], null_values: Sequence[str] = ()) -> None:
+        super().__init__(batch, rows, header_row, {}, params, null_values)
+        self.sheet = sheet
+
+    def locations(self, indices: Sequence[int]) -> list[str]:
+        rows = pc.take(self.rows, pa.array(indices, pa.int64())).to_pylist()
+        return [f"sheet '{self.sheet}' row {row + self.header_lines}" for row in rows]
+
+
 # ----------------------------------------------------------------------------- JSON
 
 
