@@ -170,6 +170,10 @@ class Mapping:
                 sheet = workbook_input.read_sheet(data, variant.workbook, variant.detect_groups,
                                                   reader)
             except InputError as exc:
+                if len(candidates) == 1:
+                    raise InputError(f"source '{self.name}' ({variant.name}): {exc.message}",
+                                     code=exc.code, file=data.name, source=self.name,
+                                     hint=exc.hint) from None
                 tried.append(f"{variant.name}: {exc.message}")
                 continue
             missing = variant.missing(set(sheet.names))

@@ -61,7 +61,14 @@ def identify(data: InputData) -> Kind:
     try:
         head = data.head(1024)
     except (OSError, EOFError):
-        return Kind("gzip", "a damaged gzip file", "archive") if data.gzip else TEXT_KIND
+        return Kind("gzip", "a damaged gzip file", "damaged") if data.gzip else TEXT_KIND
+    kind = _kind_of(head, data)
+    if data.gzip and kind is not TEXT_KIND:
+        return Kind(kind.name, f"{kind.label}, gzip-compressed", kind.family)
+    return kind
+
+
+def _kind_of(head: bytes, data: InputData) -> Kind:
     for magic, kind in _MAGIC:
         if head.startswith(magic):
             return kind
@@ -102,6 +109,8 @@ def _zip_kind(data: InputData) -> Kind:
 
 def what_to_do(kind: Kind) -> str:
     """Say what to do with a file of this kind that a source cannot read."""
+    if kind.family == "damaged":
+        return "The file is damaged or cut short: fetch or export it again"
     if kind.family == "archive":
         return "Unpack it and pass the export inside, one file at a time"
     if kind.name in ("parquet", "arrow", "orc", "avro"):

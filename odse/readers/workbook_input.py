@@ -129,7 +129,7 @@ def find_header(top: list[dict[str, Any]], groups: Sequence[Sequence[str]], shee
         cells = {str(v).strip().lower() for v in row.values() if v is not None}
         if wanted and all(cells & group for group in wanted):
             return i + 1
-    need = "; ".join(" or ".join(repr(n) for n in g) for g in groups if g)
+    need = "; ".join(dict.fromkeys(" or ".join(repr(n) for n in g) for g in groups if g))
     raise InputError(
         f"no header row in the first {len(top)} rows of sheet {sheet!r} holds the columns "
         f"{need}", code="INPUT_SHAPE_UNKNOWN", file=file,
