@@ -176,8 +176,9 @@ def reject_problems(records: odse.Records, case: dict[str, Any]) -> list[str]:
     report = records.report
     shown = [str(r) for r in records.rejects][:5]
     problems = []
-    if report.rows_read != report.rows_out + report.rows_rejected:
+    if report.rows_read != report.rows_out + report.rows_rejected + report.rows_skipped:
         problems.append(f"rows_read {report.rows_read} != rows_out {report.rows_out} + "
+                        f"rows_skipped {report.rows_skipped} + "
                         f"rows_rejected {report.rows_rejected}")
     want_rows = case.get("rejects")
     want_codes = case.get("reject_codes")

@@ -120,7 +120,7 @@ def _join(spec: dict[str, Any], ctx: Ctx) -> Expr:
     def run(frame: Frame, state: RunState) -> Col:
         cols = [p(frame, state) for p in parts]
         values = pc.binary_join_element_wise(*[to_text(c.values) for c in cols], sep)
-        column = "+".join(c.column or "?" for c in cols)
+        column = "+".join(c.column if isinstance(c.column, str) else "?" for c in cols)
         return Col(values, values, column, [pr for c in cols for pr in c.problems])
 
     return run

@@ -255,12 +255,16 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
 
 
 def check_mapping(source: Any) -> list[MappingError]:
-    """Return the problems of a mapping spec (an empty list when it is valid)."""
+    """Return the problems of a mapping spec (an empty list when it is valid).
+
+    Besides loading it, every expression is run over a small synthetic batch, so that a
+    spec that would crash at run time is a problem here."""
     try:
-        load_mapping(source)
+        mapping = load_mapping(source)
     except MappingError as exc:
         return [exc]
-    return []
+    from odse.mapping.dry_run import dry_run
+    return dry_run(mapping)
 
 
 __all__ = ["Mapping", "check_mapping", "load_mapping"]

@@ -141,7 +141,7 @@ def read_sheet(data: InputData, settings: WorkbookSettings, groups: Sequence[Seq
     """Read the data rows of the chosen sheet, every column as text (one pass over it)."""
     reader = reader or open_workbook(data)
     name = choose_sheet(list(reader.sheet_names), settings.sheet, data.name)
-    grid = _load(reader, name, data.name, header_row=None, skip_rows=0)
+    grid = _load(reader, name, data.name, header_row=None)
     header = settings.header_row
     if header is None:
         top = grid.slice(0, settings.within).to_pylist()
