@@ -96,7 +96,7 @@ SCHEMA = {
         "examples": {"type": "array", "items": {"$ref": "#/$defs/example"}},
         # a spec with a single shape may give the variant's keys at the top level
         **{k: {"$ref": f"#/$defs/variant/properties/{k}"} for k in (
-            "format", "csv", "json", "workbook", "detect", "timezone", "interval", "order", "where", "fields", "unpivot")},
+            "format", "csv", "json", "workbook", "detect", "timezone", "interval", "order", "where", "pivot", "fields", "unpivot")},
     },
     "additionalProperties": False,
     "$defs": {
@@ -121,6 +121,12 @@ SCHEMA = {
                 "json": {"$ref": "#/$defs/json"},
                 "workbook": {"$ref": "#/$defs/workbook"},
                 "where": since_11({"$ref": "#/$defs/condition"}, "keep only the input rows (records) this condition holds for; the others are counted in the report as skipped, with the condition as the reason"),
+                "pivot": since_11({"type": "object", "required": ["key", "value", "by"],
+                                   "properties": {"key": {"type": "string", "description": "the column or path whose values name the channels"},
+                                                  "value": {"type": "string", "description": "the column or path holding each entry's value"},
+                                                  "by": NAME_LIST},
+                                   "additionalProperties": False},
+                                  "long to wide: one record per value of the by columns (time, device), with a column per key value that the fields read"),
                 "detect": {"$ref": "#/$defs/detect"},
                 "timezone": {"type": "string", "description": "zone of naive times unless the caller gives timezone= (IANA name or +HH:MM)"},
                 "interval": {"oneOf": [

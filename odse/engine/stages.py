@@ -17,7 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from odse import records
-from odse.engine import rejects, series, timestamps
+from odse.engine import pivot, rejects, series, timestamps
 from odse.engine.fields import TimeCol
 from odse.engine.frame import Frame
 from odse.engine.names import ALT, ENTRY, INDEX, LOCAL, PREVIOUS, ROW, SCALE
@@ -37,6 +37,9 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     if extra_rejects is not None and extra_rejects.num_rows:
         found.append(extra_rejects)
     skipped = where_stage(variant, frame, run)
+    if variant.pivot is not None:
+        frame = pivot.apply(variant.pivot, frame, run.report, skipped)
+        skipped = None
     for entry in variant.entries:
         if entry.optional and any(not any(frame.has(n) for n in g)
                                   for g in entry.own_columns):

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 
 from odse import records
+from odse.engine import pivot
 from odse.engine.compile_ctx import Ctx, Param
 from odse.engine.conditions import compile_condition
 from odse.engine.fields import FieldProgram, columns_of, compile_field
@@ -122,6 +123,11 @@ class Variant:
                               set(columns_of(spec.get("unpivot"))) |
                               set(columns_of({"column": _detect_columns(spec)})))
         self.detect_groups = self._detect_groups(spec, base_specs)
+        self.pivot = pivot.compile_pivot(spec.get("pivot"), self.columns)
+        if self.pivot is not None:
+            # the input holds the key, value and by columns; the channels come from the key
+            self.detect_groups = [[self.pivot.key], [self.pivot.value],
+                                  *[[b] for b in self.pivot.by]]
         self.needs_interval = any(
             p.measure == "power" or (p.kind == "timestamp" and p.label == "end")
             for e in self.entries for p in e.fields.values())

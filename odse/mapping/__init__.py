@@ -27,7 +27,7 @@ BUILTIN_PARAMS = {
                       description="zone of naive input times (IANA name or +HH:MM)"),
 }
 _VARIANT_KEYS = ("name", "description", "format", "csv", "json", "workbook", "detect",
-                 "timezone", "interval", "order", "where", "fields", "unpivot", "examples")
+                 "timezone", "interval", "order", "where", "pivot", "fields", "unpivot", "examples")
 _FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "jsonl": "JSON Lines",
                  "workbook": "workbooks (.xlsx, .xls, .ods)"}
 

@@ -20,8 +20,8 @@ from odse.suggest import did_you_mean
 SCHEMA_FILE = "mapping-v1.json"
 LANGUAGE_VERSION = 1.1
 LANGUAGE_VERSIONS = (1, 1.1)
-"""Versions this odse reads: a 1 spec runs unchanged; 1.1 adds workbooks, where:, a field's
-own timezone:, truncate:, the time format excel and const: null."""
+"""Versions this odse reads: a 1 spec runs unchanged; 1.1 adds workbooks, where:, pivot:, a
+field's own timezone:, truncate:, the time format excel and const: null."""
 
 
 @cache
@@ -93,7 +93,7 @@ def _feature_11(variant: dict[str, Any], where: tuple[Any, ...]) -> tuple[tuple[
                                                                            str] | None:
     if variant.get("format") == "workbook":
         return (*where, "format"), "format: workbook"
-    for key in ("workbook", "where"):
+    for key in ("workbook", "where", "pivot"):
         if key in variant:
             return (*where, key), f"{key}:"
     if "variants" in variant and where == () and ("format" in variant or "fields" in variant):
