@@ -42,7 +42,7 @@ def test_sources_json_is_for_machines() -> None:
     huawei = next(s for s in listing if s["name"] == "huawei")
     assert huawei["aliases"] == ["fusionsolar", "huawei_fusionsolar"]
     assert huawei["file"].endswith("huawei.yaml")
-    assert {v["format"] for v in huawei["variants"]} == {"csv"}
+    assert {v["format"] for v in huawei["variants"]} == {"csv", "json", "workbook"}
 
 
 def test_sources_long_describes_shapes_and_parameters() -> None:
@@ -91,7 +91,51 @@ def test_mapping_check_ok_lines() -> None:
     assert result.stdout.splitlines() == [
         f"OK: {SPEC} (source site_historian, 1 variant, 1 example)",
         f"OK: {SHORT} (source csv, 1 variant)",
-        "OK: huawei (source huawei, 1 variant, 2 examples)"]
+        "OK: huawei (source huawei, 4 variants, 2 examples)"]
+    # three huawei shapes read naive local times and declare no zone: warnings, not errors
+    warnings = result.stderr.splitlines()
+    assert [w.split(" reads ")[0] for w in warnings] == [
+        "Warning: huawei: variant huawei", "Warning: huawei: variant plant_report_csv",
+        "Warning: huawei: variant plant_report_xlsx"]
+    assert warnings[0].endswith(
+        "reads times without an offset (%Y/%m/%d %H:%M:%S) and declares no zone: they are "
+        "read as UTC unless the caller passes timezone= (add timezone: to the variant when "
+        "its exports use one zone)")
+
+
+def test_mapping_check_fails_a_spec_that_would_crash_at_run_time(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A crash in an expression (here an operator made to fail, as the nested arithmetic
+    did before it was fixed) is found at check time."""
+    from odse.engine import expressions
+
+    def build(spec: object, ctx: object) -> object:
+        def run(frame: object, state: object) -> object:
+            raise TypeError("Expected bytes, got a 'pyarrow.lib.StringArray' object")
+        return run
+
+    monkeypatch.setitem(expressions.SOURCES, "add", build)
+    spec = tmp_path / "crash.yaml"
+    spec.write_text("odse_mapping: 1\nname: x\nformat: csv\ntimezone: UTC\nfields:\n"
+                    "  timestamp: {column: Time}\n"
+                    "  kWh: {sub: [{column: A}, {add: [{column: B}, {column: C}]}]}\n"
+                    "  error_type: {const: normal}\n")
+    result = invoke("mapping", "check", str(spec))
+    assert result.exit_code == 2
+    assert result.stdout == ""
+    assert result.stderr.startswith(
+        f"Error: {spec}:7: this expression fails when it meets data (TypeError: Expected "
+        "bytes, got a 'pyarrow.lib.StringArray' object) (at fields.kWh)")
+
+
+def test_mapping_check_passes_the_nested_arithmetic_spec(tmp_path: Path) -> None:
+    spec = tmp_path / "nested.yaml"
+    spec.write_text("odse_mapping: 1\nname: x\nformat: csv\ntimezone: UTC\nfields:\n"
+                    "  timestamp: {column: Time}\n"
+                    "  kWh: {sub: [{column: A}, {add: [{column: B}, {column: C}]}]}\n"
+                    "  error_type: {const: normal}\n")
+    result = invoke("mapping", "check", str(spec))
+    assert result.exit_code == 0, result.stderr
     assert result.stderr == ""
 
 

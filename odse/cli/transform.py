@@ -330,10 +330,9 @@ def summary_line(report: Any, written: Any, shown_input: str, output: str,
     if skipped:
         why = ", ".join(f"{n}x {reason}" for reason, n in report.skipped.items())
         text += f", {console.plural(skipped, 'row')} skipped by the mapping ({why})"
-    text = f"{text}, {clock}"
     if getattr(report, "assumed_zone", None):
-        text += f"; naive times read as {report.assumed_zone}: pass --timezone"
-    return text
+        text += f", naive times read as {report.assumed_zone} (pass --timezone)"
+    return f"{text}, {clock}"
 
 
 def first_reject_line(report: Any) -> str:
