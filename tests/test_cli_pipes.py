@@ -98,6 +98,7 @@ def test_the_guides_cron_script_with_its_paths_replaced(tmp_path: Path) -> None:
     assert len(lines) == 4
     assert lines[0].endswith("(huawei): 264 rows read, 263 records written to "
                              f"{lake}/ (merge: 1 partition, 1 file), 1 row rejected "
-                             f"(1x MISSING_VALUE), {lines[0].rsplit(', ', 1)[1]}")
+                             "(1x MISSING_VALUE), naive times read as UTC (pass --timezone), "
+                             f"{lines[0].rsplit(', ', 1)[1]}")
     assert lines[3].endswith("asset_id=SITE-BETA: 288 records in 2 files: 288/288 valid "
                              "(semantic)")
