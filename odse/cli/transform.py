@@ -57,7 +57,8 @@ written with --rejects. --strict makes the first one fail it (exit 1)."""
                    "error_code, asset_id, and extra.FIELD for any other field; e.g. "
                    "timestamp=Time,kWh=E,extra.kVAr=Q")
 @click.option("-i", "--input", "input_path", metavar="FILE", required=True,
-              help="The export to read (CSV, JSON, JSON Lines; .gz too); - reads stdin.")
+              help="The export to read (CSV, JSON, JSON Lines, or a workbook: .xlsx, "
+                   ".xls, .ods with odse[excel]; .gz too); - reads stdin.")
 @click.option("-o", "--output", metavar="PATH", default="-",
               help="Output file, or the lake folder for parquet; - (default) is stdout.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS, case_sensitive=False),
