@@ -196,10 +196,15 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
     else:
         raise MappingError(f"cannot read a mapping from {type(source).__name__}",
                            hint="Pass a file path, a dict, or YAML text")
-    if generic.is_short_form(text.data):
-        text = SpecText(data=generic.expand(text.data, name=name or "csv", file=text.file),
-                        file=text.file)
-    return Mapping(text)
+    try:
+        if generic.is_short_form(text.data):
+            text = SpecText(data=generic.expand(text.data, name=name or "csv", file=text.file),
+                            file=text.file)
+        return Mapping(text)
+    except RecursionError:
+        # a dict that contains itself, or nesting past what the checks can walk
+        from odse.mapping.source_text import too_deep
+        raise too_deep(text.file) from None
 
 
 def check_mapping(source: Any) -> list[MappingError]:
