@@ -94,8 +94,8 @@ def for_malformed(rows: list[csv_input.MalformedRow], header_lines: int) -> pa.T
     return _table(len(rows), row=numbers,
                   line=[n + header_lines if n else None for n in numbers],
                   value=[r.text for r in rows], code="MALFORMED_ROW", scope="record",
-                  reason=[f"the line has {r.actual} fields, the header {r.expected}"
-                          for r in rows])
+                  reason=[r.reason or f"the line has {r.actual} fields, the header "
+                          f"{r.expected}" for r in rows])
 
 
 def for_records_without_entry(frame: Frame) -> pa.Table:
