@@ -9,7 +9,6 @@ through the stages of :mod:`odse.engine.stages`.
 from __future__ import annotations
 
 import codecs
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,7 +16,7 @@ from typing import Any
 import pyarrow as pa
 
 from odse import records
-from odse.engine import reading
+from odse.engine import reading, regex
 from odse.engine.compile_ctx import Ctx, Param
 from odse.engine.fields import FieldProgram, columns_of, compile_field
 from odse.engine.frame import Frame, JsonFrame, Level, split_path
@@ -161,11 +160,11 @@ class Variant:
         levels = []
         for i, s in enumerate(spec):
             if s.get("match"):
-                try:
-                    re.compile(s["match"])
-                except re.error as exc:
-                    raise ctx.error(f"invalid regular expression: {exc}", None, "json",
-                                    "records", i, "match") from None
+                why = regex.problem(s["match"])
+                if why:
+                    raise ctx.error(f"invalid regular expression {s['match']!r}: {why}",
+                                    "Write it without lookaround or backreferences", "json",
+                                    "records", i, "match")
             levels.append(Level(s["path"], s.get("as"), bool(s.get("entries")), s.get("key"),
                                 s.get("match")))
         return levels

@@ -164,7 +164,7 @@ class InputData:
             return io.BufferedReader(GzipBound(gzip.GzipFile(fileobj=raw), self), 1 << 20)
         assert self.path is not None
         if not self.gzip:
-            return open(self.path, "rb")  # noqa: SIM115 - the caller closes it
+            return open(self.path, "rb")
         return io.BufferedReader(GzipBound(gzip.open(self.path, "rb"), self), 1 << 20)
 
     def decompressed_limit(self) -> int:

@@ -164,7 +164,8 @@ def _to_arrow(value: Any, name: str) -> pa.Array:
         shown = bad.encode("unicode_escape").decode("ascii") if bad else "?"
         raise InputError(f"{name} holds text that is not valid Unicode (the escape {shown}, "
                          "a lone surrogate)", code="INPUT_BAD_TEXT", file=name,
-                         hint="Such text cannot be written to any output; fix the export")
+                         hint="Such text cannot be written to any output; fix the export"
+                         ) from None
     except RecursionError:
         raise limits.exceeded("json_depth", f"{name} nests too deep to convert",
                               file=name) from None
