@@ -127,9 +127,15 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
     missing_ids = _Counter()
     if layout is not None and "asset_id" in layout[0]:
         batches = _count_missing(batches, "asset_id", missing_ids)
-    summary = write(batches, stream.schema, fmt, output, layout)
-    if rejects_path is not None:
-        write_rejects(report.rejects_table, rejects_path, rejects_format)
+    from odse.writers.commit import together
+
+    # records and rejects land together or not at all: the rejects file is written (to a
+    # temporary name) when the records end, before a lake commits; all renamed at the end
+    with together():
+        if rejects_path is not None:
+            batches = _then(batches, lambda: write_rejects(report.rejects_table,
+                                                           rejects_path, rejects_format))
+        summary = write(batches, stream.schema, fmt, output, layout)
 
     rejected = report.reject_count > 0
     if not quiet or rejected:
@@ -140,6 +146,12 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
         verb = "has" if missing_ids.n == 1 else "have"
         console.warn(f"{console.plural(missing_ids.n, 'record')} {verb} no asset_id and went "
                      f"to the asset_id={NULL_PARTITION} partition; give --asset-id ID")
+
+
+def _then(batches: Any, action: Any) -> Any:
+    """Yield the batches, then run ``action`` (inside the consumer's last ``next``)."""
+    yield from batches
+    action()
 
 
 def output_format(fmt: str | None, output: str) -> str:
