@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
@@ -192,6 +193,22 @@ def post_scale(name: str, values: pa.Array, table: pa.Table) -> pa.Array:
     return pc.if_else(whole, pc.divide(values, inverse), pc.multiply(values, factor))
 
 
+MIN_INTERVAL_MINUTES = 1 / 60
+MAX_INTERVAL_MINUTES = 366 * 1440
+
+
+def interval_problem(minutes: float) -> str | None:
+    """Say what is wrong with an interval of ``minutes`` (None: nothing): it must be a
+    finite number from one second to 366 days."""
+    if math.isnan(minutes) or math.isinf(minutes):
+        return "must be a finite number of minutes"
+    if minutes <= 0:
+        return "must be positive"
+    if not MIN_INTERVAL_MINUTES <= minutes <= MAX_INTERVAL_MINUTES:
+        return "must be from one second (1/60 minute) to 366 days (527040 minutes)"
+    return None
+
+
 def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
                  run: RunContext) -> pa.Array | None:
     """Return each record's interval in microseconds (null where it cannot be told)."""
@@ -225,9 +242,10 @@ def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
     except (TypeError, ValueError):
         raise ParameterError(f"interval must be a number of minutes, got {spec!r}",
                              code="BAD_INTERVAL") from None
-    if minutes <= 0:
-        raise ParameterError(f"interval must be positive, got {minutes}",
-                             code="BAD_INTERVAL")
+    problem = interval_problem(minutes)
+    if problem:
+        raise ParameterError(f"interval {problem}, got {spec!r}", code="BAD_INTERVAL",
+                             hint="Give the interval in minutes, e.g. interval_minutes=5")
     return pa.repeat(pa.scalar(round(minutes * 60_000_000), pa.int64()), n)
 
 

@@ -174,6 +174,15 @@ class Variant:
         if isinstance(interval, dict) and interval["param"] not in self.params:
             raise ctx.error(f"interval uses the undeclared parameter '{interval['param']}'",
                             "Declare it under params:", "interval", "param")
+        minutes = interval.get("default") if isinstance(interval, dict) else interval
+        if isinstance(minutes, (int, float)) and not isinstance(minutes, bool):
+            from odse.engine.stages import interval_problem
+
+            problem = interval_problem(float(minutes))
+            if problem:
+                path = ("interval", "default") if isinstance(interval, dict) else ("interval",)
+                raise ctx.error(f"interval {problem}, got {minutes!r}",
+                                "Give the interval in minutes, e.g. interval: 5", *path)
 
     def _detect_groups(self, spec: dict[str, Any], base_specs: dict[str, Any]) -> list[list[str]]:
         groups = [_column_names(c) for c in (spec.get("detect") or {}).get("columns", [])]

@@ -7,6 +7,7 @@ returns the problems instead of raising. See ``docs/mapping-language.md``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
 from typing import Any
@@ -94,7 +95,9 @@ class Mapping:
 
     def select(self, data: InputData) -> tuple[Variant, Any]:
         """Return the first variant that fits ``data`` (and a parsed document, for JSON)."""
-        fmt = sniff_format(data.head())
+        head = data.head()
+        refuse_unreadable(head, data.name)
+        fmt = sniff_format(head)
         tried: list[str] = []
         root = None
         for variant in self.variants:
@@ -147,11 +150,44 @@ class Mapping:
         }
 
 
+def refuse_unreadable(head: bytes, name: str) -> None:
+    """Raise a clear InputError for an input that is no text odse reads: empty, UTF-16,
+    binary, or a JSON document that is a single value."""
+    if not head.strip():
+        raise InputError(f"{name} is empty", code="INPUT_EMPTY", file=name,
+                         hint="Check that the export finished and the right file was given")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+            b"\x00" in head[:4096] and head[:4096].count(b"\x00") * 4 >= len(head[:4096])):
+        raise InputError(f"{name} is UTF-16 text", code="INPUT_UTF16", file=name,
+                         hint="Save it as UTF-8 (or set csv.encoding: utf-16 in the mapping)")
+    if b"\x00" in head[:4096]:
+        raise InputError(f"{name} looks like a binary file, not text (it holds NUL bytes)",
+                         code="INPUT_BINARY", file=name,
+                         hint="odse reads CSV, JSON and JSON Lines exports (gzip too)")
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first in (b'"', b"-", b"t", b"f", b"n") or first.isdigit():
+        import json
+
+        try:
+            value = json.loads(head)
+        except (ValueError, UnicodeDecodeError):
+            return
+        raise InputError(f"{name} holds a single JSON {type(value).__name__}, not records",
+                         code="INPUT_NOT_JSON", file=name,
+                         hint="Records come from a JSON object or array, JSON Lines or CSV")
+
+
 def _coerce(param: Param, value: Any, source: str) -> Any:
     try:
         if param.type == "number":
             result: Any = float(value)
+            if math.isnan(result) or math.isinf(result):
+                raise ParameterError(
+                    f"parameter '{param.name}' must be a finite number, got {value!r}",
+                    code="BAD_PARAMETER", source=source)
         elif param.type == "integer":
+            if isinstance(value, str) and len(value.strip()) > 30:
+                raise ValueError
             result = int(value) if not isinstance(value, float) or value.is_integer() else None
             if result is None:
                 raise ValueError
@@ -162,7 +198,9 @@ def _coerce(param: Param, value: Any, source: str) -> Any:
                 result = bool(value)
         else:
             result = str(value)
-    except (TypeError, ValueError):
+    except ParameterError:
+        raise
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(
             f"parameter '{param.name}' must be {param.type}, got {value!r}",
             code="BAD_PARAMETER", source=source) from None

@@ -251,10 +251,19 @@ class CsvGuard(io.RawIOBase):
 
     def _check(self, region: bytes) -> bytes:
         long_lines = len(region) > self.line_bytes and not self._short_lines(region)
-        if not long_lines and self._quotes_close_per_line(region):
+        if not long_lines and self._valid_text(region) and self._quotes_close_per_line(region):
             self.line += region.count(b"\n")
             return region
         return self._by_line(region)
+
+    def _valid_text(self, region: bytes) -> bool:
+        if self.encoding != "utf-8" or region.isascii():
+            return True
+        try:
+            region.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
 
     def _short_lines(self, region: bytes) -> bool:
         # every window of half the limit holds a line break: no line reaches the limit
@@ -294,6 +303,14 @@ class CsvGuard(io.RawIOBase):
             if len(text) > self.line_bytes:
                 keep[i] = False
                 self._drop(self.line + i + 1, text, self._too_long())
+            elif self.encoding == "utf-8" and not text.isascii():
+                try:
+                    text.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    keep[i] = False
+                    self._drop(self.line + i + 1, text, f"the line is not valid UTF-8 text "
+                               f"(byte 0x{text[exc.start]:02x} at column {exc.start + 1}); "
+                               "set csv.encoding in the mapping if the file is not UTF-8")
         odd = [i for i, text in enumerate(lines) if keep[i] and text.count(b'"') & 1]
         held = len(lines)
         k = 0
