@@ -52,13 +52,16 @@ _EXPORTS: dict[str, str] = {
     "TransformError": "odse.errors",
     "UnknownSourceError": "odse.errors",
     "InputError": "odse.errors",
+    "LimitError": "odse.limits",
 }
+_SUBMODULES = ("limits",)  # odse.limits.override(...) works after a plain `import odse`
 
 __all__ = [
     "PROFILES",
     "BatchStream",
     "BatchValidationResult",
     "InputError",
+    "LimitError",
     "Mapping",
     "MappingError",
     "OdseError",
@@ -91,6 +94,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"odse.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'odse' has no attribute {name!r}")
