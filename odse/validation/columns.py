@@ -332,7 +332,7 @@ def _is_integer(v: Any) -> bool:
 _TYPE_TESTS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
     "number": (_is_number, _to_float),
     "integer": (_is_integer, _to_float),
-    "string": (lambda v: _is_text(v), _to_text),
+    "string": (_is_text, _to_text),
     "boolean": (lambda v: isinstance(v, bool), bool),
 }
 

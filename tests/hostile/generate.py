@@ -44,16 +44,21 @@ def big_field(out: Path) -> None:
 
 
 def stray_quote_big_file(out: Path) -> None:
-    rows = _csv_rows(200_000)
-    rows[150_000] = '2024-01-01 00:00,"7.5,x\n'
+    rows = _csv_rows(100_000)   # 2.7 MB: more than one of the reader's blocks
+    rows[70_000] = '2024-01-01 00:00,"7.5,x\n'
     (out / "stray_quote_big.csv").write_text("Time,Energy\n" + "".join(rows))
+
+
+BOMB_MIB = 128
+"""Decompressed size of the corpus's gzip bombs (a thousandfold): past the 64 MiB floor.
+The issue's 1 GiB bomb is ``python tests/hostile/generate.py --bomb-mib 1024 DIR``."""
 
 
 def gzip_bomb(out: Path) -> None:
     with gzip.open(out / "gzip_bomb.csv.gz", "wb", compresslevel=9) as fh:
         fh.write(b"Time,Energy\n")
         block = b"0" * (1 << 20)
-        for _ in range(1024):
+        for _ in range(BOMB_MIB):
             fh.write(block)
 
 
@@ -61,7 +66,7 @@ def gzip_bomb_json(out: Path) -> None:
     with gzip.open(out / "gzip_bomb.json.gz", "wb", compresslevel=9) as fh:
         fh.write(b'{"production": [{"end_at": 1, "wh_del": "')
         block = b"0" * (1 << 20)
-        for _ in range(1024):
+        for _ in range(BOMB_MIB):
             fh.write(block)
         fh.write(b'"}]}')
 
@@ -123,4 +128,8 @@ def generate(out: Path) -> Path:
 
 
 if __name__ == "__main__":
-    generate(Path(sys.argv[1] if len(sys.argv) > 1 else "hostile-files"))
+    argv = sys.argv[1:]
+    if argv[:1] == ["--bomb-mib"]:
+        BOMB_MIB = int(argv[1])
+        argv = argv[2:]
+    generate(Path(argv[0] if argv else "hostile-files"))
