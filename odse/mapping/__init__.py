@@ -83,6 +83,13 @@ class Mapping:
         for name, param in self.params.items():
             if name not in out and param.default is not None:
                 out[name] = param.default
+        asset = out.get("asset_id")
+        if asset is not None and (not str(asset).strip()
+                                  or str(asset) == "__HIVE_DEFAULT_PARTITION__"):
+            raise ParameterError(
+                f"asset_id {asset!r} cannot name an asset: a lake would read it back as "
+                "no asset_id (the __HIVE_DEFAULT_PARTITION__ folder)", code="BAD_ASSET_ID",
+                source=self.name, hint="Give the asset's identifier, or leave asset_id out")
         zone = out.get("timezone")
         if zone is not None:
             from odse.engine.timestamps import check_zone
