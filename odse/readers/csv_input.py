@@ -161,6 +161,9 @@ class MalformedRow:
     reason: str | None = None     # set by the guard; else the field counts say it
 
 
+GUARD_MIN_READ = 1 << 16
+"""Bytes the guard reads from the input at least per call (read at call time: tests shrink
+it to put block boundaries inside quoted cells)."""
 _QUOTE_FREE = r'^(?:[^"]|"[^"\n]*")*$'
 """RE2: text in which every quoted part closes on its own line."""
 _SPARSE_QUOTES = 4096
@@ -207,7 +210,7 @@ class CsvGuard(io.RawIOBase):
         if size is None or size < 0:
             size = BLOCK_SIZE
         while not self.ready and not (self.eof and not self.held and not self.carry):
-            self._fill(max(size, 1 << 16))
+            self._fill(max(size, GUARD_MIN_READ))
         out, self.ready = self.ready[:size], self.ready[size:]
         return out
 
