@@ -35,6 +35,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--base", required=True, type=Path,
                         help="folder with the other odse/ (and mappings/, schemas/)")
+    parser.add_argument("--this", type=Path, default=None,
+                        help="folder with this side's odse/ (default: the checkout); a frozen "
+                             "copy keeps edits made during the run out of it")
     parser.add_argument("--size", type=generate.parse_rows, default="1m")
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--steps", default="", help="step:source,... (default: all)")
@@ -58,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
                 env_before = os.environ.get("PYTHONPATH")
                 if side == "A":
                     os.environ["PYTHONPATH"] = str(args.base.resolve())
+                elif args.this is not None:
+                    os.environ["PYTHONPATH"] = str(args.this.resolve())
                 try:
                     wall, _, rss, code, _, err = run.run_process(argv_, cwd)
                 finally:

@@ -346,6 +346,8 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
             bad = pc.and_(pc.is_valid(extra.raw if extra.raw is not None else extra.values),
                           pc.is_null(extra.values))
             problems += problem(bad, "NOT_A_NUMBER", "the seconds to add are not a number")
-        return TimeCol(utc, col.raw, col.column, problems, alt=placed.alt, local=placed.local)
+        # a reject shows the input value, not what the parse made of it
+        raw = col.raw if col.raw is not None else col.values
+        return TimeCol(utc, raw, col.column, problems, alt=placed.alt, local=placed.local)
 
     return run
