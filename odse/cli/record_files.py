@@ -38,7 +38,7 @@ import pyarrow.parquet as pq
 from odse import limits
 from odse.errors import InputError, InputNotFoundError
 from odse.readers import json_input
-from odse.readers.inputs import InputData
+from odse.readers.inputs import InputData, release
 from odse.records import record_schema
 
 PIECE_ROWS = 1 << 17
@@ -243,6 +243,7 @@ def _json_objects(source: Source, multiline: bool) -> Iterator[Piece]:
     stream: Any = (pa.BufferReader(source.data) if source.data is not None
                    else pa.PythonFile(open(source.name, "rb"), mode="r"))  # noqa: SIM115
     done = 0
+    reader = None
     try:
         try:
             reader = pajson.open_json(
@@ -256,6 +257,7 @@ def _json_objects(source: Source, multiline: bool) -> Iterator[Piece]:
         except pa.ArrowInvalid:
             pass  # a type Arrow cannot hold, or a syntax error: Python says which
     finally:
+        release(reader)
         stream.close()
     yield from _python_objects(source, skip=done)
 
@@ -341,6 +343,7 @@ def _csv(source: Source, head: bytes) -> Iterator[Piece]:
     props = record_schema()["properties"]
     stream: Any = (pa.BufferReader(source.data) if source.data is not None
                    else pa.PythonFile(open(source.name, "rb"), mode="r"))  # noqa: SIM115
+    reader = None
     try:
         reader = pcsv.open_csv(
             stream,
@@ -365,6 +368,7 @@ def _csv(source: Source, head: bytes) -> Iterator[Piece]:
                          file=source.name,
                          hint="Each line needs as many cells as the header") from None
     finally:
+        release(reader)
         stream.close()
 
 

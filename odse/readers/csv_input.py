@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 
 from odse import limits
 from odse.errors import InputError
-from odse.readers.inputs import HEAD_BYTES, InputData
+from odse.readers.inputs import HEAD_BYTES, InputData, release
 
 DEFAULT_NULLS = ("", "NaN", "nan", "NAN", "NULL", "null", "None", "N/A", "n/a", "NA", "#N/A",
                  "--", "-", "#VALUE!", "#DIV/0!")
@@ -444,6 +444,7 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                      line_bytes=bound.csv_line_bytes, quoted_lines=bound.csv_quoted_lines,
                      excerpt_chars=bound.reject_value_chars)
     stream = pa.PythonFile(guard, mode="r")
+    reader = None
     try:
         reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
                                 convert_options=convert_options)
@@ -472,4 +473,5 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
             if batch.num_rows:
                 yield batch
     finally:
+        release(reader)
         stream.close()

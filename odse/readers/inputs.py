@@ -219,6 +219,14 @@ class GzipBound(io.RawIOBase):
         super().close()
 
 
+def release(reader: Any) -> None:
+    """Stop an Arrow streaming reader now, not at interpreter exit: its read-ahead threads
+    call back into Python (a PythonFile), which aborts the process once Python is gone."""
+    if reader is not None:
+        with contextlib.suppress(Exception):
+            reader.close()
+
+
 def _is_pipe(stream: Any) -> bool:
     try:
         return not stream.seekable() and stream.fileno() >= 0

@@ -22,7 +22,7 @@ import pyarrow.json as pajson
 
 from odse import limits
 from odse.errors import InputError
-from odse.readers.inputs import InputData
+from odse.readers.inputs import InputData, release
 
 ROOT_ARRAY_KEY = "@"
 LINES_BLOCK = 8 << 20
@@ -223,6 +223,7 @@ def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.
     check_lines_depth(data)
     raw_stream = data.open_at(0)
     done = 0
+    reader = None
     try:
         reader = pajson.open_json(
             raw_stream,
@@ -237,6 +238,7 @@ def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         yield from _python_lines(data, skip=done)
     finally:
+        release(reader)
         raw_stream.close()
 
 

@@ -79,8 +79,9 @@ def deep_json(out: Path) -> None:
 
 
 def deep_spec(out: Path) -> None:
-    (out / "spec_deep_5000.yaml").write_text("odse_mapping: 1\nname: deep\nx: "
-                                             + "[" * 5000 + "]" * 5000 + "\n")
+    for depth in (900, 5000):
+        (out / f"spec_deep_{depth}.yaml").write_text("odse_mapping: 1\nname: deep\nx: "
+                                                     + "[" * depth + "]" * depth + "\n")
 
 
 def random_bytes(out: Path) -> None:
