@@ -42,10 +42,8 @@ def nesting_depth(raw: bytes, limit: int) -> int:
     strings dropped, then innermost pairs are removed a few times (real documents are
     shallow) and what remains is summed. All of it runs in C, not per byte in Python.
     """
-    if b"\\" in raw:
-        raw = raw.replace(b"\\\\", b"")
-    if b'\\"' in raw:
-        raw = raw.replace(b'\\"', b"")
+    if b"\\" in raw:   # escapes: an escaped quote is no quote
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
     # two adjacent quotes are an empty string or the end of one and the start of the next:
     # either way, what lies between quotes stays between quotes when they go
     text = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
@@ -71,7 +69,7 @@ def nesting_depth(raw: bytes, limit: int) -> int:
 def check_depth(raw: bytes, name: str, line: int | None = None) -> None:
     """Raise a LimitError when ``raw`` nests deeper than the json_depth limit."""
     limit = limits.current().json_depth
-    if raw.count(b"[") + raw.count(b"{") <= limit:
+    if len(raw) <= 2 * limit:
         return
     depth = nesting_depth(raw, limit)
     if depth > limit:
@@ -257,8 +255,7 @@ def check_lines_depth(data: InputData) -> None:
             block = rest + chunk
             cut = block.rfind(b"\n") + 1 if chunk else len(block)
             block, rest = block[:cut], block[cut:]
-            if block and block.count(b"[") + block.count(b"{") > limit and \
-                    nesting_depth(block, limit) > limit:
+            if len(block) > 2 * limit and nesting_depth(block, limit) > limit:
                 for number, line in enumerate(block.splitlines(), start=before + 1):
                     check_depth(line, data.name, number)
             before += block.count(b"\n")
