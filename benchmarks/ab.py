@@ -2,7 +2,9 @@
 
 The machine is shared and noisy, so the two are run alternately, process by process (A, B,
 A, B ...), and compared by the median of each: what a change costs, not what the machine
-was doing meanwhile. The steps and inputs are those of ``run.py`` (odse only).
+was doing meanwhile. The steps and inputs are those of ``run.py`` (odse only). CPU time
+(user + system of the process) is reported beside wall time: on a loaded machine it is the
+steadier of the two.
 
 Usage, from the repository root (BASE is a folder holding another ``odse/``, ``mappings/``
 and ``schemas/``, e.g. ``git archive main odse mappings schemas | tar -x -C /tmp/base``)::
@@ -50,11 +52,12 @@ def main(argv: list[str] | None = None) -> int:
                                     if Path("/dev/shm").is_dir() else None))
     load = os.getloadavg()
     print(f"load at start: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}", file=sys.stderr)
-    rows = ["| step | source | A: base [s] | B: this [s] | B/A | A RSS [MB] | B RSS [MB] |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| step | source | A wall [s] | B wall [s] | B/A wall | A CPU [s] | B CPU [s] | "
+            "B/A CPU | A RSS [MB] | B RSS [MB] |", "|---|---|---|---|---|---|---|---|---|---|"]
     for step, source in steps:
         times: dict[str, list[float]] = {"A": [], "B": []}
         peaks: dict[str, list[float]] = {"A": [], "B": []}
+        cpus: dict[str, list[float]] = {"A": [], "B": []}
         for _ in range(args.repeat):
             for side in ("A", "B"):
                 argv_, cwd = run.command("odse", step, source, paths[source], scratch, None)
@@ -64,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
                 elif args.this is not None:
                     os.environ["PYTHONPATH"] = str(args.this.resolve())
                 try:
-                    wall, _, rss, code, _, err = run.run_process(argv_, cwd)
+                    wall, cpu, rss, code, _, err = run.run_process(argv_, cwd)
                 finally:
                     if env_before is None:
                         os.environ.pop("PYTHONPATH", None)
@@ -76,10 +79,13 @@ def main(argv: list[str] | None = None) -> int:
                           file=sys.stderr)
                     return 1
                 times[side].append(wall)
+                cpus[side].append(cpu)
                 peaks[side].append(rss)
         a, b = statistics.median(times["A"]), statistics.median(times["B"])
-        rows.append(f"| {step} | {source} | {a:.2f} | {b:.2f} | {b / a:.3f} | "
-                    f"{max(peaks['A']):,.0f} | {max(peaks['B']):,.0f} |")
+        ca, cb = statistics.median(cpus["A"]), statistics.median(cpus["B"])
+        rows.append(f"| {step} | {source} | {a:.2f} | {b:.2f} | {b / a:.3f} | {ca:.2f} | "
+                    f"{cb:.2f} | {cb / ca:.3f} | {max(peaks['A']):,.0f} | "
+                    f"{max(peaks['B']):,.0f} |")
         print(rows[-1], file=sys.stderr)
     load = os.getloadavg()
     rows.append(f"\nload at end: {load[0]:.1f} {load[1]:.1f} {load[2]:.1f}")
