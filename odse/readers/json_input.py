@@ -108,8 +108,9 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
             read_options=pajson.ReadOptions(block_size=len(raw) + 64, use_threads=False),
             parse_options=pajson.ParseOptions(explicit_schema=schema, newlines_in_values=True,
                                               unexpected_field_behavior="infer"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _python_document(raw, data.name)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        # Arrow's reader checks every object for a key given twice: Python then names it
+        return _python_document(raw, data.name, check_keys="specified twice" in str(exc))
     if table.num_rows != 1:
         return _python_document(raw, data.name)
     return table.to_struct_array().combine_chunks()
@@ -130,16 +131,18 @@ class _DuplicateKey(ValueError):
         self.key = key
 
 
-def loads(raw: bytes | str, name: str, line: int | None = None) -> Any:
+def loads(raw: bytes | str, name: str, line: int | None = None, *,
+          check_keys: bool = True) -> Any:
     """Parse JSON text with Python, numbers kept as their text; every failure an InputError.
 
-    A key given twice in one object is an error (``JSON_DUPLICATE_KEY``): keeping either
-    value would drop the other without a word.
+    check_keys: a key given twice in one object is an error (``JSON_DUPLICATE_KEY``):
+        keeping either value would drop the other without a word. (Checking costs a Python
+        call per object; a caller whose text Arrow's reader has checked already skips it.)
     """
     where = f"line {line} of {name}" if line else name
     try:
         return json.loads(raw, parse_int=str, parse_float=str, parse_constant=str,
-                          object_pairs_hook=_no_duplicates)
+                          object_pairs_hook=_no_duplicates if check_keys else None)
     except _DuplicateKey as exc:
         raise InputError(f"{where} gives the key '{exc.key}' twice in one object",
                          code="JSON_DUPLICATE_KEY", file=name, line=line,
@@ -169,11 +172,12 @@ def _to_arrow(value: Any, name: str) -> pa.Array:
                               file=name) from None
 
 
-def _python_document(raw: bytes, name: str, *, text_leaves: bool = False) -> pa.StructArray:
+def _python_document(raw: bytes, name: str, *, text_leaves: bool = False,
+                     check_keys: bool = False) -> pa.StructArray:
     # Arrow's reader stops at a field that is a number in one record and text in another
     # (a real export's "N/A" among readings). Python's parser then reads numbers as text,
     # which the engine converts as it does CSV cells.
-    obj = loads(raw, name)
+    obj = loads(raw, name, check_keys=check_keys)
     if not isinstance(obj, dict):
         raise InputError(f"{name} holds a JSON {type(obj).__name__}, not an object or array",
                          code="INPUT_NOT_JSON", file=name)
