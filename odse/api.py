@@ -13,6 +13,8 @@ from typing import Any
 import pyarrow as pa
 
 from odse import records, registry
+from odse.engine import reading
+from odse.engine.fields import ZONE_SOURCE
 from odse.engine.timestamps import zone_name
 from odse.engine.variant import RunContext, Variant
 from odse.errors import MappingError, ParameterError
@@ -141,13 +143,14 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
     variant, root = spec.select(inp)
     run_params = dict(resolved)
     # fixed offsets normalised once (UTC+2 -> +02:00): every later step passes it to Arrow
-    run_params["timezone"] = zone_name(str(timezone or variant.zone or resolved.get("timezone")
-                                           or "UTC"))
+    spec_zone = variant.zone or resolved.get("timezone")     # the variant's, or a default
+    run_params["timezone"] = zone_name(str(timezone or spec_zone or "UTC"))
+    run_params[ZONE_SOURCE] = "caller" if timezone else "spec" if spec_zone else "assumed"
     report = Report(source=spec.name, variant=variant.name, input=inp.name,
                     input_bytes=inp.size)
-    absent = variant.absent_fields(inp)
+    absent = variant.absent_fields(inp, root)
     run = RunContext(params=run_params, report=report, errors=errors, absent=frozenset(absent))
-    return BatchStream(variant, variant.run(inp, run, root), report, absent)
+    return BatchStream(variant, reading.run(variant, inp, run, root), report, absent)
 
 
 def transform_table(data: Any, source: str | None = None, asset_id: str | None = None,

@@ -111,7 +111,16 @@ def test_yaml_syntax_error_has_a_line(tmp_path):
 def test_wrong_language_version(tmp_path):
     err = load_error(tmp_path, GOOD.replace("odse_mapping: 1", "odse_mapping: 2"))
     assert "unsupported mapping language version 2" in str(err)
-    assert "write 'odse_mapping: 1'" in str(err)
+    assert "reads versions 1 and 1.1" in str(err)
+
+
+def test_a_version_1_spec_may_not_use_what_1_1_added(tmp_path):
+    spec = GOOD + "where: {column: kWh, gt: 0}\n"
+    err = load_error(tmp_path, spec)
+    assert err.code == "MAPPING_VERSION"
+    assert "where: was added in mapping language 1.1" in str(err)
+    assert "odse_mapping: 1.1" in str(err)
+    assert odse.load_mapping(spec.replace("odse_mapping: 1", "odse_mapping: 1.1"))
 
 
 def test_missing_fields_and_format(tmp_path):

@@ -338,7 +338,14 @@ def summary_line(report: Any, written: Any, shown_input: str, output: str,
     clipped = sum(report.values_clipped.values())
     if clipped:
         text += f", {console.plural(clipped, 'value')} clipped"
-    return f"{text}, {clock}"
+    skipped = getattr(report, "rows_skipped", 0)
+    if skipped:
+        why = ", ".join(f"{n}x {reason}" for reason, n in report.skipped.items())
+        text += f", {console.plural(skipped, 'row')} skipped by the mapping ({why})"
+    text = f"{text}, {clock}"
+    if getattr(report, "assumed_zone", None):
+        text += f"; naive times read as {report.assumed_zone}: pass --timezone"
+    return text
 
 
 def first_reject_line(report: Any) -> str:

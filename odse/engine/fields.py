@@ -18,11 +18,14 @@ from odse import records
 from odse.engine import timestamps, units
 from odse.engine.compile_ctx import Ctx, RunState
 from odse.engine.conditions import compile_condition
+from odse.engine.convert import to_text
 from odse.engine.expressions import SOURCE_KEYS, compile_value, literal_type, unit_quantity
 from odse.engine.frame import Frame
 from odse.engine.values import Col, null_where, problem
 
-TIME_KEYS = ("format", "label", "nonexistent", "add_seconds")
+ZONE_SOURCE = "_zone_source"
+"""Run parameter: where the run's zone came from (caller, spec or assumed)."""
+TIME_KEYS = ("format", "label", "nonexistent", "add_seconds", "timezone", "truncate")
 FIELD_KEYS = ("required", "rules", "measure", "description", *TIME_KEYS)
 _ARROW_KIND = {pa.float64(): "number", pa.int64(): "integer", pa.string(): "string",
                pa.bool_(): "boolean"}
@@ -306,6 +309,15 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
     add_seconds = compile_value(spec["add_seconds"], ctx.at("add_seconds"), "number") \
         if "add_seconds" in spec else None
     memo_key = id(spec)
+    truncate = spec.get("truncate")
+    zone_spec = spec.get("timezone")
+    zone_expr = None
+    if isinstance(zone_spec, str):
+        if message := timestamps.check_zone(zone_spec):
+            raise ctx.error(message, None, "timezone")
+        zone_spec = timestamps.zone_name(zone_spec)
+    elif isinstance(zone_spec, dict):
+        zone_expr = compile_value(zone_spec, ctx.at("timezone"), "string")
 
     def run(frame: Frame, state: RunState) -> Col:
         col = value(frame, state)
@@ -329,14 +341,31 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
             parsed.col = col.with_values(parsed.local, *problem(
                 bad, "NOT_A_TIMESTAMP", f"matches none of the time formats {', '.join(chosen)}"))
         zone = frame.params.get("timezone") or "UTC"
-        placed = timestamps.place(parsed, zone)
-        utc = placed.utc
+        source = frame.params.get(ZONE_SOURCE)
+        if source != "caller" and isinstance(zone_spec, str):
+            zone, source = zone_spec, "spec"
+        if source == "assumed" and zone_expr is None and pc.any(pc.and_(
+                pc.is_valid(parsed.local), pc.is_null(parsed.offset))).as_py():
+            # naive times read in a zone nobody gave
+            state.assumed_zone = "UTC" if zone in ("+00:00", "UTC") else zone
         problems = list(parsed.col.problems)
+        if zone_expr is not None:
+            given = zone_expr(frame, state)
+            zones = pc.fill_null(to_text(given.values), zone)
+            placed, unknown = timestamps.place_by_zone(parsed, zones, truncate)
+            if unknown is not None:
+                problems += problem(unknown, "UNKNOWN_ZONE",
+                                    f"the zone in {given.column or 'the data'} is not an IANA "
+                                    "name or an offset")
+        else:
+            placed = timestamps.place_truncated(parsed, zone, truncate)
+        utc = placed.utc
         if placed.nonexistent is not None and nonexistent == "reject":
             gap = pc.fill_null(placed.nonexistent, False)
             utc = null_where(utc, gap)
             problems += problem(gap, "NONEXISTENT_LOCAL_TIME",
-                                f"this local time does not exist in {zone} "
+                                "this local time does not exist in "
+                                f"{zone if zone_expr is None else 'its zone'} "
                                 "(clocks jumped forward)")
         if add_seconds is not None:
             extra = add_seconds(frame, state)

@@ -18,7 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from odse import records
-from odse.engine import rejects, series, timestamps
+from odse.engine import pivot, rejects, series, timestamps
 from odse.engine.fields import TimeCol
 from odse.engine.frame import Frame
 from odse.engine.names import ALT, ENTRY, INDEX, LOCAL, PREVIOUS, ROW, SCALE
@@ -37,11 +37,15 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     found: list[pa.Table] = []
     if extra_rejects is not None and extra_rejects.num_rows:
         found.append(extra_rejects)
+    skipped = where_stage(variant, frame, run)
+    if variant.pivot is not None:
+        frame = pivot.apply(variant.pivot, frame, run.report, skipped)
+        skipped = None
     for entry in variant.entries:
         if entry.optional and any(not any(frame.has(n) for n in g)
                                   for g in entry.own_columns):
             continue
-        table = evaluate(variant, entry, frame, run, found)
+        table = evaluate(variant, entry, frame, run, found, skipped)
         parts.append(table)
     if not parts:
         found.append(rejects.for_records_without_entry(frame))
@@ -55,20 +59,33 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     table = final_checks(variant, table, frame, run, found)
     rejects.account(table, found, run)
     run.report.values_clipped.update(run.state.clipped)
+    run.report.assumed_zone = run.state.assumed_zone
     run.report.records += table.num_rows
     return output(variant, table, run.absent)
 
 
+def where_stage(variant: Variant, frame: Frame, run: RunContext) -> pa.Array | None:
+    """Return the rows the spec's ``where:`` skips (counted in the report), or None."""
+    if variant.where is None or frame.n == 0:
+        return None
+    skipped = pc.invert(variant.where(frame, run.state))
+    count = pc.sum(skipped.cast(pa.int64())).as_py() or 0
+    run.report.skip(variant.where_text, count)
+    return skipped if count else None
+
+
 def evaluate(variant: Variant, entry: Entry, frame: Frame, run: RunContext,
-              found: list[pa.Table]) -> pa.Table:
-    """Evaluate one entry's fields; drop and report the rows a required field rejects."""
+             found: list[pa.Table], skipped: pa.Array | None = None) -> pa.Table:
+    """Evaluate one entry's fields; drop and report the rows a required field rejects.
+
+    Rows in ``skipped`` (the spec's ``where:``) make no record and no reject."""
     fields = {name: program for name, program in entry.fields.items()
               if name not in run.absent}
     cols: dict[str, Col] = {}
     for name, program in fields.items():
         cols[name] = program.evaluate(frame, run.state)
     n = frame.n
-    rejected = pa.repeat(pa.scalar(False), n)
+    rejected = pa.repeat(pa.scalar(False), n) if skipped is None else skipped
     for name, program in fields.items():
         col = cols[name]
         if program.required:
