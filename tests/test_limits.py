@@ -9,8 +9,7 @@ import pyarrow.fs as pafs
 import pytest
 
 import odse
-from odse import limits
-from odse import patterns
+from odse import limits, patterns
 from odse.errors import MappingError, OdseError, ParameterError
 from odse.mapping.source_text import parse_text
 from odse.readers import csv_input

@@ -15,8 +15,7 @@ from typing import Any
 
 import pyarrow as pa
 
-from odse import records
-from odse import patterns
+from odse import patterns, records
 from odse.engine import pivot
 from odse.engine.compile_ctx import Ctx, Param
 from odse.engine.conditions import compile_condition

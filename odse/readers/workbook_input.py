@@ -17,7 +17,6 @@ sheet that holds anything (row 1 in every portal export seen).
 
 from __future__ import annotations
 
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
