@@ -118,6 +118,24 @@ class Lake:
         found = self.listing(rel)
         return sorted(found[1]) if found else []
 
+    def walk(self) -> list[tuple[str, str]]:
+        """Return (partition folder, file name) for every data file in the lake, sorted."""
+        found = []
+        stack = [""]
+        while stack:
+            rel = stack.pop()
+            listed = self.listing(rel)
+            if listed is None:
+                continue
+            folders, files = listed
+            found += [(rel, name) for name in files]
+            stack += [f"{rel}/{name}" if rel else name for name in folders if "=" in name]
+        return sorted(found)
+
+    def exists(self, rel: str) -> bool:
+        """True when a file exists at ``rel`` below the root (hidden names included)."""
+        return self.fs.get_file_info(self.path(rel)).type == pafs.FileType.File
+
     def entries(self, rel: str) -> set[str]:
         """Return every entry name in a folder, hidden ones included."""
         path = self.path(rel)

@@ -21,6 +21,9 @@ class WriteSummary:
         (merge only).
     rows_replaced: rows that were in the lake and are gone: replaced by incoming rows with the
         same key (merge), or in a partition that was overwritten (overwrite).
+    files_upgraded: existing files of partitions the write did not replace that were
+        rewritten with new columns (nulls), so that every file has the lake's columns
+        (Parquet only).
     """
 
     path: str | None
@@ -32,6 +35,7 @@ class WriteSummary:
     mode: str | None = None
     duplicates_dropped: int = 0
     rows_replaced: int = 0
+    files_upgraded: int = 0
 
     def __str__(self) -> str:
         where = self.path if self.path is not None else "the open file"
@@ -44,5 +48,7 @@ class WriteSummary:
                 text += f", {self.duplicates_dropped} duplicate records dropped"
             if self.rows_replaced:
                 text += f", {self.rows_replaced} existing rows replaced"
+            if self.files_upgraded:
+                text += f", {self.files_upgraded} older files given the new columns"
             text += ")"
         return text
