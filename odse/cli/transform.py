@@ -25,7 +25,6 @@ JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 OWN_OPTIONS = {"asset_id": "--asset-id", "timezone": "--timezone",
                "interval_minutes": "--interval-minutes", "column_map": "--column-map",
                "mapping": "--mapping", "source": "--source"}
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 EPILOG = """\b
 Examples:
@@ -117,16 +116,16 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
         mapping = column_map_spec(column_map)
 
     clock = console.Stopwatch()
-    data: Any = console.binary_stdin() if input_path == "-" else Path(input_path)
+    from odse.filesystems import is_uri
+
+    data: Any = (console.binary_stdin() if input_path == "-"
+                 else input_path if is_uri(input_path) else Path(input_path))
     stream = transform_batches(data, source, asset_id, timezone, mapping,
                                errors="raise" if strict else "collect", **extra)
     report = stream.report
     shown_input = "stdin" if input_path == "-" else input_path
     batches = console.with_progress(stream, report, f"odse: {Path(shown_input).name}",
                                     console.want_progress(quiet, report.input_bytes))
-    missing_ids = _Counter()
-    if layout is not None and "asset_id" in layout[0]:
-        batches = _count_missing(batches, "asset_id", missing_ids)
     summary = write(batches, stream.schema, fmt, output, layout)
     if rejects_path is not None:
         write_rejects(report.rejects_table, rejects_path, rejects_format)
@@ -136,10 +135,6 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
         console.note(summary_line(report, summary, shown_input, output, clock))
         if rejected and rejects_path is None:
             console.note(first_reject_line(report))
-    if missing_ids.n and layout is not None:
-        verb = "has" if missing_ids.n == 1 else "have"
-        console.warn(f"{console.plural(missing_ids.n, 'record')} {verb} no asset_id and went "
-                     f"to the asset_id={NULL_PARTITION} partition; give --asset-id ID")
 
 
 def output_format(fmt: str | None, output: str) -> str:
@@ -337,16 +332,3 @@ def first_reject_line(report: Any) -> str:
     more = report.reject_count - 1
     others = f" (and {more} more)" if more else ""
     return f"first rejected: {first}{others}; write them all with --rejects FILE"
-
-
-class _Counter:
-    n = 0
-
-
-def _count_missing(batches: Any, name: str, counter: _Counter) -> Any:
-    for batch in batches:
-        if name in batch.schema.names:
-            counter.n += batch.column(name).null_count
-        else:
-            counter.n += batch.num_rows
-        yield batch
