@@ -17,8 +17,8 @@ import pyarrow.dataset as ds
 import pyarrow.fs as pafs
 import pytest
 from click.testing import CliRunner
-
 from conftest import INCOMING
+
 from odse import to_parquet, transform
 from odse.cli import cli
 

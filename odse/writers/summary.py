@@ -10,7 +10,7 @@ class WriteSummary:
     """The outcome of one call to ``to_json``, ``to_csv`` or ``to_parquet``.
 
     path: the output as given (path or URI); ``None`` when writing to an open file object.
-    format: ``"jsonl"``, ``"csv"`` or ``"parquet"``.
+    format: ``"jsonl"``, ``"csv"``, ``"parquet"`` or ``"delta"``.
     rows_in: records received.
     rows_written: records this write put in the output (after de-duplication in merge mode).
     files_written: files created or replaced.
@@ -40,7 +40,7 @@ class WriteSummary:
     def __str__(self) -> str:
         where = self.path if self.path is not None else "the open file"
         text = f"wrote {self.rows_written} of {self.rows_in} records to {where}"
-        if self.format == "parquet":
+        if self.format in ("parquet", "delta"):
             count = len(self.partitions)
             text += (f" ({self.mode}: {count} partition{'s' if count != 1 else ''}, "
                      f"{self.files_written} file{'s' if self.files_written != 1 else ''}")
