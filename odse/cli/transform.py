@@ -317,6 +317,9 @@ def summary_line(report: Any, written: Any, shown_input: str, output: str,
             text += f", {written.duplicates_dropped} duplicates dropped"
         if written.rows_replaced:
             text += f", {written.rows_replaced} existing rows replaced"
+        if getattr(written, "files_upgraded", 0):
+            text += (f", {console.plural(written.files_upgraded, 'older file')} given the "
+                     "new columns")
         text += ")"
     text += f", {console.plural(report.rows_rejected, 'row')} rejected"
     reasons = report.reasons()

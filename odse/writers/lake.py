@@ -3,7 +3,8 @@
 A lake at rest holds only partition folders and ``.parquet`` data files: no metadata, lock or
 marker files, because polars refuses a folder that mixes file types and DuckDB's
 ``**/*.parquet`` glob reads every Parquet file, hidden or not. The layout (partition keys)
-and column types of an existing lake are therefore read from the lake itself.
+and the schema of an existing lake (every file has the same columns) are therefore read from
+the lake itself: from one file's footer.
 """
 
 from __future__ import annotations

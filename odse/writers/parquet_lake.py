@@ -11,12 +11,16 @@ A write runs in phases, so that a failure before the last one changes nothing:
 2. *plan*: the final schema is fixed, and the touched partitions' existing files are listed
    and their footers read (their column types win);
 3. *prepare*: each touched partition's new file is written completely to staging: the
-   incoming rows (merge: upserted into the existing rows);
-4. *commit*: each partition is published with one atomic rename or folder swap
-   (:mod:`odse.writers.commit`).
+   incoming rows (merge: upserted into the existing rows); and, when the write brings a
+   column the lake lacks, every other file of the lake with that column added as nulls;
+4. *commit*: the upgraded files, then each partition, then the side files (``extra_files``)
+   are published with one atomic rename or folder swap each (:mod:`odse.writers.commit`).
 
-Partitions the write does not touch are never read or changed (the lake's layout and column
-types are taken from one existing file's footer).
+One schema per lake: every file has the lake's full column set (read from one file's footer,
+which carries the ``odse.lake_schema`` mark), so every engine reads the lake with no options.
+Partitions the write does not touch are never read or changed, unless the write adds a
+column (then they are rewritten once, with nulls), or the lake's files may differ (a lake
+from before the mark, or a write killed while upgrading: every footer is then read).
 """
 
 from __future__ import annotations
@@ -62,9 +66,14 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
     Layout: ``<root>/asset_id=SITE-ALPHA/year=2026/month=02/day=09/part-00000.parquet``, with
     ``year``, ``month``, ``day`` and ``hour`` taken from the UTC timestamp and zero-padded, and
     partition columns stored only in folder names (not inside the files). Without
-    ``partition_by`` the lake is ``<root>/part-00000.parquet``. Every file has one schema:
-    ``timestamp`` is ``timestamp[us, tz=UTC]``, ``kWh`` float64, declared fields their declared
-    types, and a column keeps the type it has in the lake.
+    ``partition_by`` the lake is ``<root>/part-00000.parquet``. A record without a value for a
+    partition column is refused before anything is written (``PARTITION_MISSING``).
+
+    One schema per lake: every file has every column of the lake, ``timestamp`` as
+    ``timestamp[us, tz=UTC]``, ``kWh`` float64, declared fields their declared types; a
+    column keeps the type it has in the lake (a conflicting value is an error before anything
+    is written), and a write that brings a new column gives it (as nulls) to the lake's other
+    files in the same write.
 
     Modes, applied per touched partition (partitions the write does not touch stay as they
     are):
@@ -86,6 +95,10 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
         "day"]``: record columns (text, integer, boolean, date) or year, month, day, hour.
     mode: ``"merge"``, ``"overwrite"`` or ``"append"``.
     filesystem: a ``pyarrow.fs.FileSystem`` in which ``output_path`` lies (optional).
+    extra_files: side files to commit with the data, ``{path relative to the root: bytes}``
+        (an ingest log, a manifest): staged with the data and renamed into place after
+        every partition, so a side file is there only once its data is. Not ``.parquet``
+        names, not inside partition folders.
     """
     mode = _check_mode(mode)
     partitioning = Partitioning(partition_by)
