@@ -138,3 +138,20 @@ def test_a_missing_s3_object_is_named_whole(s3):
     result = _run("validate", missing)
     assert result.exit_code == 3
     assert f"Error: file not found: {missing}" in result.stderr
+
+
+def test_delta_tables_on_s3_merge_with_the_same_settings(s3):
+    deltalake = pytest.importorskip("deltalake")
+    from odse import to_delta
+
+    source = _put(s3, "incoming/site_alpha.csv", ALPHA.read_bytes())
+    table = f"s3://{BUCKET}/delta/energy"
+    for _ in range(2):
+        result = _run("transform", "-s", "huawei", "-i", source, "--asset-id", "SITE-ALPHA",
+                      "-f", "delta", "-o", table)
+        assert result.exit_code == 0, result.stderr
+    summary = to_delta(transform(source, "huawei", asset_id="SITE-BETA"), table,
+                       partition_by=["asset_id", "year", "month", "day"])
+    assert summary.rows_written == 263
+    read = deltalake.DeltaTable(table, storage_options={"AWS_ALLOW_HTTP": "true"})
+    assert read.to_pyarrow_table().num_rows == 2 * 263
