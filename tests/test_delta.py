@@ -104,7 +104,7 @@ def test_cli_writes_delta_and_duckdb_or_polars_read_it(tmp_path):
     assert _read(table).height == 263
     connection = _duckdb_with_delta()
     assert connection.sql(f"select count(*), count(distinct timestamp) from "
-                          f"delta_scan('{table}')").fetchone() == (263, 263)
+                          f"delta_scan('{table}')").fetchall() == [(263, 263)]
 
 
 def _duckdb_with_delta():

@@ -236,3 +236,32 @@ def test_a_killed_upgrade_is_finished_by_the_next_write(tmp_path, monkeypatch):
     schemas = {pq.read_schema(f).remove_metadata() for f in (tmp_path / "lake").rglob("*.parquet")}
     assert len(schemas) == 1
     assert "kVAr" in next(iter(schemas)).names
+
+
+def test_side_files_are_committed_after_the_data(tmp_path, monkeypatch):
+    from odse.errors import ParameterError
+    from odse.writers import commit
+
+    log = b'{"file": "site_alpha.csv", "rows": 3}\n'
+    order = []
+    real = commit.Staging.commit
+
+    def spy(self, change):
+        order.append(change.name)
+        return real(self, change)
+
+    monkeypatch.setattr(commit.Staging, "commit", spy)
+    to_parquet(_rows(8), tmp_path, partition_by=DAILY)  # a new branch: one rename
+    to_parquet(_rows(8, kwh_meter=1.0), tmp_path, partition_by=DAILY,
+               extra_files={"_odse/ingest/run-1.json": log})
+    assert order[-1] == "run-1.json" and order[:-1] == ["part-00000.parquet"]
+    assert (tmp_path / "_odse" / "ingest" / "run-1.json").read_bytes() == log
+    relation = duckdb.sql(f"select count(*) from '{tmp_path}/**/*.parquet'")
+    assert relation.fetchall() == [(3,)]
+    # a second write replaces a side file of the same name, atomically
+    to_parquet(_rows(8), tmp_path, partition_by=DAILY,
+               extra_files={"_odse/ingest/run-1.json": b"2"})
+    assert (tmp_path / "_odse" / "ingest" / "run-1.json").read_bytes() == b"2"
+    for bad in ("../x.json", "_odse/log.parquet", "asset_id=A/x.json", ""):
+        with pytest.raises(ParameterError):
+            to_parquet(_rows(8), tmp_path, partition_by=DAILY, extra_files={bad: b"x"})
