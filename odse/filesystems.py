@@ -47,8 +47,9 @@ def from_uri(uri: str) -> tuple[pafs.FileSystem, str]:
     try:
         import fsspec
     except ImportError:
-        raise ValueError(f"{first} (pyarrow has no '{scheme}' filesystem; installing "
-                         f"fsspec and its '{scheme}' package adds it)") from None
+        raise ValueError(f"{first} (pyarrow has no '{scheme}' filesystem: pip install "
+                         f"fsspec, and the package fsspec names for '{scheme}://' URIs if it "
+                         "needs one)") from None
     try:
         fs, path = fsspec.core.url_to_fs(uri)
     except (ImportError, ValueError, OSError) as exc:

@@ -137,20 +137,19 @@ def test_duckdb_reads_everything_without_options(lake):
 
 @pytest.fixture(scope="module")
 def spark():
+    """A local Spark session on 127.0.0.1 (the suite's, when one is running already; left
+    running for the suite's other Spark tests, and ended with the test process)."""
     pytest.importorskip("pyspark")
     from pyspark.sql import SparkSession
 
-    running = SparkSession.getActiveSession()
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
-    session = running or (SparkSession.builder.master("local[1]").appName("odse-lake-schema")
-                          .config("spark.driver.host", "127.0.0.1")
-                          .config("spark.driver.bindAddress", "127.0.0.1")
-                          .config("spark.ui.enabled", "false")
-                          .config("spark.sql.session.timeZone", "UTC")
-                          .getOrCreate())
-    yield session
-    if running is None:
-        session.stop()
+    return (SparkSession.builder.master("local[2]").appName("odse-tests")
+            .config("spark.driver.host", "127.0.0.1")
+            .config("spark.driver.bindAddress", "127.0.0.1")
+            .config("spark.ui.enabled", "false")
+            .config("spark.sql.session.timeZone", "UTC")
+            .config("spark.sql.shuffle.partitions", "4")
+            .getOrCreate())
 
 
 @pytest.mark.slow
