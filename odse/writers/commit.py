@@ -96,6 +96,7 @@ class Staging:
         self.write_id = write_id
         self.fs = lake.fs
         self._count = 0
+        self._markers: list[str] = []
         self.outside = False
         self.dir = ""
         if lake.local:
@@ -214,6 +215,13 @@ class Staging:
         columns; a write that finds it in a dead write's staging folder checks every file."""
         _write_json(self.lake, self.new_path("u"), {"upgrade": True})
 
+    def clear_markers(self) -> None:
+        """Remove the upgrade markers of dead writes once every file has been checked."""
+        for path in self._markers:
+            with contextlib.suppress(OSError):
+                self.fs.delete_file(path)
+        self._markers = []
+
     def commit_branch(self, branch: str) -> None:
         """Publish a branch of new partition folders with one rename of its top folder."""
         target = self.lake.path(branch)
@@ -250,8 +258,13 @@ class Staging:
         for folder, stale in self._leftovers():
             try:
                 names = sorted(_names(self.lake, folder))
-                interrupted = interrupted or any(name.startswith(".u") for name in names)
+                markers = [_join(self.lake, folder, name) for name in names
+                           if name.startswith(".u")]
+                interrupted = interrupted or bool(markers)
                 if not stale:
+                    # (remote lakes) kept a day; its markers are cleared once this write has
+                    # checked every file (:meth:`clear_markers`)
+                    self._markers += markers
                     continue
                 for name in names:
                     if name.startswith(".j") and name.endswith(".tmp"):

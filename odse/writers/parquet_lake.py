@@ -442,6 +442,8 @@ class _LakeWrite:
         # side files last: present only once the data they describe is in the lake
         for change in extras:
             self.staging.commit(change)
+        if self.unsure:
+            self.staging.clear_markers()
         return WriteSummary(
             path=self.lake.location.shown, format="parquet", rows_in=self.rows_in,
             rows_written=sum(item.rows for item in prepared),
