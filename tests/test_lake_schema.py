@@ -205,6 +205,10 @@ def test_a_lake_of_older_mixed_files_is_brought_to_one_schema(tmp_path):
     schemas = {pq.read_schema(file).remove_metadata() for file in tmp_path.rglob("*.parquet")}
     assert len(schemas) == 1
     assert pl.scan_parquet(tmp_path, hive_partitioning=True).collect().height == 9
+    # once brought up to date, the lake is trusted again: the next write reads one footer
+    assert to_parquet(_rows(11), tmp_path, partition_by=DAILY).files_upgraded == 0
+    assert all(pq.read_schema(file).metadata[b"odse.lake_schema"] == b"1"
+               for file in tmp_path.rglob("*.parquet"))
 
 
 def test_a_killed_upgrade_is_finished_by_the_next_write(tmp_path, monkeypatch):

@@ -156,6 +156,12 @@ def _without_metadata(schema: pa.Schema) -> pa.Schema:
     return schema.remove_metadata()
 
 
+def _marked_as(stored: pa.Schema, wanted: pa.Schema) -> bool:
+    """True when a file has the lake's columns and the mark that says so."""
+    return ((stored.metadata or {}).get(LAKE_MARK) == LAKE_MARK_VALUE
+            and _without_metadata(stored).equals(wanted))
+
+
 def _check_mode(mode: Any) -> str:
     if mode not in MODES:
         raise ParameterError(
@@ -481,9 +487,11 @@ class _LakeWrite:
             return []
         if not self.unsure:
             return files
+        # every file that differs, or lacks the mark (so that later writes can trust the
+        # one footer they read: a lake from before the mark is rewritten once)
+        wanted = _without_metadata(schema)
         return [(rel, name) for rel, name in files
-                if not _without_metadata(self.lake.read_schema(self.lake.path(rel, name)))
-                .equals(_without_metadata(schema))]
+                if not _marked_as(self.lake.read_schema(self.lake.path(rel, name)), wanted)]
 
     def _prepare_upgrade(self, item: tuple[str, str], schema: pa.Schema) -> Change:
         rel, name = item
