@@ -45,6 +45,7 @@ _EXPORTS: dict[str, str] = {
     "to_json": "odse.writers",
     "to_csv": "odse.writers",
     "to_parquet": "odse.writers",
+    "to_delta": "odse.writers",
     "to_dataframe": "odse.writers",
     # errors
     "OdseError": "odse.errors",
@@ -81,6 +82,7 @@ __all__ = [
     "sources",
     "to_csv",
     "to_dataframe",
+    "to_delta",
     "to_json",
     "to_parquet",
     "transform",
@@ -131,4 +133,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         validate_batch,
         validate_file,
     )
-    from odse.writers import to_csv, to_dataframe, to_json, to_parquet
+    from odse.writers import to_csv, to_dataframe, to_delta, to_json, to_parquet
