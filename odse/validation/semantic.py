@@ -48,6 +48,7 @@ SERIES_KEYS = ("asset_id", "direction", "channel")
 _STOPPED_STATES = ("offline", "fault")
 _NOT_SOLAR = ("dispatch_mode", "wind_speed_ms")
 _US_PER_HOUR = 3_600 * 1_000_000
+_MICROS_LIMIT = float(2**62)  # well inside int64, far beyond any calendar date
 
 
 @dataclass(frozen=True)
@@ -127,18 +128,29 @@ def _night(times: pa.Array, hours: pa.Array, candidates: pa.BooleanArray,
     n = len(times)
     if not candidates.true_count:
         return candidates, pa.nulls(n, pa.float64())
-    start = pc.cast(pc.filter(times, candidates), pa.int64())
-    length = pc.cast(pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR)), pa.int64())
+    start = pc.cast(pc.cast(pc.filter(times, candidates), pa.int64()), pa.float64())
+    length = pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR))
     highest = None
     for share in (0.0, 0.5, 1.0):
-        at = pc.add(start, pc.cast(pc.multiply(length, share), pa.int64()))
-        elevation = solar_elevation(pc.cast(at, TIMESTAMP_TYPE), options.latitude or 0.0,
-                                    options.longitude or 0.0)
+        at = micros_at(pc.add(start, pc.multiply(length, share)))
+        elevation = solar_elevation(at, options.latitude or 0.0, options.longitude or 0.0)
         highest = elevation if highest is None else pc.max_element_wise(highest, elevation)
     dark = pc.less(highest, NIGHT_ELEVATION_DEG)
     all_false = pa.repeat(pa.scalar(False), n)
     mask = pc.replace_with_mask(all_false, candidates, dark)
     return mask, pc.replace_with_mask(pa.nulls(n, pa.float64()), candidates, highest)
+
+
+def micros_at(micros: pa.Array) -> pa.Array:
+    """Return float microseconds since the epoch as ``timestamp[us, UTC]``.
+
+    The value is rounded to the microsecond and held inside the int64 range first, so that
+    an interval with a fraction of a microsecond (7.5 minutes is 450,000,000 us, but 0.125 h
+    x 3.6e9 is not exactly that in floating point) or an absurd one never fails the cast.
+    """
+    clipped = pc.max_element_wise(pc.min_element_wise(pc.round(micros), _MICROS_LIMIT),
+                                  -_MICROS_LIMIT)
+    return pc.cast(pc.cast(clipped, pa.int64()), TIMESTAMP_TYPE)
 
 
 def _timestamps(cols: Columns, eligible: pa.BooleanArray, everyone: bool) -> pa.Array:
