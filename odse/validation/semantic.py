@@ -37,7 +37,8 @@ from odse.records import TIMESTAMP_TYPE
 from odse.validation import codes
 from odse.validation.checks import Finding
 from odse.validation.columns import Columns
-from odse.validation.intervals import spacing_hours
+from odse.validation.fleet import SeriesData, fleet_findings
+from odse.validation.intervals import SeriesFrame, series_frame, spacing_hours
 from odse.validation.solar import solar_elevation
 
 HEADROOM = 1.1
@@ -85,7 +86,9 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
         generation = _true(pc.equal(direction, "generation"), absent=True)
         not_consumption = pc.invert(_true(pc.equal(direction, "consumption"), absent=False))
     times = _timestamps(cols, eligible, everyone)
-    hours, spaced = _interval_hours(cols, times, options)
+    keys = {k: _strings(cols, k) for k in SERIES_KEYS if cols.has(k)}
+    frame = series_frame(times, [v for v in keys.values() if v.null_count < len(v)])
+    hours, spaced = _interval_hours(cols, times, frame, options)
     capacity = options.capacity_kw
     floor = (pc.multiply(hours, PRODUCTION_FLOOR_SHARE * capacity) if capacity
              else pa.scalar(0.0))
@@ -108,16 +111,22 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
     stopped = _true(pc.is_in(states, value_set=pa.array(_STOPPED_STATES)), absent=False)
     mask = _all(stopped, generation, producing)
     out.append(Finding(codes.STATE_PRODUCTION_MISMATCH, "$", mask, _state_render(kwh, states)))
-    return [f for f in out if f.mask.true_count]
+    out = [f for f in out if f.mask.true_count]
+    not_solar = [pc.invert(cols.presence(name)) for name in _NOT_SOLAR if cols.has(name)]
+    solar = _all(generation, *not_solar) if generation is not None or not_solar else None
+    data = SeriesData(frame=frame, kwh=kwh, hours=hours, generation=generation,
+                      direction=keys.get("direction", pa.nulls(cols.n, pa.string())),
+                      keys=keys, solar=solar)
+    out.extend(fleet_findings(data, options.latitude, options.longitude))
+    return out
 
 
-def _interval_hours(cols: Columns, times: pa.Array,
+def _interval_hours(cols: Columns, times: pa.Array, frame: SeriesFrame,
                     options: SemanticOptions) -> tuple[pa.Array, pa.Array | None]:
     """Return each record's interval [h] and where it was read from the spacing (or None)."""
     if options.interval_minutes is not None:
         return pa.repeat(pa.scalar(options.interval_minutes / 60.0), cols.n), None
-    keys = [v for v in (_strings(cols, k) for k in SERIES_KEYS) if v.null_count < len(v)]
-    spacing = spacing_hours(times, keys)
+    spacing = spacing_hours(times, [], frame)
     fallback = pa.scalar(FALLBACK_INTERVAL_MINUTES / 60.0)
     return pc.fill_null(spacing, fallback), pc.is_valid(spacing)
 
