@@ -1,0 +1,164 @@
+"""What the data-quality report shows, computed with Arrow group-bys (no per-record Python).
+
+Everything here works on the records' Arrow form (``timestamp[us, UTC]``, null = absent) and
+returns small Python structures: one entry per asset and day, per code, per column.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+_US_PER_DAY = 86_400 * 1_000_000
+NO_ASSET = "(no asset_id)"
+
+
+@dataclass
+class AssetDays:
+    """Per asset: daily energy, records per day, the cadence, and error_type per day."""
+
+    asset: str
+    days: list[dt.date]
+    energy: list[float]             # generation (direction absent or generation) [kWh]
+    records: list[int]              # records of the series with most records, per day
+    expected: int                   # records a complete day holds at the cadence
+    cadence_minutes: float | None
+    states: dict[str, list[int]] = field(default_factory=dict)  # error_type -> per day
+
+    @property
+    def coverage(self) -> list[float]:
+        """Share of the day's intervals present (0 to 1), per day."""
+        return [min(1.0, n / self.expected) if self.expected else 1.0 for n in self.records]
+
+
+def per_asset_days(table: pa.Table) -> list[AssetDays]:
+    """Return the per-day view of every asset, assets sorted by name."""
+    n = table.num_rows
+    if not n or "timestamp" not in table.column_names:
+        return []
+    times = table.column("timestamp")
+    if not pa.types.is_timestamp(times.type):
+        return []
+    micros = pc.cast(times.combine_chunks().cast(pa.timestamp("us", tz="UTC")), pa.int64())
+    day = pc.divide(micros, _US_PER_DAY)
+    asset = _text(table, "asset_id", NO_ASSET)
+    direction = _text(table, "direction", "generation")
+    channel = _text(table, "channel", "")
+    kwh = (pc.cast(table.column("kWh"), pa.float64()) if "kWh" in table.column_names
+           else pa.nulls(n, pa.float64()))
+    state = _text(table, "error_type", "(none)")
+    frame = pa.table({"a": asset, "d": day, "k": direction, "c": channel, "e": kwh, "s": state,
+                      "t": micros})
+    generation = frame.filter(pc.equal(frame.column("k"), "generation"))
+    energy = generation.group_by(["a", "d"]).aggregate([("e", "sum")])
+    counts = frame.group_by(["a", "k", "c", "d"]).aggregate([([], "count_all")])
+    states = frame.group_by(["a", "d", "s"]).aggregate([([], "count_all")])
+    cadence = _cadence(frame)
+
+    by_asset: dict[str, dict[str, Any]] = {}
+    for a, d, e in zip(*(energy.column(c).to_pylist() for c in ("a", "d", "e_sum")),
+                       strict=True):
+        by_asset.setdefault(a, {"energy": {}, "records": {}, "states": {}})["energy"][d] = e
+    for a, _k, _c, d, count in zip(*(counts.column(c).to_pylist()
+                                     for c in ("a", "k", "c", "d", "count_all")), strict=True):
+        entry = by_asset.setdefault(a, {"energy": {}, "records": {}, "states": {}})
+        entry["records"][d] = max(entry["records"].get(d, 0), count)
+    for a, d, s, count in zip(*(states.column(c).to_pylist()
+                                for c in ("a", "d", "s", "count_all")), strict=True):
+        by_asset[a]["states"].setdefault(s, {})[d] = count
+
+    out = []
+    epoch = dt.date(1970, 1, 1)
+    for a in sorted(by_asset):
+        entry = by_asset[a]
+        all_days = sorted(set(entry["records"]) | set(entry["energy"]))
+        if not all_days:
+            continue
+        span = range(all_days[0], all_days[-1] + 1)  # every calendar day, gaps included
+        minutes = cadence.get(a)
+        expected = round(1440 / minutes) if minutes and minutes <= 1440 else 1
+        out.append(AssetDays(
+            asset=a, days=[epoch + dt.timedelta(days=d) for d in span],
+            energy=[entry["energy"].get(d, 0.0) or 0.0 for d in span],
+            records=[entry["records"].get(d, 0) for d in span], expected=expected,
+            cadence_minutes=minutes,
+            states={s: [per_day.get(d, 0) for d in span]
+                    for s, per_day in sorted(entry["states"].items())}))
+    return out
+
+
+def _cadence(frame: pa.Table) -> dict[str, float]:
+    """Return each asset's most common positive gap between a series' records [min]."""
+    ordered = frame.select(["a", "k", "c", "t"]).sort_by([("a", "ascending"), ("k", "ascending"),
+                                                          ("c", "ascending"), ("t", "ascending")])
+    t = ordered.column("t").combine_chunks()
+    if len(t) < 2:
+        return {}
+    same = pc.and_(pc.and_(pc.equal(ordered.column("a")[1:], ordered.column("a")[:-1]),
+                           pc.equal(ordered.column("k")[1:], ordered.column("k")[:-1])),
+                   pc.equal(ordered.column("c")[1:], ordered.column("c")[:-1]))
+    gaps = pc.subtract(t[1:], t[:-1])
+    keep = pc.and_(same, pc.greater(gaps, 0))
+    table = pa.table({"a": pc.filter(ordered.column("a")[1:], keep), "g": pc.filter(gaps, keep)})
+    counts = table.group_by(["a", "g"]).aggregate([([], "count_all")])
+    best: dict[str, tuple[int, int]] = {}
+    for a, g, count in zip(*(counts.column(c).to_pylist() for c in ("a", "g", "count_all")),
+                           strict=True):
+        if a not in best or (count, -g) > (best[a][0], -best[a][1]):
+            best[a] = (count, g)
+    return {a: g / 60_000_000 for a, (_, g) in best.items()}
+
+
+def rejects_by_code_and_column(rejects: pa.Table | None,
+                               examples: int = 3) -> list[dict[str, Any]]:
+    """Return rejects grouped by (code, field, column): count and the first examples."""
+    if rejects is None or not rejects.num_rows:
+        return []
+    keys = ["code", "field", "column"]
+    frame = rejects.select([*keys, "value", "reason", "row", "line"])
+    for name in keys:
+        frame = frame.set_column(frame.schema.get_field_index(name), name,
+                                 pc.fill_null(frame.column(name), ""))
+    counts = frame.group_by(keys).aggregate([([], "count_all")]).sort_by(
+        [("count_all", "descending"), ("code", "ascending")])
+    out = []
+    for code, fld, column, count in zip(*(counts.column(c).to_pylist()
+                                          for c in (*keys, "count_all")), strict=True):
+        mask = pc.and_(pc.and_(pc.equal(frame.column("code"), code),
+                               pc.equal(frame.column("field"), fld)),
+                       pc.equal(frame.column("column"), column))
+        first = frame.filter(mask).slice(0, examples).to_pylist()
+        out.append({"code": code, "field": fld, "column": column, "count": count,
+                    "examples": first})
+    return out
+
+
+def findings_by_code(result: Any, examples: int = 5) -> list[dict[str, Any]]:
+    """Return a validation result's errors and warnings by code: count and first messages."""
+    out = []
+    for kind, pairs in (("error", result.errors), ("warning", result.warnings)):
+        counts = Counter(f.code for _, f in pairs)
+        firsts: dict[str, list[tuple[int, str]]] = {}
+        for index, finding in pairs:
+            listed = firsts.setdefault(finding.code, [])
+            if len(listed) < examples:
+                listed.append((index, finding.message))
+        out.extend({"kind": kind, "code": code, "count": counts[code],
+                    "examples": firsts[code]} for code in sorted(counts))
+    return out
+
+
+def _text(table: pa.Table, name: str, default: str) -> pa.Array:
+    if name not in table.column_names:
+        return pa.repeat(pa.scalar(default), table.num_rows)
+    column = table.column(name).combine_chunks()
+    if pa.types.is_dictionary(column.type):
+        column = column.dictionary_decode()
+    if not pa.types.is_string(column.type):
+        column = pc.cast(column, pa.string())
+    return pc.fill_null(column, default)

@@ -1,0 +1,103 @@
+"""Charts for the data-quality report, drawn with matplotlib as inline SVG (no JavaScript).
+
+matplotlib is the ``odse[report]`` extra; importing this module without it raises an
+``OdseError`` that names the extra.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+from typing import Any
+
+from odse.errors import OdseError
+from odse.html_report.aggregates import AssetDays
+
+_STATE_COLOURS = {"normal": "#4c9a2a", "warning": "#e0a100", "critical": "#d1495b",
+                  "fault": "#8f2d56", "offline": "#6c757d", "standby": "#9ecae1",
+                  "unknown": "#c7c7c7"}
+
+
+def _pyplot() -> Any:
+    try:
+        import matplotlib
+    except ImportError as exc:  # pragma: no cover - exercised by the extra's absence
+        raise OdseError("odse report needs matplotlib, the odse[report] extra",
+                        hint="pip install 'odse[report]'") from exc
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    plt.rcParams.update({"svg.fonttype": "none", "font.size": 9,
+                         "svg.hashsalt": "odse-report", "axes.spines.top": False,
+                         "axes.spines.right": False})
+    return plt
+
+
+def _svg(fig: Any) -> str:
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight", metadata={"Date": None})
+    _pyplot().close(fig)
+    text = buffer.getvalue()
+    return text[text.index("<svg"):]
+
+
+def calendar_heatmap(days: AssetDays) -> str:
+    """Return an SVG calendar of daily energy: one column per week, one row per weekday."""
+    plt = _pyplot()
+    import numpy as np
+
+    first = days.days[0] - dt.timedelta(days=days.days[0].weekday())
+    weeks = (days.days[-1] - first).days // 7 + 1
+    grid = np.full((7, weeks), np.nan)
+    for day, energy, records in zip(days.days, days.energy, days.records, strict=True):
+        offset = (day - first).days
+        if records:
+            grid[offset % 7, offset // 7] = energy
+    fig, ax = plt.subplots(figsize=(min(2.0 + weeks * 0.16, 11.5), 1.9))
+    cmap = plt.get_cmap("YlOrRd").copy()
+    cmap.set_bad("#eeeeee")
+    image = ax.imshow(grid, aspect="auto", cmap=cmap, interpolation="nearest")
+    ax.set_yticks(range(7), ["Mon", "", "Wed", "", "Fri", "", "Sun"])
+    ticks = [(w, (first + dt.timedelta(weeks=w))) for w in range(weeks)]
+    monthly = [(w, d.strftime("%b %Y")) for w, d in ticks
+               if w == 0 or d.month != (d - dt.timedelta(weeks=1)).month]
+    ax.set_xticks([w for w, _ in monthly], [label for _, label in monthly])
+    ax.tick_params(length=0)
+    for spine in ax.spines.values():
+        spine.set_visible(False)
+    fig.colorbar(image, ax=ax, label="kWh per day", fraction=0.03, pad=0.01)
+    ax.set_title("Daily energy (generation); grey: no records", loc="left")
+    return _svg(fig)
+
+
+def coverage_chart(days: AssetDays) -> str:
+    """Return an SVG bar chart of the share of each day's intervals present."""
+    plt = _pyplot()
+    coverage = [c * 100 for c in days.coverage]
+    colours = ["#4c9a2a" if c >= 99.5 else "#e0a100" if c >= 50 else "#d1495b"
+               for c in coverage]
+    fig, ax = plt.subplots(figsize=(11.5, 1.7))
+    ax.bar(days.days, coverage, width=1.0, color=colours, linewidth=0)
+    ax.set_ylim(0, 105)
+    ax.set_ylabel("% of intervals")
+    cadence = (f"{days.cadence_minutes:g}-minute cadence, {days.expected} a day"
+               if days.cadence_minutes else "cadence unknown")
+    ax.set_title(f"Data coverage per day ({cadence})", loc="left")
+    fig.autofmt_xdate()
+    return _svg(fig)
+
+
+def state_timeline(days: AssetDays) -> str:
+    """Return an SVG stacked bar chart of records per error_type per day."""
+    plt = _pyplot()
+    fig, ax = plt.subplots(figsize=(11.5, 1.9))
+    bottom = [0] * len(days.days)
+    for state, counts in days.states.items():
+        ax.bar(days.days, counts, bottom=bottom, width=1.0, linewidth=0, label=state,
+               color=_STATE_COLOURS.get(state, "#7f7f7f"))
+        bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+    ax.set_ylabel("records")
+    ax.set_title("error_type per day", loc="left")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
+    fig.autofmt_xdate()
+    return _svg(fig)
