@@ -16,9 +16,9 @@ from typing import Any
 
 from odse.cli.app import cli
 from odse.cli.mapping import mapping_group
+from odse.cli.report import report_command
 from odse.cli.schema import schema_command
 from odse.cli.sources import sources_group
-from odse.cli.report import report_command
 from odse.cli.transform import transform_command
 from odse.cli.validate import validate_command
 

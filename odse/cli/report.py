@@ -75,7 +75,7 @@ def report_command(paths: tuple[str, ...], inputs: tuple[str, ...], output: str,
         errors.fail("--latitude and --longitude go together; give both or neither")
     if source is None and (timezone or asset_id):
         errors.fail("--timezone and --asset-id apply to a transform: give -s SOURCE")
-    from odse.html_report import ReportInput, build_report
+    from odse.html_report import build_report
 
     started = time.perf_counter()
     data = _read(targets, source, timezone, asset_id)
