@@ -27,6 +27,9 @@ from odse.html_report.aggregates import (
     rejects_by_code_and_column,
 )
 
+CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
+"""The page's content security policy: nothing may load from anywhere (a browser reports any
+attempt as a console error, which the browser test looks for)."""
 MAX_ASSETS = 50
 """Assets drawn with charts; the others are listed in the table of assets."""
 
@@ -117,6 +120,7 @@ def build_report(data: ReportInput) -> tuple[str, dict[str, Any]]:
     ]
     page = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>"
             "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+            f"<meta http-equiv='Content-Security-Policy' content=\"{CSP}\">"
             f"<title>{_e(data.title)}</title><style>{_CSS}</style></head><body>"
             + "\n".join(body) + "</body></html>\n")
     summary = {"records": data.table.num_rows, "assets": len(assets), "valid": result.valid,

@@ -54,8 +54,7 @@ def calendar_heatmap(days: AssetDays) -> str:
         if records:
             grid[offset % 7, offset // 7] = energy
     fig, ax = plt.subplots(figsize=(min(2.0 + weeks * 0.16, 11.5), 1.9))
-    cmap = plt.get_cmap("YlOrRd").copy()
-    cmap.set_bad("#eeeeee")
+    cmap = plt.get_cmap("YlOrRd").with_extremes(bad="#eeeeee")
     image = ax.imshow(grid, aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_yticks(range(7), ["Mon", "", "Wed", "", "Fri", "", "Sun"])
     ticks = [(w, (first + dt.timedelta(weeks=w))) for w in range(weeks)]
@@ -83,7 +82,7 @@ def coverage_chart(days: AssetDays) -> str:
     cadence = (f"{days.cadence_minutes:g}-minute cadence, {days.expected} a day"
                if days.cadence_minutes else "cadence unknown")
     ax.set_title(f"Data coverage per day ({cadence})", loc="left")
-    fig.autofmt_xdate()
+    _date_axis(ax, days)
     return _svg(fig)
 
 
@@ -99,5 +98,17 @@ def state_timeline(days: AssetDays) -> str:
     ax.set_ylabel("records")
     ax.set_title("error_type per day", loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
-    fig.autofmt_xdate()
+    _date_axis(ax, days)
     return _svg(fig)
+
+
+def _date_axis(ax: Any, days: AssetDays) -> None:
+    """Label the x axis with days (never hours), about ten labels at most."""
+    import matplotlib.dates as mdates
+
+    step = max(1, len(days.days) // 10)
+    ax.xaxis.set_major_locator(mdates.DayLocator(interval=step) if step < 28
+                               else mdates.MonthLocator())
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d" if step < 28 else "%b %Y"))
+    first, last = mdates.date2num(days.days[0]), mdates.date2num(days.days[-1])
+    ax.set_xlim(first - 0.6, last + 0.6)
