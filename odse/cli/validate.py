@@ -221,13 +221,13 @@ class Tally:
         self.valid += result.valid
         for pairs, listed, codes in ((result.errors, self.errors, self.error_codes),
                                      (result.warnings, self.warnings, self.warning_codes)):
-            for index, finding in pairs:
-                codes[finding.code] += 1
-                if len(listed) < self.max_errors:
-                    name, row = chunk.locate(index)
-                    listed.append({"record": offset + index, "path": finding.path,
-                                   "code": finding.code, "message": finding.message,
-                                   "file": name, "row": row})
+            # counts come from the masks; only the findings the report lists are rendered
+            codes.update(pairs.counts())
+            for index, finding in pairs.head(max(0, self.max_errors - len(listed))):
+                name, row = chunk.locate(index)
+                listed.append({"record": offset + index, "path": finding.path,
+                               "code": finding.code, "message": finding.message,
+                               "file": name, "row": row})
 
     def report(self, level: str, profile: str | None) -> dict[str, Any]:
         """Return the JSON report (the contract's five keys first)."""

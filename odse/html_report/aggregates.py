@@ -7,7 +7,6 @@ returns small Python structures: one entry per asset and day, per code, per colu
 from __future__ import annotations
 
 import datetime as dt
-from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,17 +138,16 @@ def rejects_by_code_and_column(rejects: pa.Table | None,
 
 
 def findings_by_code(result: Any, examples: int = 5) -> list[dict[str, Any]]:
-    """Return a validation result's errors and warnings by code: count and first messages."""
+    """Return a validation result's errors and warnings by code: count and first messages.
+
+    Only the listed messages are rendered (``FindingList.head``), however many findings.
+    """
     out = []
     for kind, pairs in (("error", result.errors), ("warning", result.warnings)):
-        counts = Counter(f.code for _, f in pairs)
-        firsts: dict[str, list[tuple[int, str]]] = {}
-        for index, finding in pairs:
-            listed = firsts.setdefault(finding.code, [])
-            if len(listed) < examples:
-                listed.append((index, finding.message))
+        counts = pairs.counts()
         out.extend({"kind": kind, "code": code, "count": counts[code],
-                    "examples": firsts[code]} for code in sorted(counts))
+                    "examples": [(i, f.message) for i, f in pairs.head(examples, code)]}
+                   for code in sorted(counts) if counts[code])
     return out
 
 

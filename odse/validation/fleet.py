@@ -48,6 +48,7 @@ from odse.validation.solar import true_solar_minutes
 GAP_FACTOR = 1.5
 STUCK_MIN_RECORDS = 6
 STUCK_MIN_HOURS = 3.0
+CLIP_SHARE = 0.9
 TZ_TOLERANCE_HOURS = 0.75
 TZ_MIN_RECORDS = 6
 TZ_MIN_DAY_RECORDS = 3
@@ -58,6 +59,7 @@ BALANCE_MIN_KWH = 0.1
 BALANCE_SHARE = 0.05
 _US_PER_HOUR = 3_600 * 1_000_000
 _US_PER_DAY = 24 * _US_PER_HOUR
+_SECONDS_MASK = 2**32 - 1
 
 
 @dataclass
@@ -73,8 +75,8 @@ class SeriesData:
     solar: pa.BooleanArray | None  # True where the time-zone check may use the record
 
 
-def fleet_findings(data: SeriesData, latitude: float | None,
-                   longitude: float | None) -> list[Finding]:
+def fleet_findings(data: SeriesData, latitude: float | None, longitude: float | None,
+                   capacity: float | None = None) -> list[Finding]:
     """Return the fleet checks' warnings (only the non-empty ones)."""
     frame = data.frame
     if len(frame.rows) < 2:
@@ -82,7 +84,7 @@ def fleet_findings(data: SeriesData, latitude: float | None,
     same = frame.same_as_previous()
     gaps = pc.if_else(same, pc.subtract(frame.micros, _shift(frame.micros)),
                       pa.scalar(None, pa.int64()))
-    out = [_duplicates(data, gaps), _missing(data, gaps), _stuck(data, same)]
+    out = [_duplicates(data, gaps), _missing(data, gaps), _stuck(data, same, capacity)]
     if latitude is not None and longitude is not None:
         out.append(_time_zone(data, latitude, longitude))
     out.append(_balance(data))
@@ -114,15 +116,9 @@ def _missing(data: SeriesData, gaps: pa.Array) -> Finding | None:
     positive = pc.fill_null(pc.greater(gaps, 0), False)
     if not positive.true_count:
         return None
-    series = frame.series if frame.series is not None else pa.repeat(pa.scalar(0), len(gaps))
-    table = pa.table({"s": pc.filter(series, positive), "g": pc.filter(gaps, positive)})
-    counts = table.group_by(["s", "g"]).aggregate([([], "count_all")])
-    ranked = counts.sort_by([("s", "ascending"), ("count_all", "descending"),
-                             ("g", "ascending")])
-    s_sorted = ranked.column("s").combine_chunks()
-    first = pc.invert(pc.fill_null(pc.equal(s_sorted, _shift(s_sorted)), False))
-    cadence_of = pc.filter(ranked.column("g").combine_chunks(), first)
-    cadence = pc.take(cadence_of, pc.index_in(series, value_set=pc.filter(s_sorted, first)))
+    series = (frame.series if frame.series is not None
+              else pa.repeat(pa.scalar(0, pa.int64()), len(gaps)))
+    cadence = _cadence(series, gaps, positive)
     late = pc.fill_null(pc.greater(pc.cast(gaps, pa.float64()),
                                    pc.multiply(pc.cast(cadence, pa.float64()), GAP_FACTOR)),
                         False)
@@ -149,30 +145,61 @@ def _missing(data: SeriesData, gaps: pa.Array) -> Finding | None:
     return Finding(codes.MISSING_INTERVALS, "$.timestamp", mask, render)
 
 
+def _cadence(series: pa.Array, gaps: pa.Array, positive: pa.BooleanArray) -> pa.Array:
+    """Return, per row, the most common positive gap of its series [us] (ties: the shorter).
+
+    Series and gap (in whole seconds) are packed into one int64, so that one hash count
+    (``value_counts``) does the work of a two-key group-by.
+    """
+    seconds = pc.divide(pc.filter(gaps, positive), 1_000_000)
+    seconds = pc.min_element_wise(seconds, _SECONDS_MASK)
+    key = pc.add(pc.shift_left(pc.filter(series, positive), 32), seconds)
+    counted = pc.value_counts(key)
+    keys, counts = counted.field("values"), counted.field("counts")
+    table = pa.table({"s": pc.shift_right(keys, 32), "g": pc.bit_wise_and(keys, _SECONDS_MASK),
+                      "n": counts}).sort_by([("s", "ascending"), ("n", "descending"),
+                                             ("g", "ascending")])
+    s_sorted = table.column("s").combine_chunks()
+    first = pc.invert(pc.fill_null(pc.equal(s_sorted, _shift(s_sorted)), False))
+    per_series = pc.multiply(pc.filter(table.column("g").combine_chunks(), first), 1_000_000)
+    return pc.take(per_series, pc.index_in(series, value_set=pc.filter(s_sorted, first)))
+
+
 # ---- stuck values -----------------------------------------------------------------------------
 
-def _stuck(data: SeriesData, same: pa.BooleanArray) -> Finding | None:
+def _stuck(data: SeriesData, same: pa.BooleanArray, capacity: float | None) -> Finding | None:
     frame = data.frame
     kwh = frame.take(data.kwh)
-    repeat = pc.fill_null(pc.and_(same, pc.equal(kwh, _shift(kwh))), False)
+    repeat = pc.and_(pc.and_(same, pc.equal(kwh, _shift(kwh))), pc.not_equal(kwh, 0.0))
+    repeat = pc.fill_null(repeat, False)
     if repeat.true_count < STUCK_MIN_RECORDS - 1:
         return None
-    run = pc.cumulative_sum(pc.cast(pc.invert(repeat), pa.int64()))
-    table = pa.table({"run": run, "pos": _arange(len(run)), "t": frame.micros, "e": kwh})
-    runs = table.group_by("run").aggregate([("pos", "min"), ("pos", "count"), ("t", "min"),
-                                            ("t", "max"), ("e", "min")])
-    span = pc.divide(pc.cast(pc.subtract(runs.column("t_max"), runs.column("t_min")),
-                             pa.float64()), float(_US_PER_HOUR))
-    keep = pc.and_(pc.and_(pc.greater_equal(runs.column("pos_count"), STUCK_MIN_RECORDS),
-                           pc.greater_equal(span, STUCK_MIN_HOURS)),
-                   pc.fill_null(pc.not_equal(runs.column("e_min"), 0.0), False))
+    # only the rows that repeat the row before them: consecutive positions form one run
+    pos = pc.indices_nonzero(repeat)
+    new_run = pc.fill_null(pc.not_equal(pos, pc.add(_shift(pos), 1)), True)
+    run = pc.cumulative_sum(pc.cast(new_run, pa.int64()))
+    table = pa.table({"run": run, "pos": pos, "t": pc.take(frame.micros, pos),
+                      "e": pc.take(kwh, pos), "h": pc.take(frame.take(data.hours), pos)})
+    runs = table.group_by("run").aggregate([("pos", "min"), ("pos", "count"), ("t", "max"),
+                                            ("e", "min"), ("h", "min")])
+    starts_at = pc.subtract(runs.column("pos_min"), 1)  # the run's first record
+    first_t = pc.take(frame.micros, starts_at)
+    span = pc.divide(pc.cast(pc.subtract(runs.column("t_max"), first_t), pa.float64()),
+                     float(_US_PER_HOUR))
+    records = pc.add(runs.column("pos_count"), 1)
+    keep = pc.and_(pc.greater_equal(records, STUCK_MIN_RECORDS),
+                   pc.greater_equal(span, STUCK_MIN_HOURS))
+    if capacity:  # an inverter clipped at its rating holds one value: not a frozen meter
+        clipped = pc.greater_equal(runs.column("e_min"),
+                                   pc.multiply(runs.column("h_min"), CLIP_SHARE * capacity))
+        keep = pc.and_(keep, pc.invert(pc.fill_null(clipped, False)))
     kept = runs.filter(keep)
     if not kept.num_rows:
         return None
-    starts = pc.take(frame.rows, kept.column("pos_min"))
+    starts = pc.take(frame.rows, pc.filter(starts_at, keep))
     mask = pc.is_in(_arange(frame.n), value_set=starts)
     info = dict(zip(starts.to_pylist(),
-                    zip(kept.column("pos_count").to_pylist(), kept.column("t_max").to_pylist(),
+                    zip(pc.filter(records, keep).to_pylist(), kept.column("t_max").to_pylist(),
                         strict=True), strict=True))
 
     def render(indices: list[int]) -> list[tuple[str, Any]]:
@@ -479,10 +506,9 @@ def _shift(values: pa.Array) -> pa.Array:
 
 
 def _arange(n: int) -> pa.Array:
-    if not n:
-        return pa.array([], pa.int64())
-    return pc.subtract(pc.cumulative_sum(pa.repeat(pa.scalar(1, pa.int64()), n)), 1)
-
+    """Return 0, 1, ..., n - 1 as int64 (the set bits of an all-true mask: one fast pass)."""
+    return pc.indices_nonzero(pa.repeat(pa.scalar(True), n)).cast(pa.int64()) if n \
+        else pa.array([], pa.int64())
 
 def _times(frame: SeriesFrame, indices: list[int]) -> list[str]:
     """Return the batch records' timestamps as ISO text (for messages)."""

@@ -117,7 +117,7 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
     data = SeriesData(frame=frame, kwh=kwh, hours=hours, generation=generation,
                       direction=keys.get("direction", pa.nulls(cols.n, pa.string())),
                       keys=keys, solar=solar)
-    out.extend(fleet_findings(data, options.latitude, options.longitude))
+    out.extend(fleet_findings(data, options.latitude, options.longitude, capacity))
     return out
 
 
