@@ -50,7 +50,7 @@ def run(records: Sequence[Any] | pa.Table, *, level: str, profile: str | None,
     error_list = FindingList(errors)
     warning_list = FindingList(warnings)
     valid_mask = pc.invert(failed)
-    valid = pc.sum(pc.cast(valid_mask, pa.int64())).as_py() or 0
+    valid = valid_mask.true_count
     summary = summary_of_counts(valid, n, level, error_list.counts(), warning_list.counts())
     return BatchValidationResult(total=n, valid=valid, invalid=n - valid, errors=error_list,
                                  summary=summary, warnings=warning_list, level=level,
