@@ -58,8 +58,10 @@ def calendar_heatmap(days: AssetDays) -> str:
     image = ax.imshow(grid, aspect="auto", cmap=cmap, interpolation="nearest")
     ax.set_yticks(range(7), ["Mon", "", "Wed", "", "Fri", "", "Sun"])
     ticks = [(w, (first + dt.timedelta(weeks=w))) for w in range(weeks)]
+    every = max(1, weeks // 40)  # a label each month, or each few months for long spans
     monthly = [(w, d.strftime("%b %Y")) for w, d in ticks
                if w == 0 or d.month != (d - dt.timedelta(weeks=1)).month]
+    monthly = monthly[::every]
     ax.set_xticks([w for w, _ in monthly], [label for _, label in monthly])
     ax.tick_params(length=0)
     for spine in ax.spines.values():
@@ -70,13 +72,17 @@ def calendar_heatmap(days: AssetDays) -> str:
 
 
 def coverage_chart(days: AssetDays) -> str:
-    """Return an SVG bar chart of the share of each day's intervals present."""
+    """Return an SVG chart of the share of each day's intervals present (incomplete in red)."""
     plt = _pyplot()
     coverage = [c * 100 for c in days.coverage]
-    colours = ["#4c9a2a" if c >= 99.5 else "#e0a100" if c >= 50 else "#d1495b"
-               for c in coverage]
+    x = _day_numbers(days)
     fig, ax = plt.subplots(figsize=(11.5, 1.7))
-    ax.bar(days.days, coverage, width=1.0, color=colours, linewidth=0)
+    ax.stairs(coverage, _edges(x), fill=True, color="#4c9a2a", alpha=0.85)
+    short = [(d, c) for d, c in zip(x, coverage, strict=True) if c < 99.5]
+    if short:
+        ax.scatter([d for d, _ in short], [c for _, c in short], s=9, color="#d1495b",
+                   zorder=3, label=f"{len(short)} incomplete day{'s' if len(short) > 1 else ''}")
+        ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_ylim(0, 105)
     ax.set_ylabel("% of intervals")
     cadence = (f"{days.cadence_minutes:g}-minute cadence, {days.expected} a day"
@@ -87,14 +93,17 @@ def coverage_chart(days: AssetDays) -> str:
 
 
 def state_timeline(days: AssetDays) -> str:
-    """Return an SVG stacked bar chart of records per error_type per day."""
+    """Return an SVG stacked area chart of records per error_type per day."""
     plt = _pyplot()
+    x = _day_numbers(days)
     fig, ax = plt.subplots(figsize=(11.5, 1.9))
-    bottom = [0] * len(days.days)
+    edges = _edges(x)
+    bottom = [0] * len(x)
     for state, counts in days.states.items():
-        ax.bar(days.days, counts, bottom=bottom, width=1.0, linewidth=0, label=state,
-               color=_STATE_COLOURS.get(state, "#7f7f7f"))
-        bottom = [b + c for b, c in zip(bottom, counts, strict=True)]
+        top = [b + c for b, c in zip(bottom, counts, strict=True)]
+        ax.stairs(top, edges, baseline=bottom, fill=True, label=state,
+                  color=_STATE_COLOURS.get(state, "#7f7f7f"))
+        bottom = top
     ax.set_ylabel("records")
     ax.set_title("error_type per day", loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
@@ -102,13 +111,27 @@ def state_timeline(days: AssetDays) -> str:
     return _svg(fig)
 
 
-def _date_axis(ax: Any, days: AssetDays) -> None:
-    """Label the x axis with days (never hours), about ten labels at most."""
+def _edges(x: list[float]) -> list[float]:
+    """Return the bin edges of one-day bins centred on the days."""
+    return [v - 0.5 for v in x] + [x[-1] + 0.5]
+
+
+def _day_numbers(days: AssetDays) -> list[float]:
     import matplotlib.dates as mdates
 
-    step = max(1, len(days.days) // 10)
-    ax.xaxis.set_major_locator(mdates.DayLocator(interval=step) if step < 28
-                               else mdates.MonthLocator())
-    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d" if step < 28 else "%b %Y"))
+    return list(mdates.date2num(days.days))
+
+
+def _date_axis(ax: Any, days: AssetDays) -> None:
+    """Label the x axis with days or months (never hours), about ten labels at most."""
+    import matplotlib.dates as mdates
+
+    span = len(days.days)
+    if span <= 60:
+        ax.xaxis.set_major_locator(mdates.DayLocator(interval=max(1, span // 10)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y-%m-%d"))
+    else:
+        ax.xaxis.set_major_locator(mdates.MonthLocator(interval=max(1, span // 300)))
+        ax.xaxis.set_major_formatter(mdates.DateFormatter("%b %Y"))
     first, last = mdates.date2num(days.days[0]), mdates.date2num(days.days[-1])
     ax.set_xlim(first - 0.6, last + 0.6)
