@@ -6,6 +6,7 @@ import json
 import re
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import click.testing
@@ -137,3 +138,13 @@ def test_report_opens_in_chromium_without_console_errors(lake_page: Path,
     dom = chromium(lake_page, tmp_path, "--dump-dom")
     assert console_messages(dom.stderr) == []
     assert "Asset SITE-BETA" in dom.stdout and "<svg" in dom.stdout
+
+
+def test_without_the_extra_the_error_names_it(tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # import matplotlib fails
+    result = report(str(ALPHA), "-s", "huawei", "-o", str(tmp_path / "x.html"))
+    assert result.exit_code == 2, result.output
+    assert "Error: the HTML report needs the optional package 'matplotlib'" in result.stderr
+    assert "pip install 'odse[report]'" in result.stderr
+    assert not (tmp_path / "x.html").exists()

@@ -118,7 +118,8 @@ def cli(ctx: click.Context, debug: bool) -> None:
     """Turn solar, wind and storage exports into validated ODS-E energy records.
 
     transform reads one OEM export and writes records as JSON Lines, CSV or a
-    Hive-partitioned Parquet lake; validate checks records; sources and mapping
+    Hive-partitioned Parquet lake; validate checks records; report writes an
+    HTML data-quality page; sources and mapping
     show and test the mapping specs that drive the transform.
     """
     ctx.ensure_object(dict)

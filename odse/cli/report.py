@@ -76,7 +76,9 @@ def report_command(paths: tuple[str, ...], inputs: tuple[str, ...], output: str,
     if source is None and (timezone or asset_id):
         errors.fail("--timezone and --asset-id apply to a transform: give -s SOURCE")
     from odse.html_report import build_report
+    from odse.html_report.charts import require_matplotlib
 
+    require_matplotlib()  # before reading anything: the missing extra is named at once
     started = time.perf_counter()
     data = _read(targets, source, timezone, asset_id)
     data.title = title or f"odse data-quality report: {', '.join(targets)}"

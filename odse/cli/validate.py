@@ -51,7 +51,8 @@ Exit 0 when every record passes (warnings allowed), 1 when one fails."""
 @click.option("--capacity-kw", type=click.FloatRange(min=0, min_open=True), metavar="KW",
               help="Rated capacity for EXCEEDS_PHYSICAL_MAXIMUM (semantic) [kW].")
 @click.option("--latitude", type=click.FloatRange(-90, 90), metavar="DEG",
-              help="Site latitude for the night-time generation check (semantic) [deg].")
+              help="Site latitude for the night-time generation and time-zone checks "
+                   "(semantic) [deg].")
 @click.option("--longitude", type=click.FloatRange(-180, 180), metavar="DEG",
               help="Site longitude, with --latitude [deg, east positive].")
 @click.option("--interval-minutes", type=click.FloatRange(min=0, min_open=True),

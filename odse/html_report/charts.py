@@ -1,7 +1,7 @@
 """Charts for the data-quality report, drawn with matplotlib as inline SVG (no JavaScript).
 
-matplotlib is the ``odse[report]`` extra; importing this module without it raises an
-``OdseError`` that names the extra.
+matplotlib is the ``odse[report]`` extra; drawing without it raises ``MissingExtraError``
+naming the extra.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import datetime as dt
 import io
 from typing import Any
 
-from odse.errors import OdseError
+from odse.errors import require
 from odse.html_report.aggregates import AssetDays
 
 _STATE_COLOURS = {"normal": "#4c9a2a", "warning": "#e0a100", "critical": "#d1495b",
@@ -18,12 +18,13 @@ _STATE_COLOURS = {"normal": "#4c9a2a", "warning": "#e0a100", "critical": "#d1495
                   "unknown": "#c7c7c7"}
 
 
+def require_matplotlib() -> Any:
+    """Return matplotlib, or raise MissingExtraError naming the ``odse[report]`` extra."""
+    return require("matplotlib", "report", "the HTML report")
+
+
 def _pyplot() -> Any:
-    try:
-        import matplotlib
-    except ImportError as exc:  # pragma: no cover - exercised by the extra's absence
-        raise OdseError("odse report needs matplotlib, the odse[report] extra",
-                        hint="pip install 'odse[report]'") from exc
+    matplotlib = require_matplotlib()
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
 
