@@ -121,7 +121,11 @@ def _read(targets: list[str], source: str | None, timezone: str | None,
     from odse.cli import record_files
 
     tables = []
-    for file in record_files.expand(targets, None):
+    lakes = [t for t in targets if _is_lake(Path(t))]
+    for lake in lakes:
+        tables.extend(record_batches(_read_lake(Path(lake))).batches)
+    rest = [t for t in targets if t not in lakes]
+    for file in record_files.expand(rest, None) if rest else ():
         for piece in record_files.read(file):
             data = piece.records if piece.records is not None else piece.table
             tables.extend(record_batches(data).batches)
@@ -130,6 +134,44 @@ def _read(targets: list[str], source: str | None, timezone: str | None,
     table = pa.Table.from_batches(tables) if _same_schema(tables) else pa.concat_tables(
         [pa.Table.from_batches([b]) for b in tables], promote_options="permissive")
     return ReportInput(table, inputs=list(targets))
+
+
+_TIME_KEYS = ("year", "month", "day", "hour")
+
+
+def _is_lake(path: Path) -> bool:
+    """True for a folder in the Hive layout (``asset_id=.../year=...``) holding Parquet only."""
+    if not path.is_dir():
+        return False
+    children = [c for c in path.iterdir() if not c.name.startswith((".", "_"))]
+    return bool(children) and all(c.is_dir() and "=" in c.name for c in children)
+
+
+def _read_lake(path: Path) -> Any:
+    """Read a Hive-partitioned Parquet lake in one dataset scan (thousands of day files).
+
+    As ``odse validate`` reads it: the time keys come from the timestamp and are dropped; any
+    other key (``asset_id``) is a record field, put back as text from the folder names.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        partitioning = ds.HivePartitioning.discover(infer_dictionary=False,
+                                                    schema=None)
+        dataset = ds.dataset(str(path), format="parquet", partitioning=partitioning,
+                             exclude_invalid_files=False, ignore_prefixes=[".", "_"])
+        table = dataset.to_table()
+    except (OSError, pa.ArrowInvalid) as exc:
+        errors.fail(f"cannot read the lake {path}: {exc}", code=errors.IO_FAILURE)
+    keep = [name for name in table.column_names if name not in _TIME_KEYS]
+    table = table.select(keep)
+    for name in keep:
+        column = table.column(name)
+        if name == "asset_id" and not pa.types.is_string(column.type):
+            table = table.set_column(table.schema.get_field_index(name), name,
+                                     column.cast(pa.string()))
+    return table
 
 
 def _same_schema(batches: list[Any]) -> bool:

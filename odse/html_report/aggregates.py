@@ -92,25 +92,34 @@ def per_asset_days(table: pa.Table) -> list[AssetDays]:
 
 
 def _cadence(frame: pa.Table) -> dict[str, float]:
-    """Return each asset's most common positive gap between a series' records [min]."""
-    ordered = frame.select(["a", "k", "c", "t"]).sort_by([("a", "ascending"), ("k", "ascending"),
-                                                          ("c", "ascending"), ("t", "ascending")])
-    t = ordered.column("t").combine_chunks()
-    if len(t) < 2:
+    """Return each asset's cadence [min]: the most common gap of its finest series.
+
+    The series are put in time order as the validator does (no sort when they already are,
+    as in a lake read partition by partition).
+    """
+    from odse.validation.fleet import _cadence as series_cadence
+    from odse.validation.fleet import _shift
+    from odse.validation.intervals import series_frame
+
+    times = frame.column("t").combine_chunks().view(pa.timestamp("us", tz="UTC"))
+    keys = [frame.column(c).combine_chunks() for c in ("a", "k", "c")]
+    order = series_frame(times, keys)
+    if len(order.rows) < 2:
         return {}
-    same = pc.and_(pc.and_(pc.equal(ordered.column("a")[1:], ordered.column("a")[:-1]),
-                           pc.equal(ordered.column("k")[1:], ordered.column("k")[:-1])),
-                   pc.equal(ordered.column("c")[1:], ordered.column("c")[:-1]))
-    gaps = pc.subtract(t[1:], t[:-1])
-    keep = pc.and_(same, pc.greater(gaps, 0))
-    table = pa.table({"a": pc.filter(ordered.column("a")[1:], keep), "g": pc.filter(gaps, keep)})
-    counts = table.group_by(["a", "g"]).aggregate([([], "count_all")])
-    best: dict[str, tuple[int, int]] = {}
-    for a, g, count in zip(*(counts.column(c).to_pylist() for c in ("a", "g", "count_all")),
-                           strict=True):
-        if a not in best or (count, -g) > (best[a][0], -best[a][1]):
-            best[a] = (count, g)
-    return {a: g / 60_000_000 for a, (_, g) in best.items()}
+    same = order.same_as_previous()
+    gaps = pc.if_else(same, pc.subtract(order.micros, _shift(order.micros)),
+                      pa.scalar(None, pa.int64()))
+    positive = pc.fill_null(pc.greater(gaps, 0), False)
+    if not positive.true_count:
+        return {}
+    series = (order.series if order.series is not None
+              else pa.repeat(pa.scalar(0, pa.int64()), len(gaps)))
+    cadence = series_cadence(series, gaps, positive)
+    table = pa.table({"a": order.take(keys[0]), "c": cadence})
+    finest = table.group_by("a").aggregate([("c", "min")])
+    return {a: c / 60_000_000 for a, c in zip(finest.column("a").to_pylist(),
+                                               finest.column("c_min").to_pylist(), strict=True)
+            if c}
 
 
 def rejects_by_code_and_column(rejects: pa.Table | None,

@@ -13,6 +13,12 @@ from typing import Any
 from odse.errors import require
 from odse.html_report.aggregates import AssetDays
 
+CALENDAR_DAYS = 156 * 7
+"""The calendar shows at most the last three years; the other charts cover every day."""
+WEEKLY_AFTER_DAYS = 370
+"""Coverage and error_type are drawn per week for longer spans (a bar per day would not
+show, and would only make the file bigger)."""
+
 _STATE_COLOURS = {"normal": "#4c9a2a", "warning": "#e0a100", "critical": "#d1495b",
                   "fault": "#8f2d56", "offline": "#6c757d", "standby": "#9ecae1",
                   "unknown": "#c7c7c7"}
@@ -47,10 +53,11 @@ def calendar_heatmap(days: AssetDays) -> str:
     plt = _pyplot()
     import numpy as np
 
-    first = days.days[0] - dt.timedelta(days=days.days[0].weekday())
-    weeks = (days.days[-1] - first).days // 7 + 1
+    shown = list(zip(days.days, days.energy, days.records, strict=True))[-CALENDAR_DAYS:]
+    first = shown[0][0] - dt.timedelta(days=shown[0][0].weekday())
+    weeks = (shown[-1][0] - first).days // 7 + 1
     grid = np.full((7, weeks), np.nan)
-    for day, energy, records in zip(days.days, days.energy, days.records, strict=True):
+    for day, energy, records in shown:
         offset = (day - first).days
         if records:
             grid[offset % 7, offset // 7] = energy
@@ -68,27 +75,30 @@ def calendar_heatmap(days: AssetDays) -> str:
     for spine in ax.spines.values():
         spine.set_visible(False)
     fig.colorbar(image, ax=ax, label="kWh per day", fraction=0.03, pad=0.01)
-    ax.set_title("Daily energy (generation); grey: no records", loc="left")
+    title = "Daily energy (generation); grey: no records"
+    if len(days.days) > CALENDAR_DAYS:
+        title += f" (the last {CALENDAR_DAYS // 7} weeks of {len(days.days):,} days)"
+    ax.set_title(title, loc="left")
     return _svg(fig)
 
 
 def coverage_chart(days: AssetDays) -> str:
     """Return an SVG chart of the share of each day's intervals present (incomplete in red)."""
     plt = _pyplot()
-    coverage = [c * 100 for c in days.coverage]
-    x = _day_numbers(days)
+    x, (coverage,), width = _bins(days, [[c * 100 for c in days.coverage]], mean=True)
     fig, ax = plt.subplots(figsize=(11.5, 1.7))
-    ax.stairs(coverage, _edges(x), fill=True, color="#4c9a2a", alpha=0.85)
+    ax.stairs(coverage, _edges(x, width), fill=True, color="#4c9a2a", alpha=0.85)
     short = [(d, c) for d, c in zip(x, coverage, strict=True) if c < 99.5]
     if short:
         ax.scatter([d for d, _ in short], [c for _, c in short], s=9, color="#d1495b",
-                   zorder=3, label=f"{len(short)} incomplete day{'s' if len(short) > 1 else ''}")
+                   zorder=3, label=f"{len(short)} incomplete {'week' if width > 1 else 'day'}"
+                                   f"{'s' if len(short) > 1 else ''}")
         ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     ax.set_ylim(0, 105)
     ax.set_ylabel("% of intervals")
     cadence = (f"{days.cadence_minutes:g}-minute cadence, {days.expected} a day"
                if days.cadence_minutes else "cadence unknown")
-    ax.set_title(f"Data coverage per day ({cadence})", loc="left")
+    ax.set_title(f"Data coverage per {'week' if width > 1 else 'day'} ({cadence})", loc="left")
     _date_axis(ax, days)
     return _svg(fig)
 
@@ -96,25 +106,41 @@ def coverage_chart(days: AssetDays) -> str:
 def state_timeline(days: AssetDays) -> str:
     """Return an SVG stacked area chart of records per error_type per day."""
     plt = _pyplot()
-    x = _day_numbers(days)
+    names = list(days.states)
+    x, columns, width = _bins(days, [days.states[n] for n in names], mean=False)
     fig, ax = plt.subplots(figsize=(11.5, 1.9))
-    edges = _edges(x)
+    edges = _edges(x, width)
     bottom = [0] * len(x)
-    for state, counts in days.states.items():
+    for state, counts in zip(names, columns, strict=True):
         top = [b + c for b, c in zip(bottom, counts, strict=True)]
         ax.stairs(top, edges, baseline=bottom, fill=True, label=state,
                   color=_STATE_COLOURS.get(state, "#7f7f7f"))
         bottom = top
     ax.set_ylabel("records")
-    ax.set_title("error_type per day", loc="left")
+    ax.set_title(f"error_type per {'week' if width > 1 else 'day'}", loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     _date_axis(ax, days)
     return _svg(fig)
 
 
-def _edges(x: list[float]) -> list[float]:
-    """Return the bin edges of one-day bins centred on the days."""
-    return [v - 0.5 for v in x] + [x[-1] + 0.5]
+def _bins(days: AssetDays, columns: list[list[float]],
+          mean: bool) -> tuple[list[float], list[list[float]], int]:
+    """Return (bin centres, the columns per bin, bin width in days): days, or weeks when long."""
+    x = _day_numbers(days)
+    width = 7 if len(x) > WEEKLY_AFTER_DAYS else 1
+    if width == 1:
+        return x, columns, 1
+    centres = [x[i] + 3 for i in range(0, len(x), 7)]
+    out = []
+    for column in columns:
+        groups = [column[i:i + 7] for i in range(0, len(column), 7)]
+        out.append([sum(g) / len(g) if mean else sum(g) for g in groups])
+    return centres, out, width
+
+
+def _edges(x: list[float], width: int = 1) -> list[float]:
+    """Return the edges of bins of ``width`` days centred on x."""
+    return [v - width / 2 for v in x] + [x[-1] + width / 2]
 
 
 def _day_numbers(days: AssetDays) -> list[float]:

@@ -129,10 +129,16 @@ def true_solar_minutes(micros: pa.Array, longitude: float) -> pa.Array:
         micros: Instants as microseconds since the epoch (float64 or int64).
         longitude: Observer longitude [deg, east positive].
 
-    Solar noon is 720: the mean solar time at the longitude corrected by the equation of time.
+    Solar noon is 720: the mean solar time at the longitude corrected by the equation of time
+    (taken at each UTC day's noon; within half a minute of the instant's own).
     """
     micros_f = pc.cast(micros, pa.float64())
-    _, eq_of_time = _sun(micros_f)
+    # The equation of time moves by under half a minute a day: computed once per UTC day
+    # (at noon) and shared by the day's instants, far finer than the time-zone check needs.
+    days = pc.floor(pc.divide(micros_f, float(_US_PER_DAY)))
+    unique = pc.unique(days)
+    _, eq_of_day = _sun(pc.multiply(pc.add(unique, 0.5), float(_US_PER_DAY)))
+    eq_of_time = _X(pc.take(eq_of_day.a, pc.index_in(days, value_set=unique)))
     return _solar_minutes(micros_f, eq_of_time, longitude).a
 
 
