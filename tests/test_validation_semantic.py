@@ -223,3 +223,18 @@ def test_spacing_with_several_key_columns() -> None:
     keys = [pa.array(["A", "A", "A", "A"]), pa.array(["generation", "net", "generation",
                                                       "net"])]
     assert hours_to_minutes(spacing_hours(stamps(0, 0, 15, 5), keys)) == [15, 5, 15, 5]
+
+
+def test_semantic_with_a_site_position_on_the_bundled_example() -> None:
+    # 7.5-minute offsets into an interval once failed the cast to whole microseconds
+    from pathlib import Path
+
+    import odse
+
+    alpha = Path(__file__).parent.parent / "examples/data/incoming/2026-02-09/site_alpha.csv"
+    records = odse.transform(alpha, source="huawei")
+    result = odse.validate_batch(records, level="semantic", capacity_kw=10.0, latitude=-26.2,
+                                 longitude=28.05)
+    assert result.summary.startswith("263/263 valid (semantic); ")
+    [(_, zone)] = [(i, w.message) for i, w in result.warnings if w.code == "TIMEZONE_SUSPECT"]
+    assert "pass timezone='Africa/Johannesburg'" in zone
