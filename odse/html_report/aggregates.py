@@ -51,24 +51,43 @@ def per_asset_days(table: pa.Table) -> list[AssetDays]:
     kwh = (pc.cast(table.column("kWh"), pa.float64()) if "kWh" in table.column_names
            else pa.nulls(n, pa.float64()))
     state = _text(table, "error_type", "(none)")
-    frame = pa.table({"a": asset, "d": day, "k": direction, "c": channel, "e": kwh, "s": state,
+    # text keys become small integer codes once (one hash pass each), so that the group-bys
+    # below hash integers; the codes are turned back into text on the few result rows
+    (a_code, a_names), (k_code, k_names), (c_code, _), (s_code, s_names) = (
+        _codes(v) for v in (asset, direction, channel, state))
+    frame = pa.table({"a": a_code, "d": day, "k": k_code, "c": c_code, "e": kwh, "s": s_code,
                       "t": micros})
-    generation = frame.filter(pc.equal(frame.column("k"), "generation"))
-    energy = generation.group_by(["a", "d"]).aggregate([("e", "sum")])
-    counts = frame.group_by(["a", "k", "c", "d"]).aggregate([([], "count_all")])
-    states = frame.group_by(["a", "d", "s"]).aggregate([([], "count_all")])
-    cadence = _cadence(frame)
+    # each group-by key is packed into one int64 (one hash column instead of three or four)
+    first_day = pc.min(day).as_py() or 0
+    days_n = (pc.max(day).as_py() or 0) - first_day + 1
+    day0 = pc.subtract(day, first_day)
+    sizes = (len(k_names) + 1, (pc.max(c_code).as_py() or 0) + 1, len(s_names) + 1)
+    series = _pack([a_code, k_code, c_code], [sizes[0], sizes[1]])
+    generation = pc.equal(k_code, _code_of(k_names, "generation"))
+    energy = _group(pc.filter(_pack([a_code, day0], [days_n]), generation),
+                    pc.filter(kwh, generation), [len(a_names), days_n], ["a", "d"])
+    counts = _group(_pack([series, day0], [days_n]), None,
+                    [len(a_names) * sizes[0] * sizes[1], days_n], ["series", "d"])
+    counts = counts.append_column("a", pc.divide(counts.column("series"),
+                                                 sizes[0] * sizes[1]))
+    states = _group(_pack([a_code, day0, s_code], [days_n, sizes[2]]), None,
+                    [len(a_names), days_n, sizes[2]], ["a", "d", "s"])
+    cadence = {a_names[a]: minutes
+               for a, minutes in _cadence(frame, series, sizes[0] * sizes[1]).items()}
+    energy = _decode(energy, {"a": a_names}, first_day)
+    counts = _decode(counts, {"a": a_names}, first_day)
+    states = _decode(states, {"a": a_names, "s": s_names}, first_day)
 
     by_asset: dict[str, dict[str, Any]] = {}
-    for a, d, e in zip(*(energy.column(c).to_pylist() for c in ("a", "d", "e_sum")),
+    for a, d, e in zip(*(energy.column(c).to_pylist() for c in ("a", "d", "sum")),
                        strict=True):
         by_asset.setdefault(a, {"energy": {}, "records": {}, "states": {}})["energy"][d] = e
-    for a, _k, _c, d, count in zip(*(counts.column(c).to_pylist()
-                                     for c in ("a", "k", "c", "d", "count_all")), strict=True):
+    for a, d, count in zip(*(counts.column(c).to_pylist() for c in ("a", "d", "count")),
+                           strict=True):
         entry = by_asset.setdefault(a, {"energy": {}, "records": {}, "states": {}})
         entry["records"][d] = max(entry["records"].get(d, 0), count)
     for a, d, s, count in zip(*(states.column(c).to_pylist()
-                                for c in ("a", "d", "s", "count_all")), strict=True):
+                                for c in ("a", "d", "s", "count")), strict=True):
         by_asset[a]["states"].setdefault(s, {})[d] = count
 
     out = []
@@ -91,19 +110,63 @@ def per_asset_days(table: pa.Table) -> list[AssetDays]:
     return out
 
 
-def _cadence(frame: pa.Table) -> dict[str, float]:
-    """Return each asset's cadence [min]: the most common gap of its finest series.
+def _codes(values: pa.Array) -> tuple[pa.Array, list[str]]:
+    encoded = pc.dictionary_encode(values)
+    return encoded.indices, encoded.dictionary.to_pylist()
 
-    The series are put in time order as the validator does (no sort when they already are,
-    as in a lake read partition by partition).
+
+def _code_of(names: list[str], name: str) -> int:
+    return names.index(name) if name in names else -1
+
+
+def _pack(parts: list[pa.Array], sizes: list[int]) -> pa.Array:
+    """Pack integer parts into one int64: ``((p0 * s0 + p1) * s1 + p2) ...``."""
+    out = pc.cast(parts[0], pa.int64())
+    for part, size in zip(parts[1:], sizes, strict=True):
+        out = pc.add(pc.multiply(out, size), pc.cast(part, pa.int64()))
+    return out
+
+
+def _group(key: pa.Array, values: pa.Array | None, sizes: list[int],
+           names: list[str]) -> pa.Table:
+    """Count (or sum ``values``) per packed key; return the key's parts as columns."""
+    if values is None:
+        counted = pc.value_counts(key)
+        keys, result, label = counted.field("values"), counted.field("counts"), "count"
+    else:
+        summed = pa.table({"k": key, "v": values}).group_by("k").aggregate([("v", "sum")])
+        keys, result, label = summed.column("k"), summed.column("v_sum"), "sum"
+    columns = {}
+    rest = pc.cast(keys, pa.int64())
+    for name, size in zip(reversed(names[1:]), reversed(sizes[1:]), strict=True):
+        columns[name] = pc.subtract(rest, pc.multiply(pc.divide(rest, size), size))
+        rest = pc.divide(rest, size)
+    columns[names[0]] = rest
+    return pa.table({**{n: columns[n] for n in names}, label: result})
+
+
+def _decode(table: pa.Table, names: dict[str, list[str]], first_day: int) -> pa.Table:
+    for column, values in names.items():
+        index = table.schema.get_field_index(column)
+        table = table.set_column(index, column, pc.take(pa.array(values, pa.string()),
+                                                        table.column(column)))
+    index = table.schema.get_field_index("d")
+    return table.set_column(index, "d", pc.add(table.column("d"), first_day))
+
+
+def _cadence(frame: pa.Table, series: pa.Array, per_asset: int) -> dict[int, float]:
+    """Return each asset's cadence [min] by asset code: the most common gap of its finest series.
+
+    ``series`` is the packed (asset, direction, channel) code, ``per_asset`` the number of codes
+    per asset. The series are put in time order as the validator does (no sort when they
+    already are, as in a lake read partition by partition).
     """
     from odse.validation.fleet import _cadence as series_cadence
     from odse.validation.fleet import _shift
     from odse.validation.intervals import series_frame
 
     times = frame.column("t").combine_chunks().view(pa.timestamp("us", tz="UTC"))
-    keys = [frame.column(c).combine_chunks() for c in ("a", "k", "c")]
-    order = series_frame(times, keys)
+    order = series_frame(times, [series])
     if len(order.rows) < 2:
         return {}
     same = order.same_as_previous()
@@ -112,11 +175,11 @@ def _cadence(frame: pa.Table) -> dict[str, float]:
     positive = pc.fill_null(pc.greater(gaps, 0), False)
     if not positive.true_count:
         return {}
-    series = (order.series if order.series is not None
-              else pa.repeat(pa.scalar(0, pa.int64()), len(gaps)))
-    cadence = series_cadence(series, gaps, positive)
-    table = pa.table({"a": order.take(keys[0]), "c": cadence})
-    finest = table.group_by("a").aggregate([("c", "min")])
+    codes = (order.series if order.series is not None
+             else pa.repeat(pa.scalar(0, pa.int64()), len(gaps)))
+    cadence = series_cadence(codes, gaps, positive)
+    assets = pc.divide(order.take(series), per_asset)
+    finest = pa.table({"a": assets, "c": cadence}).group_by("a").aggregate([("c", "min")])
     return {a: c / 60_000_000 for a, c in zip(finest.column("a").to_pylist(),
                                                finest.column("c_min").to_pylist(), strict=True)
             if c}
