@@ -16,6 +16,7 @@ from typing import Any
 
 from odse.cli.app import cli
 from odse.cli.mapping import mapping_group
+from odse.cli.report import report_command
 from odse.cli.schema import schema_command
 from odse.cli.sources import sources_group
 from odse.cli.transform import transform_command
@@ -26,6 +27,7 @@ cli.add_command(validate_command)
 cli.add_command(sources_group)
 cli.add_command(mapping_group)
 cli.add_command(schema_command)
+cli.add_command(report_command)
 
 
 def main(argv: list[str] | None = None) -> Any:
