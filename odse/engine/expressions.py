@@ -165,14 +165,21 @@ def _blame(cols: list[Col]) -> tuple[Any, pa.Array | None]:
         first = named[0] if named else cols[0]
         return first.column, first.raw
     n = len(cols[0].values)
-    names = pa.repeat(pa.scalar(named[0].column, pa.string()), n)
+
+    def name_of(col: Col) -> Any:
+        # a nested operation names its operands row by row already
+        return col.column if isinstance(col.column, pa.Array) else pa.scalar(col.column,
+                                                                             pa.string())
+
+    first = name_of(named[0])
+    names = first if isinstance(first, pa.Array) else pa.repeat(first, n)
     raws = to_text(named[0].raw) if named[0].raw is not None else pa.nulls(n, pa.string())
     for col in reversed(named):
         bad = pc.is_null(col.values)
         mask = col.problem_mask()
         if mask is not None:
             bad = pc.or_(bad, mask)
-        names = pc.if_else(bad, pa.scalar(col.column, pa.string()), names)
+        names = pc.if_else(bad, name_of(col), names)
         if col.raw is not None:
             raws = pc.if_else(bad, to_text(col.raw), raws)
     return names, raws

@@ -196,8 +196,10 @@ def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
                  run: RunContext) -> pa.Array | None:
     """Return each record's interval in microseconds (null where it cannot be told)."""
     spec = variant.interval
+    fallback = None
     if isinstance(spec, dict):
         given = run.params.get(spec["param"])
+        fallback = spec.get("fallback")
         spec = given if given is not None else spec.get("default")
     if spec is None:
         raise ParameterError(
@@ -206,8 +208,13 @@ def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
     n = table.num_rows
     if spec == "data":
         groups = groups or series.Groups(table)
-        return series.median_spacing(table.column("timestamp").combine_chunks(), groups,
-                                     run.series)
+        spacing = series.median_spacing(table.column("timestamp").combine_chunks(), groups,
+                                        run.series)
+        if fallback is not None:
+            # a lone reading: the length the source's documentation fixes
+            spacing = pc.fill_null(spacing, pa.scalar(round(float(fallback) * 60_000_000),
+                                                      pa.int64()))
+        return spacing
     if spec == "day":
         # a calendar day in the zone: 23 or 25 hours on the days the clocks change
         stamp = table.column("timestamp").combine_chunks()
