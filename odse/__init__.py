@@ -41,6 +41,9 @@ _EXPORTS: dict[str, str] = {
     "BatchValidationResult": "odse.validation",
     "PROFILES": "odse.validation",
     "enrich": "odse.enrichment",
+    # regulatory events
+    "normalize_regulatory_events": "odse.regulatory",
+    "REGULATORY_EVENT_SCHEMA_VERSION": "odse.regulatory",
     # writers
     "to_json": "odse.writers",
     "to_csv": "odse.writers",
@@ -56,6 +59,7 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "PROFILES",
+    "REGULATORY_EVENT_SCHEMA_VERSION",
     "BatchStream",
     "BatchValidationResult",
     "InputError",
@@ -74,6 +78,7 @@ __all__ = [
     "check_mapping",
     "enrich",
     "load_mapping",
+    "normalize_regulatory_events",
     "source_info",
     "sources",
     "to_csv",
@@ -115,6 +120,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from odse.enrichment import enrich
     from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
     from odse.mapping import Mapping, check_mapping, load_mapping
+    from odse.regulatory import REGULATORY_EVENT_SCHEMA_VERSION, normalize_regulatory_events
     from odse.registry import source_info, sources
     from odse.report import Records, Reject, Report
     from odse.validation import (
