@@ -120,8 +120,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from odse.enrichment import enrich
     from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
     from odse.mapping import Mapping, check_mapping, load_mapping
-    from odse.regulatory import REGULATORY_EVENT_SCHEMA_VERSION, normalize_regulatory_events
     from odse.registry import source_info, sources
+    from odse.regulatory import REGULATORY_EVENT_SCHEMA_VERSION, normalize_regulatory_events
     from odse.report import Records, Reject, Report
     from odse.validation import (
         PROFILES,

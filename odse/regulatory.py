@@ -128,7 +128,7 @@ class _BadDate(str):
     """A date text that no format reads (the record is rejected)."""
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _program(source: str) -> tuple[str, dict[str, Value]]:
     spec = _spec()
     names = {name: name for name in spec["sources"]}
