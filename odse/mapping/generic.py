@@ -109,6 +109,24 @@ def expand(short: dict[str, Any], *, name: str = "csv", file: str | None = None)
     }
 
 
+# The name under which a rising kWh column reads as a cumulative counter (the command line's
+# name for the generic mapper); csv and generic always read kWh as energy per row.
+COUNTER_NAME = "generic_csv"
+
+
+def counter_candidate(name: str | None, short: dict[str, Any] | None) -> str | None:
+    """Return the kWh column of a ``generic_csv`` map that names it plainly, else None."""
+    if not name or name.lower() != COUNTER_NAME or not short:
+        return None
+    column = short.get("kWh")
+    return column if isinstance(column, str) else None
+
+
+def as_counter(short: dict[str, Any], column: str) -> dict[str, Any]:
+    """Return the map with kWh read as a cumulative counter (first reading: 0 kWh)."""
+    return {**short, "kWh": {"column": column, "measure": "counter", "first_reading": "zero"}}
+
+
 def _field(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return dict(value)
