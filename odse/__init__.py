@@ -41,6 +41,11 @@ _EXPORTS: dict[str, str] = {
     "BatchValidationResult": "odse.validation",
     "PROFILES": "odse.validation",
     "enrich": "odse.enrichment",
+    # adapters to other libraries' DataFrames
+    "odse_to_pvlib": "odse.adapters.pvlib",
+    "pvlib_to_odse": "odse.adapters.pvlib",
+    "odse_to_openoa": "odse.adapters.openoa",
+    "openoa_to_odse": "odse.adapters.openoa",
     # regulatory events
     "normalize_regulatory_events": "odse.regulatory",
     "REGULATORY_EVENT_SCHEMA_VERSION": "odse.regulatory",
@@ -79,6 +84,10 @@ __all__ = [
     "enrich",
     "load_mapping",
     "normalize_regulatory_events",
+    "odse_to_openoa",
+    "odse_to_pvlib",
+    "openoa_to_odse",
+    "pvlib_to_odse",
     "source_info",
     "sources",
     "to_csv",
@@ -117,6 +126,8 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         transform_stream,
         transform_table,
     )
+    from odse.adapters.openoa import odse_to_openoa, openoa_to_odse
+    from odse.adapters.pvlib import odse_to_pvlib, pvlib_to_odse
     from odse.enrichment import enrich
     from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
     from odse.mapping import Mapping, check_mapping, load_mapping
