@@ -118,6 +118,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from odse.adapters.openoa import odse_to_openoa, openoa_to_odse
+    from odse.adapters.pvlib import odse_to_pvlib, pvlib_to_odse
     from odse.api import (
         BatchStream,
         RecordStream,
@@ -126,8 +128,6 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         transform_stream,
         transform_table,
     )
-    from odse.adapters.openoa import odse_to_openoa, openoa_to_odse
-    from odse.adapters.pvlib import odse_to_pvlib, pvlib_to_odse
     from odse.enrichment import enrich
     from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
     from odse.mapping import Mapping, check_mapping, load_mapping

@@ -15,7 +15,7 @@ from odse.errors import MissingExtraError, ParameterError
 
 pytest.importorskip("pandas")
 
-from test_real_samples import IDS, REAL, SAMPLES  # noqa: E402
+from test_real_samples import IDS, REAL, SAMPLES
 
 
 def by_time(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
