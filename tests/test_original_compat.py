@@ -53,3 +53,14 @@ def test_the_migration_page_shows_the_list() -> None:
     assert harness.table() in page, (
         "docs/migrating.md must hold the table of tests/compat/expected_failures.yaml as "
         "printed by: python tests/compat/harness.py --table")
+
+
+def test_an_unreachable_registry_is_reported_for_the_skip(tmp_path, monkeypatch) -> None:
+    monkeypatch.setattr(harness, "cache_dir", lambda: tmp_path)
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
+    monkeypatch.setenv("PIP_FIND_LINKS", "")
+    monkeypatch.setenv("PIP_NO_INDEX", "")
+    with pytest.raises(harness.RegistryUnreachable, match=r"pip download odse==0\.12\.0 failed"):
+        harness.fetch_sdist(timeout=60, retries=0)
+    assert list(tmp_path.iterdir()) == []      # no partial download left behind

@@ -97,7 +97,7 @@ def cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"odse-compat-{VERSION}"
 
 
-def fetch_sdist(timeout: float = 60.0) -> Path:
+def fetch_sdist(timeout: float = 60.0, retries: int = 1) -> Path:
     """Return the path of odse-0.12.0.tar.gz, downloading it with pip when not cached."""
     folder = cache_dir()
     archive = folder / f"odse-{VERSION}.tar.gz"
@@ -107,7 +107,7 @@ def fetch_sdist(timeout: float = 60.0) -> Path:
     staging = Path(tempfile.mkdtemp(dir=folder))
     command = [sys.executable, "-m", "pip", "download", f"odse=={VERSION}", "--no-deps",
                "--no-binary", ":all:", "--disable-pip-version-check", "-q", "--timeout", "15",
-               "--retries", "1", "-d", str(staging)]
+               "--retries", str(retries), "-d", str(staging)]
     try:
         done = subprocess.run(command, capture_output=True, text=True, timeout=timeout,
                               check=False)
