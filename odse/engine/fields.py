@@ -92,7 +92,7 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
     measure = spec.get("measure", "energy")
     _check_quantity(name, spec, kind, measure, ctx)
     factor = None
-    first_reading = spec.pop("first_reading", "skip") if "first_reading" in spec else "skip"
+    first_reading = spec.get("first_reading", "skip")
     if first_reading != "skip" and measure != "counter":
         raise ctx.error("first_reading applies to counters only", "Add measure: counter, or "
                         "drop first_reading", "first_reading")
