@@ -156,7 +156,8 @@ def _settle_counter(spec: Mapping, source: str | None, mapping: Any, inp: InputD
     """Under ``generic_csv``, read a kWh column that never falls as a cumulative counter.
 
     Decided from the head of the input (its first 64 KiB): at least two readings, none lower
-    than the one before. Name the measure in the map to decide yourself.
+    than the one before; the report's variant is then ``rising_kwh_counter``. Name the
+    measure in the map to decide yourself.
     """
     short = mapping if isinstance(mapping, dict) else None
     if isinstance(mapping, str) and "=" in mapping and "\n" not in mapping:
@@ -172,7 +173,7 @@ def _settle_counter(spec: Mapping, source: str | None, mapping: Any, inp: InputD
     energy = sample.column("kWh").combine_chunks().drop_null()
     if len(energy) < 2 or pc.any(pc.less(pc.pairwise_diff(energy), 0)).as_py():
         return spec
-    return load_mapping(generic.as_counter(short, column), name=str(source).lower())
+    return load_mapping(generic.as_counter(short, column, name=str(source).lower()))
 
 
 def transform_table(data: Any, source: str | None = None, asset_id: str | None = None,

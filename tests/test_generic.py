@@ -123,6 +123,7 @@ def test_generic_csv_reads_a_rising_kwh_column_as_a_counter() -> None:
     assert [(r["timestamp"], r["kWh"]) for r in rows] == [
         ("2026-02-09T11:55:00Z", 0.0), ("2026-02-09T12:00:00Z", 0.5),
         ("2026-02-09T12:05:00Z", 1.0)]
+    assert rows.report.variant == "rising_kwh_counter"      # the guess is in the report
     # csv and generic never guess; a column that falls is energy per row under any name
     plain = odse.transform(text, source="csv", mapping={"timestamp": "ts", "kWh": "e"})
     assert [r["kWh"] for r in plain] == [100.0, 100.5, 101.5]

@@ -122,9 +122,18 @@ def counter_candidate(name: str | None, short: dict[str, Any] | None) -> str | N
     return column if isinstance(column, str) else None
 
 
-def as_counter(short: dict[str, Any], column: str) -> dict[str, Any]:
-    """Return the map with kWh read as a cumulative counter (first reading: 0 kWh)."""
-    return {**short, "kWh": {"column": column, "measure": "counter", "first_reading": "zero"}}
+COUNTER_VARIANT = "rising_kwh_counter"
+"""The variant name (in the report) when a generic_csv kWh column is read as a counter."""
+
+
+def as_counter(short: dict[str, Any], column: str, *, name: str) -> dict[str, Any]:
+    """Return the full spec with kWh read as a cumulative counter (first reading: 0 kWh)."""
+    spec = expand({**short, "kWh": {"column": column, "measure": "counter",
+                                    "first_reading": "zero"}}, name=name)
+    shape = {k: spec.pop(k) for k in ("format", "interval", "fields")}
+    spec["variants"] = [{"name": COUNTER_VARIANT, **shape,
+                         "description": f"the kWh column '{column}' never falls: a counter"}]
+    return spec
 
 
 def _field(value: Any) -> dict[str, Any]:
