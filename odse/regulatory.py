@@ -18,7 +18,7 @@ from urllib.parse import urljoin
 import yaml
 
 from odse.errors import MappingError, UnknownSourceError
-from odse.resources import data_dir
+from odse.resources import data_dir, load_schema
 from odse.suggest import did_you_mean
 
 REGULATORY_EVENT_SCHEMA_VERSION = "regulatory-event.v1"
@@ -129,6 +129,25 @@ class _BadDate(str):
 
 
 @functools.cache
+def _required() -> tuple[str, ...]:
+    return tuple(load_schema("regulatory-event.json")["required"])
+
+
+def _problem(event: dict[str, Any]) -> tuple[str, str | None, str] | None:
+    """Return (field, value, reason) when the event cannot be written, else None."""
+    if not event.get("title"):
+        return "title", None, "no title"
+    bad = next((f for f, v in event.items() if isinstance(v, _BadDate)), None)
+    if bad:
+        return (bad, str(event[bad]),
+                "not a date in any of the formats " + ", ".join(_spec()["date_formats"]))
+    missing = next((f for f in _required() if event.get(f) is None), None)
+    if missing:
+        return missing, None, f"no {missing} (the envelope requires it)"
+    return None
+
+
+@functools.cache
 def _program(source: str) -> tuple[str, dict[str, Value]]:
     spec = _spec()
     names = {name: name for name in spec["sources"]}
@@ -155,33 +174,27 @@ def normalize_regulatory_events(records: Iterable[dict[str, Any]], *,
             (``zera``); case-insensitive.
 
     Returns:
-        the events in input order (a list of dicts); records without a title or with an
-        unreadable date are in ``.rejects`` (index, field, value, reason).
+        the events in input order (a list of dicts); records without a title, without
+        another field the envelope requires (a date, a URL) or with an unreadable date are
+        in ``.rejects`` (index, field, value, reason).
     """
     name, fields = _program(source)
     events: list[dict[str, Any]] = []
     rejects: list[dict[str, Any]] = []
     for index, record in enumerate(records):
         event = {field: value(record) for field, value in fields.items()}
-        problem = None
-        if not event.get("title"):
-            problem = ("title", None, "no title")
-        else:
-            bad = next((f for f, v in event.items() if isinstance(v, _BadDate)), None)
-            if bad:
-                problem = (bad, str(event[bad]), "not a date in any of the formats "
-                           + ", ".join(_spec()["date_formats"]))
-        if problem:
-            rejects.append({"index": index, "field": problem[0], "value": problem[1],
-                            "reason": problem[2]})
-            continue
         event["source_system"] = name
         event["schema_version"] = REGULATORY_EVENT_SCHEMA_VERSION
-        if not event.get("source_record_id"):
+        if not event.get("source_record_id") and event.get("title"):
             # a title with no letters or digits: an id stable across runs
             raw = "|".join(str(event.get(k) or "") for k in
                            ("source_system", "title", "published_date"))
             event["source_record_id"] = hashlib.md5(raw.encode("utf-8"),
                                                     usedforsecurity=False).hexdigest()
+        problem = _problem(event)
+        if problem:
+            rejects.append({"index": index, "field": problem[0], "value": problem[1],
+                            "reason": problem[2]})
+            continue
         events.append({k: event.get(k) for k in FIELDS})
     return RegulatoryEvents(events, rejects)

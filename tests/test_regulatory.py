@@ -95,6 +95,17 @@ def test_records_without_a_title_or_a_readable_date_are_rejected_not_dropped() -
     assert "%d %B %Y" in events.rejects[1]["reason"]
 
 
+def test_a_record_without_a_required_field_is_rejected() -> None:
+    events = odse.normalize_regulatory_events(
+        [{"title": "Rulemaking on storage", "published_date": "2026-01-01"},
+         {"title": "Rulemaking on storage", "source_url": "https://example.com/rm-9"}],
+        source="us_manual")
+    assert events == []
+    assert [(r["index"], r["field"]) for r in events.rejects] == [
+        (0, "source_url"), (1, "published_date")]
+    assert events.rejects[0]["reason"] == "no source_url (the envelope requires it)"
+
+
 def test_a_title_without_words_gets_a_stable_id() -> None:
     one = odse.normalize_regulatory_events([{"title": "!!!", "published_date": "2026-01-01"}],
                                            source="zera_seed")
