@@ -61,6 +61,7 @@ def test_an_unreachable_registry_is_reported_for_the_skip(tmp_path, monkeypatch)
     monkeypatch.setenv("PIP_EXTRA_INDEX_URL", "")
     monkeypatch.setenv("PIP_FIND_LINKS", "")
     monkeypatch.setenv("PIP_NO_INDEX", "")
-    with pytest.raises(harness.RegistryUnreachable, match=r"pip download odse==0\.12\.0 failed"):
+    with pytest.raises(harness.RegistryUnreachable,
+                       match=r"pip download odse==0\.12\.0 failed: ERROR"):
         harness.fetch_sdist(timeout=60, retries=0)
     assert list(tmp_path.iterdir()) == []      # no partial download left behind

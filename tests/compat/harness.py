@@ -116,7 +116,8 @@ def fetch_sdist(timeout: float = 60.0, retries: int = 1) -> Path:
     got = staging / archive.name
     if done.returncode != 0 or not got.exists():
         shutil.rmtree(staging, ignore_errors=True)
-        last = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        lines = done.stderr.strip().splitlines() or ["no output"]
+        last = next((x for x in reversed(lines) if x.startswith("ERROR")), lines[-1])
         raise RegistryUnreachable(f"pip download odse=={VERSION} failed: {last}")
     os.replace(got, archive)
     shutil.rmtree(staging, ignore_errors=True)
