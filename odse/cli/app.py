@@ -21,7 +21,7 @@ from odse.cli import errors
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"],
                                     "max_content_width": 100}
 
-COMMAND_ORDER = ("transform", "validate", "report", "sources", "mapping", "schema")
+COMMAND_ORDER = ("transform", "validate", "report", "sources", "mapping", "schema", "version")
 
 
 @contextmanager

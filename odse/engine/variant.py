@@ -90,6 +90,11 @@ class Variant:
                 raise ctx.error(f"{name} is a counter in some unpivot entries and not in others",
                                 "Give every entry the same measure for a counter field",
                                 "unpivot")
+        if self.interval is None and any(p.first_reading == "zero" for e in self.entries
+                                         for p in e.fields.values()):
+            raise ctx.error("first_reading: zero needs the interval that ends at the first "
+                            "reading", "Give the variant an interval: (minutes or {param: "
+                            "interval_minutes})", "interval")
         for entry in self.entries:
             where = ("unpivot", entry.index) if spec.get("unpivot") else ("fields",)
             if "kWh" not in entry.fields:

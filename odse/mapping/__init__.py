@@ -304,6 +304,22 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
         raise too_deep(text.file) from None
 
 
+def short_form(source: Any) -> dict[str, Any] | None:
+    """Return the short generic column map ``source`` holds (dict, file or text), else None."""
+    if isinstance(source, Mapping):
+        return None
+    if isinstance(source, MappingABC):
+        data: Any = dict(source)
+    elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                      and source.strip().endswith((".yaml", ".yml", ".json"))):
+        data = read_spec(source).data
+    elif isinstance(source, str):
+        data = parse_text(source).data
+    else:
+        return None
+    return dict(data) if generic.is_short_form(data) else None
+
+
 def check_mapping(source: Any) -> list[MappingError]:
     """Return the problems of a mapping spec (an empty list when it is valid).
 
