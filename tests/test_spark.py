@@ -221,7 +221,8 @@ def test_files_are_packed_into_tasks_of_about_equal_bytes():
     listed = [spark_files.Listed(f"f{i}", size) for i, size in
               enumerate([90, 10, 10, 40, 50, 30, 30, 20])]
     groups = spark_files.pack(listed, 3)
-    sizes = sorted(sum(dict((f.path, f.length) for f in listed)[p] for p in g) for g in groups)
+    length = {f.path: f.length for f in listed}
+    sizes = sorted(sum(length[p] for p in g) for g in groups)
     assert sizes == [90, 90, 100]
     assert sorted(p for g in groups for p in g) == sorted(f.path for f in listed)
     assert spark_files.default_tasks(listed, cores=2) == 6
