@@ -21,8 +21,9 @@ Cases, each its own process (a fresh JVM and SparkSession), interleaved, ``--rep
     a time or a reading dropped (no rejects kept), records written as Parquet.
 
 each on ``local[1]`` and ``local[2]``. Two times per run: ``job`` (from the call to the last
-file written, in the process: what the cores do) and ``process`` (the whole process: JVM
-start-up included). The machine is shared: read the ratios and the load printed with them.
+file written, after a warm-up run of the same case on one file: what the cores do on a
+running cluster) and ``process`` (the whole process: JVM start-up and warm-up included).
+The machine is shared: read the ratios and the load printed with them.
 """
 
 from __future__ import annotations
@@ -93,30 +94,39 @@ def session(master: str):
     return spark
 
 
-def run_case(case: str, master: str, data: Path, out: Path) -> dict:
-    """One run in this process: the job's time and what it wrote."""
-    spark = session(master)
-    began = time.perf_counter()
+def pipeline(spark, case: str, pattern: str, out: Path) -> None:
+    """The case's whole job: read the files matching ``pattern``, write ``out``."""
     if case == "odse":
         import odse.spark
 
-        result = odse.spark.transform(spark, str(data / "*.csv"), "huawei",
-                                      timezone="+02:00").persist()
+        result = odse.spark.transform(spark, pattern, "huawei", timezone="+02:00").persist()
         result.records.write.parquet(str(out / "records"))
         result.rejects.write.parquet(str(out / "rejects"))
+        result.unpersist()
     else:
-        raw = spark.read.csv(str(data / "*.csv"), header=True,
+        raw = spark.read.csv(pattern, header=True,
                              schema="timestamp string, power string, inverter_state string, "
                                     "run_state string")
         raw.createOrReplaceTempView("huawei")
         spark.sql(SQL).where("timestamp IS NOT NULL AND kWh IS NOT NULL") \
             .write.parquet(str(out / "records"))
+
+
+def run_case(case: str, master: str, data: Path, out: Path) -> dict:
+    """One run in this process: a warm-up on one file (the JVM compiles the code paths, the
+    Python workers start), then the job on all files, timed."""
+    spark = session(master)
+    began = time.perf_counter()
+    pipeline(spark, case, str(data / "huawei_000.csv"), out / "warm-up")
+    warm_up = time.perf_counter() - began
+    began = time.perf_counter()
+    pipeline(spark, case, str(data / "*.csv"), out)
     job = time.perf_counter() - began
     records = spark.read.parquet(str(out / "records")).count()
     rejects = (spark.read.parquet(str(out / "rejects")).count()
                if (out / "rejects").exists() else None)
     spark.stop()
-    return {"job_s": job, "records": records, "rejects": rejects}
+    return {"job_s": job, "warm_up_s": warm_up, "records": records, "rejects": rejects}
 
 
 def measure(case: str, master: str, data: Path) -> dict:

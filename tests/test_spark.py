@@ -281,3 +281,23 @@ def test_validate_flags_schema_errors_as_validate_batch_does(spark):
         odse.spark.validate(odse.spark.validate(df))
     with pytest.raises(OdseError, match="level"):
         odse.spark.validate(df, level="strict")
+
+
+def test_a_worker_compiles_the_spec_once():
+    from odse.spark import tasks
+
+    job = tasks.Job(source="huawei", mapping=None, asset_id=None, timezone=None)
+    same = tasks.Job(source="huawei", mapping=None, asset_id="other", timezone=None)
+    assert job.spec() is job.spec() is same.spec()
+    text = tasks.Job(source="csv", mapping="timestamp: Time\nkWh: Energy\n", asset_id=None,
+                     timezone=None)
+    assert text.spec() is not job.spec()
+    assert text.spec() is text.spec()
+
+
+def test_without_pyspark_the_error_names_the_extra(monkeypatch):
+    from odse.errors import MissingExtraError
+
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if it were not installed
+    with pytest.raises(MissingExtraError, match=r"pip install 'odse\[spark\]'"):
+        odse.spark.transform(None, "x.csv", "huawei")
