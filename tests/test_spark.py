@@ -134,7 +134,7 @@ def compare(spark, folder: Path, pattern: str, source: str, params: dict, **opti
     paths = sorted(folder.glob(pattern))
     assert paths, f"no {pattern} in {folder}"
     records, rejects = odse.spark.transform(spark, str(folder / pattern), source, **params,
-                                            **options).persist()
+                                            **options)
     spark_records = records.toArrow()
     local_records, local_rejects = local(paths, source, **params)
     assert_same(spark_records, like(local_records, spark_records.schema), f"{source} records")
@@ -178,7 +178,7 @@ def test_the_schema_is_the_specs_with_a_utc_timestamp(spark):
 def test_a_file_no_variant_reads_is_a_reject_not_a_failed_job(spark, tmp_path):
     (tmp_path / "good.csv").write_bytes((REAL / "sma").glob("*5Min*").__next__().read_bytes())
     (tmp_path / "other.csv").write_text("when,what\n2024-01-01,1\n")
-    records, rejects = odse.spark.transform(spark, str(tmp_path), "sma").persist()
+    records, rejects = odse.spark.transform(spark, str(tmp_path), "sma")
     found = rejects.where("scope = 'file'").collect()
     assert len(found) == 1, found
     assert found[0]["file"].endswith("other.csv")
@@ -207,7 +207,7 @@ def test_a_mapping_file_travels_as_text(spark, tmp_path):
     spec = tmp_path / "scada.yaml"
     spec.write_text("timestamp: Time\nkWh: Energy\nasset_id: Site\n")
     records, rejects = odse.spark.transform(spark, str(data), "csv", mapping=str(spec),
-                                            timezone="+02:00").persist()
+                                            timezone="+02:00")
     rows = sorted((r["timestamp"].isoformat(), r["kWh"], r["asset_id"])
                   for r in records.collect())
     assert rows == [("2024-05-01T08:00:00", 1.5, "A"), ("2024-05-01T08:30:00", 2.0, "B")]

@@ -34,32 +34,14 @@ SERIES_KEY = ("asset_id", "direction", "channel")
 class Transformed:
     """The two DataFrames of a Spark transform: ``records`` and ``rejects``.
 
-    Both are lazy views of one pass over the files (``combined``, a ``record`` and a
-    ``reject`` struct column). Acting on both runs the pass twice unless it is persisted:
-    ``persist()`` first when you write both. Unpacks as ``records, rejects = result``.
+    Each is its own pass of the engine over the files: the records pass hands Spark the
+    records, the rejects pass only the rejects (its records never leave the Python worker,
+    so it costs the engine's time alone). Unpacks as ``records, rejects = result``.
     """
 
-    def __init__(self, combined: Any, record_names: list[str]) -> None:
-        from pyspark.sql import functions as F
-
-        self.combined = combined
-        self.records = combined.where(F.col("record").isNotNull()).select(
-            *[F.col("record").getField(n).alias(n) for n in record_names])
-        self.rejects = combined.where(F.col("reject").isNotNull()).select(
-            *[F.col("reject").getField(f.name).alias(f.name) for f in _tasks.REJECT_FIELDS])
-
-    def persist(self, storage_level: Any = None) -> Transformed:
-        """Persist the one pass (default ``MEMORY_AND_DISK``) so both DataFrames reuse it."""
-        if storage_level is None:
-            self.combined.persist()
-        else:
-            self.combined.persist(storage_level)
-        return self
-
-    def unpersist(self) -> Transformed:
-        """Drop the persisted pass."""
-        self.combined.unpersist()
-        return self
+    def __init__(self, records: Any, rejects: Any) -> None:
+        self.records = records
+        self.rejects = rejects
 
     def __iter__(self) -> Any:
         return iter((self.records, self.rejects))
@@ -107,7 +89,6 @@ def transform(spark: Any, paths: Any, source: str | None = None, mapping: Any = 
                              code="BAD_PARAMETER")
     job = _job(source, mapping, asset_id, timezone, params)
     names = _files.as_paths(paths)
-    combined_type = _spark_schema(_tasks.combined_schema(job.schema))
     listed = _files.list_files(spark, names, recursive, glob)
     if read == "auto":
         read = "path" if all(f.path.startswith("file:") for f in listed) else "content"
@@ -115,19 +96,21 @@ def transform(spark: Any, paths: Any, source: str | None = None, mapping: Any = 
         count = tasks or _files.default_tasks(listed, _files.parallelism(spark))
         groups = _files.pack(listed, count)
 
-        def run_groups(batches: Any) -> Any:
-            return _tasks.transform_groups(job, groups, batches)
+        def plan(output: str, schema: pa.Schema) -> Any:
+            def run(batches: Any) -> Any:
+                return _tasks.transform_groups(job, groups, output, batches)
 
-        combined = spark.range(0, len(groups), 1, len(groups)).mapInArrow(run_groups,
-                                                                           combined_type)
+            ids = spark.range(0, len(groups), 1, len(groups))
+            return ids.mapInArrow(run, _spark_schema(schema))
     else:
-        contents = _files.load(spark, names, recursive, glob).select("path", "content")
+        def plan(output: str, schema: pa.Schema) -> Any:
+            def run(batches: Any) -> Any:
+                return _tasks.transform_contents(job, output, batches)
 
-        def run_contents(batches: Any) -> Any:
-            return _tasks.transform_contents(job, batches)
+            contents = _files.load(spark, names, recursive, glob).select("path", "content")
+            return contents.mapInArrow(run, _spark_schema(schema))
 
-        combined = contents.mapInArrow(run_contents, combined_type)
-    return Transformed(combined, job.schema.names)
+    return Transformed(plan("records", job.schema), plan("rejects", _tasks.REJECT_FIELDS))
 
 
 def _job(source: str | None, mapping: Any, asset_id: str | None, timezone: str | None,

@@ -4,9 +4,9 @@ This module needs pyarrow only (no pyspark): Spark calls these functions through
 ``DataFrame.mapInArrow`` on its executors, where each Python worker process compiles a spec
 once (``compiled``) and reuses it for every file of every task it runs.
 
-A task's output batches are in ``combined_schema``: a ``record`` struct (the spec's record
-schema) and a ``reject`` struct (``REJECT_FIELDS``), exactly one of them set per row, so one
-pass over the files gives both DataFrames.
+A task yields either the records of its files (in the spec's record schema) or their
+rejects (``REJECT_FIELDS``): the two DataFrames of a transform are two passes of the
+engine, and only the records pass hands Spark the records.
 """
 
 from __future__ import annotations
@@ -76,14 +76,8 @@ def record_schema(spec: Mapping) -> pa.Schema:
     return pa.schema([fields[n].with_nullable(True) for n in order])
 
 
-def combined_schema(records: pa.Schema) -> pa.Schema:
-    """The schema of a task's output: one ``record`` and one ``reject`` struct column."""
-    return pa.schema([pa.field("record", pa.struct(list(records))),
-                      pa.field("reject", pa.struct(list(REJECT_FIELDS)))])
-
-
-def conform(batch: pa.RecordBatch, schema: pa.Schema) -> list[pa.Array]:
-    """Return ``batch``'s columns in ``schema``'s order and types; nulls for fields it lacks."""
+def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
+    """Return ``batch`` in ``schema``'s columns, order and types; nulls for fields it lacks."""
     out = []
     for f in schema:
         index = batch.schema.get_field_index(f.name)
@@ -92,26 +86,15 @@ def conform(batch: pa.RecordBatch, schema: pa.Schema) -> list[pa.Array]:
             continue
         column = batch.column(index)
         out.append(column if column.type == f.type else column.cast(f.type))
-    return out
+    return pa.RecordBatch.from_arrays(out, schema=schema)
 
 
-def _records(batch: pa.RecordBatch, combined: pa.Schema) -> pa.RecordBatch:
-    record_type, reject_type = combined.field("record").type, combined.field("reject").type
-    struct = pa.StructArray.from_arrays(conform(batch, pa.schema(list(record_type))),
-                                        fields=list(record_type))
-    return pa.RecordBatch.from_arrays([struct, pa.nulls(batch.num_rows, reject_type)],
-                                      schema=combined)
-
-
-def _rejects(name: str, table: pa.Table, combined: pa.Schema) -> pa.RecordBatch:
-    record_type, reject_type = combined.field("record").type, combined.field("reject").type
+def _with_file(name: str, table: pa.Table) -> pa.RecordBatch:
     table = table.combine_chunks()
     n = table.num_rows
-    columns = [pa.array([name] * n, pa.string()) if n else pa.array([], pa.string())]
-    columns += [table.column(f.name).combine_chunks() if table.num_columns else pa.nulls(n, f.type)
-                for f in REJECT_SCHEMA]
-    struct = pa.StructArray.from_arrays(columns, fields=list(reject_type))
-    return pa.RecordBatch.from_arrays([pa.nulls(n, record_type), struct], schema=combined)
+    columns = [pa.array([name] * n, pa.string())]
+    columns += [table.column(f.name).combine_chunks() for f in REJECT_SCHEMA]
+    return pa.RecordBatch.from_arrays(columns, schema=REJECT_FIELDS)
 
 
 def file_reject(name: str, error: OdseError) -> pa.Table:
@@ -153,44 +136,46 @@ def open_input(name: str, content: bytes | None = None) -> InputData:
     return InputData.of(local_path(name))
 
 
-def transform_files(job: Job, files: Iterable[tuple[str, bytes | None]]
+def transform_files(job: Job, files: Iterable[tuple[str, bytes | None]], output: str
                     ) -> Iterator[pa.RecordBatch]:
-    """Run the engine on each file; yield its record batches, then its rejects (combined).
+    """Run the engine on each file; yield its record batches (``output="records"``, in
+    ``job.schema``) or its rejects (``output="rejects"``, in ``REJECT_FIELDS``).
 
     A file that cannot be read at all (not found, no variant fits, ...) gives one reject with
     scope ``file`` and the error's code and message, never a failed task.
     """
-    combined = combined_schema(job.schema)
     spec = job.spec()
+    records = output == "records"
     for name, content in files:
         try:
             stream = api.transform_batches(open_input(name, content), None, job.asset_id,
                                            job.timezone, spec, **job.params)
             for batch in stream:
-                if batch.num_rows:
-                    yield _records(batch, combined)
+                if records and batch.num_rows:
+                    yield conform(batch, job.schema)
             rejects = stream.report.rejects_table
         except OdseError as exc:
             rejects = file_reject(name, exc)
-        if rejects.num_rows:
-            yield _rejects(name, rejects, combined)
+        if not records and rejects.num_rows:
+            yield _with_file(name, rejects)
 
 
-def transform_groups(job: Job, groups: list[list[str]], batches: Iterable[pa.RecordBatch]
-                     ) -> Iterator[pa.RecordBatch]:
+def transform_groups(job: Job, groups: list[list[str]], output: str,
+                     batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
     """The task body for files read by path: each input row's ``id`` names a group."""
     for batch in batches:
         for group in batch.column("id").to_pylist():
-            yield from transform_files(job, ((name, None) for name in groups[group]))
+            yield from transform_files(job, ((name, None) for name in groups[group]), output)
 
 
-def transform_contents(job: Job, batches: Iterable[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+def transform_contents(job: Job, output: str, batches: Iterable[pa.RecordBatch]
+                       ) -> Iterator[pa.RecordBatch]:
     """The task body for files read by Spark: input rows are ``(path, content)``."""
     for batch in batches:
         names = batch.column("path").to_pylist()
         contents = batch.column("content")
         for i, name in enumerate(names):
-            yield from transform_files(job, [(name, contents[i].as_py())])
+            yield from transform_files(job, [(name, contents[i].as_py())], output)
 
 
 # ----------------------------------------------------------------------------- validation
