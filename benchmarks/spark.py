@@ -31,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -94,7 +95,7 @@ def session(master: str):
     return spark
 
 
-def pipeline(spark, case: str, pattern: str, out: Path) -> None:
+def pipeline(spark, case: str, pattern: str | list[str], out: Path) -> None:
     """The case's whole job: read the files matching ``pattern``, write ``out``."""
     if case == "odse":
         import odse.spark
@@ -112,11 +113,13 @@ def pipeline(spark, case: str, pattern: str, out: Path) -> None:
 
 
 def run_case(case: str, master: str, data: Path, out: Path) -> dict:
-    """One run in this process: a warm-up on one file (the JVM compiles the code paths, the
-    Python workers start), then the job on all files, timed."""
+    """One run in this process: a warm-up on one file per core (the JVM compiles the code
+    paths, every Python worker starts), then the job on all files, timed."""
     spark = session(master)
+    cores = spark.sparkContext.defaultParallelism
     began = time.perf_counter()
-    pipeline(spark, case, str(data / "huawei_000.csv"), out / "warm-up")
+    pipeline(spark, case, [str(data / f"huawei_{i:03d}.csv") for i in range(cores)],
+             out / "warm-up")
     warm_up = time.perf_counter() - began
     began = time.perf_counter()
     pipeline(spark, case, str(data / "*.csv"), out)
@@ -132,17 +135,20 @@ def measure(case: str, master: str, data: Path) -> dict:
     """Run one case as its own process; return its figures and the load before it."""
     out = Path(tempfile.mkdtemp(prefix="odse-spark-bench-"))
     load = os.getloadavg()[0]
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     began = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--case", case, "--master", master,
                            "--data", str(data), "--out", str(out)],
                           capture_output=True, text=True, check=False)
     wall = time.perf_counter() - began
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu_s = (after.ru_utime - cpu.ru_utime) + (after.ru_stime - cpu.ru_stime)
     shutil.rmtree(out, ignore_errors=True)
     if proc.returncode:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"{case} on {master} failed (exit {proc.returncode})")
     figures = json.loads(proc.stdout.strip().splitlines()[-1])
-    return {**figures, "process_s": wall, "load1": load}
+    return {**figures, "process_s": wall, "cpu_s": cpu_s, "load1": load}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -170,22 +176,25 @@ def main(argv: list[str] | None = None) -> int:
             figures = measure(*case, data)
             runs[case].append(figures)
             print(f"run {r + 1} {case[0]:4} {case[1]}: job {figures['job_s']:.1f} s, "
-                  f"process {figures['process_s']:.1f} s, load {figures['load1']:.2f}, "
+                  f"process {figures['process_s']:.1f} s, cpu {figures['cpu_s']:.1f} s, "
+                  f"load {figures['load1']:.2f}, "
                   f"{figures['records']} records, {figures['rejects']} rejects", flush=True)
     print(report(runs, args.files, rows))
     return 0
 
 
 def report(runs: dict, files: int, rows: int) -> str:
-    med = {c: {k: statistics.median(r[k] for r in rs) for k in ("job_s", "process_s")}
+    med = {c: {k: statistics.median(r[k] for r in rs) for k in ("job_s", "process_s", "cpu_s")}
            for c, rs in runs.items()}
     loads = [r["load1"] for rs in runs.values() for r in rs]
     lines = [f"{rows:,} Huawei rows in {files} files; medians of {len(runs[CASES[0]])} "
              f"interleaved runs; 1-min load before the runs {min(loads):.2f}-{max(loads):.2f}",
-             "", "| case | job [s] | process [s] | records | rejects |", "|---|---|---|---|---|"]
+             "", "| case | job [s] | process [s] | process CPU [s] | records | rejects |",
+             "|---|---|---|---|---|---|"]
     for c in CASES:
         last = runs[c][-1]
         lines.append(f"| {c[0]} {c[1]} | {med[c]['job_s']:.1f} | {med[c]['process_s']:.1f} | "
+                     f"{med[c]['cpu_s']:.1f} | "
                      f"{last['records']:,} | "
                      f"{'-' if last['rejects'] is None else format(last['rejects'], ',')} |")
 
