@@ -26,7 +26,7 @@ from odse.engine.values import Col, null_where, problem
 ZONE_SOURCE = "_zone_source"
 """Run parameter: where the run's zone came from (caller, spec or assumed)."""
 TIME_KEYS = ("format", "label", "nonexistent", "add_seconds", "timezone", "truncate")
-FIELD_KEYS = ("required", "rules", "measure", "description", *TIME_KEYS)
+FIELD_KEYS = ("required", "rules", "measure", "first_reading", "description", *TIME_KEYS)
 _ARROW_KIND = {pa.float64(): "number", pa.int64(): "integer", pa.string(): "string",
                pa.bool_(): "boolean"}
 _KIND_TYPE = {"number": pa.float64(), "integer": pa.int64(), "string": pa.string(),
@@ -50,6 +50,9 @@ class FieldProgram:
     evaluate: Callable[[Frame, RunState], Col]
     required: bool = False
     measure: str = "energy"
+    # counters: what a series' first reading gives (skip: nothing; zero: a 0 kWh record for
+    # the interval that ends at it)
+    first_reading: str = "skip"
     label: str = "start"
     # counters: the scale of each difference, row by row
     factor: Callable[[Frame, RunState], pa.Array] | None = None
@@ -92,6 +95,10 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
     measure = spec.get("measure", "energy")
     _check_quantity(name, spec, kind, measure, ctx)
     factor = None
+    first_reading = spec.get("first_reading", "skip")
+    if first_reading != "skip" and measure != "counter":
+        raise ctx.error("first_reading applies to counters only", "Add measure: counter, or "
+                        "drop first_reading", "first_reading")
     if spec.get("measure") == "counter":
         # A counter is differenced first: its scale (and the scale of a rule's value) applies
         # to the differences, since a negative scale would turn a rising counter into a falling
@@ -104,7 +111,7 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
     required = bool(spec.get("required", name in ("timestamp", "kWh")))
     return FieldProgram(
         name=name, kind=kind, evaluate=evaluate, required=required, measure=measure,
-        label=spec.get("label", "start"),
+        first_reading=first_reading, label=spec.get("label", "start"),
         factor=factor, reads_only=_reads_only(spec))
 
 
@@ -375,6 +382,8 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
             bad = pc.and_(pc.is_valid(extra.raw if extra.raw is not None else extra.values),
                           pc.is_null(extra.values))
             problems += problem(bad, "NOT_A_NUMBER", "the seconds to add are not a number")
-        return TimeCol(utc, col.raw, col.column, problems, alt=placed.alt, local=placed.local)
+        # a reject shows the input value, not what the parse made of it
+        raw = col.raw if col.raw is not None else col.values
+        return TimeCol(utc, raw, col.column, problems, alt=placed.alt, local=placed.local)
 
     return run

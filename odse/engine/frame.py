@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from odse import patterns
 from odse.engine.convert import to_text
 from odse.engine.values import null_where
 from odse.errors import InputError
@@ -253,8 +254,9 @@ def _struct_entries(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
         value = value.combine_chunks()
     # all children at once: field-by-field access costs O(fields) each, O(fields^2) in all
     children = value.flatten()
-    chosen = [i for i in range(typ.num_fields)
-              if not level.match or re.search(level.match, typ.field(i).name)]
+    names = [typ.field(i).name for i in range(typ.num_fields)]
+    hits = patterns.search(names, level.match) if level.match else [True] * len(names)
+    chosen = [i for i in range(typ.num_fields) if hits[i]]
     groups: dict[str, list[int]] = {}
     for i in chosen:
         groups.setdefault(_kind(children[i].type), []).append(i)

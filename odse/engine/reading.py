@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from odse import limits
 from odse.engine import rejects, stages
 from odse.engine.frame import CsvFrame, WorkbookFrame, row_numbers
 from odse.engine.run_context import RunContext
@@ -86,7 +87,9 @@ class MalformedLines:
         # the reader may append more lines meanwhile (it reads ahead): take a fixed slice
         new = self.found[self.located:]
         for line in new:
-            line.row = self.finder.locate(line.text)
+            if line.row is None:   # reported by Arrow's reader: find it by its text
+                line.row = self.finder.locate(line.text)
+                line.text = limits.excerpt(line.text) or ""
             if line.row is not None:
                 self.rows.append(line.row)
         self.located += len(new)
@@ -95,7 +98,9 @@ class MalformedLines:
 
     def due(self, last_row: int | None) -> list[csv_input.MalformedRow]:
         """Return the lines not yet reported that lie before ``last_row`` (None: all)."""
-        pending = self.found[self.reported:self.located]
+        pending = sorted(self.found[self.reported:self.located],
+                         key=lambda m: m.row if m.row is not None else 1 << 62)
+        self.found[self.reported:self.located] = pending
         due = [m for m in pending if last_row is None or m.row is None or m.row <= last_row]
         if len(due) == len(pending):
             self.reported = self.located

@@ -291,7 +291,8 @@ def parse_epoch(col: Col, fmt: str) -> Parsed:
     offset = pc.if_else(pc.is_valid(local), pa.scalar(0, pa.int64()),
                         pa.nulls(len(local), pa.int64()))
     problems = [*num.problems, *problem(bad, "NOT_A_TIMESTAMP", "epoch value out of range")]
-    return Parsed(local, offset, Col(local, col.raw, col.column, [*col.problems, *problems]))
+    raw = col.raw if col.raw is not None else to_text(col.values)   # shown as written
+    return Parsed(local, offset, Col(local, raw, col.column, [*col.problems, *problems]))
 
 
 def parse_excel(col: Col) -> Parsed:

@@ -10,13 +10,12 @@ and the schema of its output. This module only describes the shape: running it i
 from __future__ import annotations
 
 import codecs
-import re
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-from odse import records
+from odse import patterns, records
 from odse.engine import pivot
 from odse.engine.compile_ctx import Ctx, Param
 from odse.engine.conditions import compile_condition
@@ -91,6 +90,11 @@ class Variant:
                 raise ctx.error(f"{name} is a counter in some unpivot entries and not in others",
                                 "Give every entry the same measure for a counter field",
                                 "unpivot")
+        if self.interval is None and any(p.first_reading == "zero" for e in self.entries
+                                         for p in e.fields.values()):
+            raise ctx.error("first_reading: zero needs the interval that ends at the first "
+                            "reading", "Give the variant an interval: (minutes or {param: "
+                            "interval_minutes})", "interval")
         for entry in self.entries:
             where = ("unpivot", entry.index) if spec.get("unpivot") else ("fields",)
             if "kWh" not in entry.fields:
@@ -169,11 +173,11 @@ class Variant:
             raise ctx.error("workbook: settings need format: workbook", None)
         sheet = spec.get("sheet", 0)
         if isinstance(sheet, dict) and "match" in sheet:
-            try:
-                re.compile(sheet["match"])
-            except re.error as exc:
-                raise ctx.error(f"invalid regular expression: {exc}", None, "sheet",
-                                "match") from None
+            why = patterns.problem(sheet["match"])
+            if why:
+                raise ctx.error(f"invalid regular expression {sheet['match']!r}: {why}",
+                                "Write it without lookaround or backreferences", "workbook",
+                                "sheet", "match")
         header = spec.get("header") or {}
         find = tuple(tuple(_column_names(g)) for g in header.get("find") or ())
         return workbook_input.WorkbookSettings(
@@ -188,11 +192,11 @@ class Variant:
         levels = []
         for i, s in enumerate(spec):
             if s.get("match"):
-                try:
-                    re.compile(s["match"])
-                except re.error as exc:
-                    raise ctx.error(f"invalid regular expression: {exc}", None, "json",
-                                    "records", i, "match") from None
+                why = patterns.problem(s["match"])
+                if why:
+                    raise ctx.error(f"invalid regular expression {s['match']!r}: {why}",
+                                    "Write it without lookaround or backreferences", "json",
+                                    "records", i, "match")
             levels.append(Level(s["path"], s.get("as"), bool(s.get("entries")), s.get("key"),
                                 s.get("match")))
         return levels
@@ -202,6 +206,15 @@ class Variant:
         if isinstance(interval, dict) and interval["param"] not in self.params:
             raise ctx.error(f"interval uses the undeclared parameter '{interval['param']}'",
                             "Declare it under params:", "interval", "param")
+        minutes = interval.get("default") if isinstance(interval, dict) else interval
+        if isinstance(minutes, (int, float)) and not isinstance(minutes, bool):
+            from odse.engine.stages import interval_problem
+
+            problem = interval_problem(float(minutes))
+            if problem:
+                path = ("interval", "default") if isinstance(interval, dict) else ("interval",)
+                raise ctx.error(f"interval {problem}, got {minutes!r}",
+                                "Give the interval in minutes, e.g. interval: 5", *path)
 
     def _detect_groups(self, spec: dict[str, Any], base_specs: dict[str, Any]) -> list[list[str]]:
         groups = [_column_names(c) for c in (spec.get("detect") or {}).get("columns", [])]

@@ -7,6 +7,7 @@ returns the problems instead of raising. See ``docs/mapping-language.md``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,13 @@ class Mapping:
         for name, param in self.params.items():
             if name not in out and param.default is not None:
                 out[name] = param.default
+        asset = out.get("asset_id")
+        if asset is not None and (not str(asset).strip()
+                                  or str(asset) == "__HIVE_DEFAULT_PARTITION__"):
+            raise ParameterError(
+                f"asset_id {asset!r} cannot name an asset: a lake would read it back as "
+                "no asset_id (the __HIVE_DEFAULT_PARTITION__ folder)", code="BAD_ASSET_ID",
+                source=self.name, hint="Give the asset's identifier, or leave asset_id out")
         zone = out.get("timezone")
         if zone is not None:
             from odse.engine.timestamps import check_zone
@@ -112,7 +120,9 @@ class Mapping:
                 f"{data.name} is {kind.label}; source '{self.name}' reads {self.reads()}",
                 code="INPUT_WRONG_TYPE", file=data.name, source=self.name,
                 hint=filetype.what_to_do(kind))
-        fmt = sniff_format(data.head())
+        head = data.head()
+        refuse_unreadable(head, data.name)
+        fmt = sniff_format(head)
         tried: list[str] = []
         root = None
         for variant in self.variants:
@@ -199,11 +209,44 @@ class Mapping:
         }
 
 
+def refuse_unreadable(head: bytes, name: str) -> None:
+    """Raise a clear InputError for an input that is no text odse reads: empty, UTF-16,
+    binary, or a JSON document that is a single value."""
+    if not head.strip():
+        raise InputError(f"{name} is empty", code="INPUT_EMPTY", file=name,
+                         hint="Check that the export finished and the right file was given")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+            b"\x00" in head[:4096] and head[:4096].count(b"\x00") * 4 >= len(head[:4096])):
+        raise InputError(f"{name} is UTF-16 text", code="INPUT_UTF16", file=name,
+                         hint="Save it as UTF-8 (or set csv.encoding: utf-16 in the mapping)")
+    if b"\x00" in head[:4096]:
+        raise InputError(f"{name} looks like a binary file, not text (it holds NUL bytes)",
+                         code="INPUT_BINARY", file=name,
+                         hint="odse reads CSV, JSON and JSON Lines exports (gzip too)")
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first in (b'"', b"-", b"t", b"f", b"n") or first.isdigit():
+        import json
+
+        try:
+            value = json.loads(head)
+        except (ValueError, UnicodeDecodeError):
+            return
+        raise InputError(f"{name} holds a single JSON {type(value).__name__}, not records",
+                         code="INPUT_NOT_JSON", file=name,
+                         hint="Records come from a JSON object or array, JSON Lines or CSV")
+
+
 def _coerce(param: Param, value: Any, source: str) -> Any:
     try:
         if param.type == "number":
             result: Any = float(value)
+            if math.isnan(result) or math.isinf(result):
+                raise ParameterError(
+                    f"parameter '{param.name}' must be a finite number, got {value!r}",
+                    code="BAD_PARAMETER", source=source)
         elif param.type == "integer":
+            if isinstance(value, str) and len(value.strip()) > 30:
+                raise ValueError
             result = int(value) if not isinstance(value, float) or value.is_integer() else None
             if result is None:
                 raise ValueError
@@ -214,7 +257,9 @@ def _coerce(param: Param, value: Any, source: str) -> Any:
                 result = bool(value)
         else:
             result = str(value)
-    except (TypeError, ValueError):
+    except ParameterError:
+        raise
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(
             f"parameter '{param.name}' must be {param.type}, got {value!r}",
             code="BAD_PARAMETER", source=source) from None
@@ -248,10 +293,31 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
     else:
         raise MappingError(f"cannot read a mapping from {type(source).__name__}",
                            hint="Pass a file path, a dict, or YAML text")
-    if generic.is_short_form(text.data):
-        text = SpecText(data=generic.expand(text.data, name=name or "csv", file=text.file),
-                        file=text.file)
-    return Mapping(text)
+    try:
+        if generic.is_short_form(text.data):
+            text = SpecText(data=generic.expand(text.data, name=name or "csv", file=text.file),
+                            file=text.file)
+        return Mapping(text)
+    except RecursionError:
+        # a dict that contains itself, or nesting past what the checks can walk
+        from odse.mapping.source_text import too_deep
+        raise too_deep(text.file) from None
+
+
+def short_form(source: Any) -> dict[str, Any] | None:
+    """Return the short generic column map ``source`` holds (dict, file or text), else None."""
+    if isinstance(source, Mapping):
+        return None
+    if isinstance(source, MappingABC):
+        data: Any = dict(source)
+    elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                      and source.strip().endswith((".yaml", ".yml", ".json"))):
+        data = read_spec(source).data
+    elif isinstance(source, str):
+        data = parse_text(source).data
+    else:
+        return None
+    return dict(data) if generic.is_short_form(data) else None
 
 
 def check_mapping(source: Any) -> list[MappingError]:

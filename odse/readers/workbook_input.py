@@ -17,7 +17,6 @@ sheet that holds anything (row 1 in every portal export seen).
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +24,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from odse import patterns
 from odse.errors import InputError, require
 from odse.readers.inputs import InputData
 
@@ -90,9 +90,8 @@ def choose_sheet(names: Sequence[str], sheet: Any, file: str) -> str:
             return choose_sheet(names, int(sheet["index"]), file)
         if "name" in sheet:
             return choose_sheet(names, str(sheet["name"]), file)
-        pattern = re.compile(sheet["match"])
-        for name in names:
-            if pattern.search(name):
+        for name, found in zip(names, patterns.search(names, sheet["match"]), strict=True):
+            if found:
                 return name
         raise InputError(f"no sheet name matches {sheet['match']!r}", code="SHEET_NOT_FOUND",
                          file=file, hint=f"Sheets: {known}")
