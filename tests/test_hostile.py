@@ -28,11 +28,13 @@ SUMMARY = re.compile(r"([\d,]+) rows? read, ([\d,]+) records? written.*?, ([\d,]
 
 @pytest.fixture(scope="session")
 def generated(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    sys.path.insert(0, str(HERE))
-    try:
-        import generate
-    finally:
-        sys.path.remove(str(HERE))
+    # loaded by path under its own name: test_spark puts benchmarks/generate.py on the path
+    # as "generate" while the suite is collected
+    import importlib.util
+    spec = importlib.util.spec_from_file_location("hostile_generate", HERE / "generate.py")
+    assert spec is not None and spec.loader is not None
+    generate = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generate)
     return generate.generate(tmp_path_factory.mktemp("hostile"))
 
 
@@ -62,7 +64,7 @@ def _check_clean(result: subprocess.CompletedProcess[str]) -> None:
 def test_cli(case: dict, generated: Path, tmp_path: Path) -> None:
     args = _fill(case["args"], generated, tmp_path)
     result = _bounded(f"import sys\nfrom odse.cli import main\nsys.argv = ['odse', *{args!r}]\n"
-                      "main()\n", tmp_path)
+                      "sys.exit(main())\n", tmp_path)
     _check_clean(result)
     assert result.returncode in case["exit"], (result.returncode, result.stderr)
     if "error" in case:
