@@ -93,7 +93,9 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
     stripped = raw.lstrip()
     if not stripped:
         raise InputError("the JSON input is empty", code="INPUT_EMPTY", file=data.name)
-    check_depth(stripped, data.name)
+    if not data.depth_checked:
+        check_depth(stripped, data.name)
+        data.depth_checked = True
     if stripped[:1] == b"[":
         raw = b'{"' + ROOT_ARRAY_KEY.encode() + b'":' + stripped + b"}"
     elif stripped[:1] != b"{":
@@ -253,7 +255,9 @@ PYTHON_LINES_BLOCK = 20_000
 
 def check_lines_depth(data: InputData) -> None:
     """Measure the nesting of every line before Arrow's reader sees it (in blocks)."""
-    limit = limits.current().json_depth
+    if data.depth_checked:
+        return
+    limit = data.limits.json_depth
     stream = data.open_lines()
     before = 0                    # lines before the block
     rest = b""
@@ -268,6 +272,7 @@ def check_lines_depth(data: InputData) -> None:
                     check_depth(line, data.name, number)
             before += block.count(b"\n")
             if not chunk:
+                data.depth_checked = True
                 return
     finally:
         stream.close()
