@@ -21,7 +21,7 @@ from odse.cli import errors
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"],
                                     "max_content_width": 100}
 
-COMMAND_ORDER = ("transform", "validate", "sources", "mapping", "schema")
+COMMAND_ORDER = ("transform", "validate", "report", "sources", "mapping", "schema", "version")
 
 
 @contextmanager
@@ -122,7 +122,8 @@ def cli(ctx: click.Context, debug: bool, limit_items: tuple[str, ...]) -> None:
     """Turn solar, wind and storage exports into validated ODS-E energy records.
 
     transform reads one OEM export and writes records as JSON Lines, CSV or a
-    Hive-partitioned Parquet lake; validate checks records; sources and mapping
+    Hive-partitioned Parquet lake; validate checks records; report writes an
+    HTML data-quality page; sources and mapping
     show and test the mapping specs that drive the transform.
     """
     ctx.ensure_object(dict)

@@ -13,7 +13,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from odse.engine import regex
+from odse import patterns
 from odse.engine.compile_ctx import Ctx, RunState
 from odse.engine.convert import to_text
 from odse.engine.expressions import compile_value, literal_type
@@ -129,7 +129,7 @@ def _is_null(value_spec: dict[str, Any], operand: Any, ctx: Ctx) -> Cond:
 
 
 def _matches(value_spec: dict[str, Any], operand: Any, ctx: Ctx) -> Cond:
-    why = regex.problem(operand)
+    why = patterns.problem(operand)
     if why:
         raise ctx.error(f"invalid regular expression {operand!r}: {why}",
                         "Write it without lookaround or backreferences", "matches")

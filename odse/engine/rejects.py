@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 
 from odse import limits, records
 from odse.engine.convert import to_text
-from odse.engine.frame import CsvFrame, Frame, row_numbers
+from odse.engine.frame import CsvFrame, Frame, WorkbookFrame, row_numbers
 from odse.engine.names import INDEX, PREVIOUS, ROW
 from odse.engine.run_context import RunContext
 from odse.engine.series import shift
@@ -63,6 +63,9 @@ def _excerpts(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
 
 def _places(frame: Frame, idx: pa.Array, rows: pa.Array) -> dict[str, Any]:
     # CSV rejects carry the line, JSON rejects the path of the record
+    if isinstance(frame, WorkbookFrame):
+        return {"line": pc.add(rows, frame.header_lines),
+                "path": frame.locations(idx.to_pylist())}
     if isinstance(frame, CsvFrame):
         return {"line": pc.add(rows, frame.header_lines)}
     return {"path": frame.locations(idx.to_pylist())}

@@ -18,7 +18,7 @@ from odse.errors import InputError, MappingError, ParameterError
 from odse.mapping import generic
 from odse.mapping.schema_check import check_schema
 from odse.mapping.source_text import SpecText, parse_text, read_spec
-from odse.readers import json_input
+from odse.readers import filetype, json_input, workbook_input
 from odse.readers.inputs import InputData, sniff_format
 from odse.suggest import did_you_mean
 
@@ -27,8 +27,10 @@ BUILTIN_PARAMS = {
     "timezone": Param("timezone", "string", None,
                       description="zone of naive input times (IANA name or +HH:MM)"),
 }
-_VARIANT_KEYS = ("name", "description", "format", "csv", "json", "detect", "timezone",
-                 "interval", "order", "fields", "unpivot", "examples")
+_VARIANT_KEYS = ("name", "description", "format", "csv", "json", "workbook", "detect",
+                 "timezone", "interval", "order", "where", "pivot", "fields", "unpivot", "examples")
+_FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "jsonl": "JSON Lines",
+                 "workbook": "workbooks (.xlsx, .xls, .ods)"}
 
 
 class Mapping:
@@ -49,11 +51,12 @@ class Mapping:
             self.params[pname] = Param(pname, p.get("type", "string"), p.get("default"),
                                        p.get("minimum"), p.get("description", ""))
         ctx = Ctx(spec, (), self.params)
-        if "variants" in data:
-            specs = [(v, ctx.at("variants", i)) for i, v in enumerate(data["variants"])]
-        else:
+        specs = []
+        if "format" in data:
+            # a top-level shape is the first variant; 1.1 lets variants: add more shapes
             inline = {k: v for k, v in data.items() if k in _VARIANT_KEYS and k != "examples"}
-            specs = [(inline, ctx)]
+            specs.append((inline, ctx))
+        specs += [(v, ctx.at("variants", i)) for i, v in enumerate(data.get("variants") or [])]
         self.variants = [Variant(v, c, self.params, i) for i, (v, c) in enumerate(specs)]
         names = [v.name for v in self.variants]
         duplicate = next((n for n in names if names.count(n) > 1), None)
@@ -100,8 +103,23 @@ class Mapping:
 
     # ------------------------------------------------------------------ variants
 
+    def reads(self) -> str:
+        """The input formats this source reads, for messages (``CSV and JSON``)."""
+        formats = list(dict.fromkeys(_FORMAT_NAMES[v.format] for v in self.variants))
+        return " and ".join([", ".join(formats[:-1]), formats[-1]] if len(formats) > 1
+                            else formats)
+
     def select(self, data: InputData) -> tuple[Variant, Any]:
-        """Return the first variant that fits ``data`` (and a parsed document, for JSON)."""
+        """Return the first variant that fits ``data`` (and a parsed document, for JSON, or
+        the sheet read, for a workbook)."""
+        kind = filetype.identify(data)
+        if kind.is_workbook:
+            return self._select_workbook(data, kind)
+        if kind.family != filetype.TEXT:
+            raise InputError(
+                f"{data.name} is {kind.label}; source '{self.name}' reads {self.reads()}",
+                code="INPUT_WRONG_TYPE", file=data.name, source=self.name,
+                hint=filetype.what_to_do(kind))
         head = data.head()
         refuse_unreadable(head, data.name)
         fmt = sniff_format(head)
@@ -109,7 +127,7 @@ class Mapping:
         root = None
         for variant in self.variants:
             if variant.format != fmt:
-                tried.append(f"{variant.name} reads {variant.format.upper()}")
+                tried.append(f"{variant.name} reads {_FORMAT_NAMES[variant.format]}")
                 continue
             if fmt == "csv":
                 layout = variant.csv_layout(data)
@@ -142,6 +160,40 @@ class Mapping:
             f"the input does not look like any shape source '{self.name}' knows "
             f"(it reads as {fmt.upper()})", code="INPUT_SHAPE_UNKNOWN", file=data.name,
             source=self.name,
+            hint="Checked: " + "; ".join(tried) + ". Check the source name, or write a "
+                 "mapping for this shape (docs/mapping-language.md)")
+
+    def _select_workbook(self, data: InputData, kind: filetype.Kind) -> tuple[Variant, Any]:
+        """Return the first workbook variant whose sheet holds its columns, and the sheet."""
+        candidates = [v for v in self.variants if v.format == "workbook"]
+        if not candidates:
+            raise InputError(
+                f"{data.name} is {kind.label}; source '{self.name}' reads {self.reads()} "
+                "and has no spreadsheet shape", code="INPUT_WRONG_TYPE", file=data.name,
+                source=self.name,
+                hint="Export the data from the portal as CSV, or give the source a variant "
+                     "with format: workbook (docs/mapping-language.md, Workbooks)")
+        reader = workbook_input.open_workbook(data)
+        tried: list[str] = []
+        for variant in candidates:
+            try:
+                sheet = workbook_input.read_sheet(data, variant.workbook, variant.detect_groups,
+                                                  reader)
+            except InputError as exc:
+                if len(candidates) == 1:
+                    raise InputError(f"source '{self.name}' ({variant.name}): {exc.message}",
+                                     code=exc.code, file=data.name, source=self.name,
+                                     hint=exc.hint) from None
+                tried.append(f"{variant.name}: {exc.message}")
+                continue
+            missing = variant.missing(set(sheet.names))
+            if not missing:
+                return variant, sheet
+            tried.append(f"{variant.name} needs columns {describe_missing(missing)} in sheet "
+                         f"'{sheet.name}'")
+        raise InputError(
+            f"the workbook does not look like any shape source '{self.name}' knows",
+            code="INPUT_SHAPE_UNKNOWN", file=data.name, source=self.name,
             hint="Checked: " + "; ".join(tried) + ". Check the source name, or write a "
                  "mapping for this shape (docs/mapping-language.md)")
 
@@ -252,13 +304,33 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
         raise too_deep(text.file) from None
 
 
+def short_form(source: Any) -> dict[str, Any] | None:
+    """Return the short generic column map ``source`` holds (dict, file or text), else None."""
+    if isinstance(source, Mapping):
+        return None
+    if isinstance(source, MappingABC):
+        data: Any = dict(source)
+    elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                      and source.strip().endswith((".yaml", ".yml", ".json"))):
+        data = read_spec(source).data
+    elif isinstance(source, str):
+        data = parse_text(source).data
+    else:
+        return None
+    return dict(data) if generic.is_short_form(data) else None
+
+
 def check_mapping(source: Any) -> list[MappingError]:
-    """Return the problems of a mapping spec (an empty list when it is valid)."""
+    """Return the problems of a mapping spec (an empty list when it is valid).
+
+    Besides loading it, every expression is run over a small synthetic batch, so that a
+    spec that would crash at run time is a problem here."""
     try:
-        load_mapping(source)
+        mapping = load_mapping(source)
     except MappingError as exc:
         return [exc]
-    return []
+    from odse.mapping.dry_run import dry_run
+    return dry_run(mapping)
 
 
 __all__ = ["Mapping", "check_mapping", "load_mapping"]

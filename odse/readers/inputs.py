@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 
 from odse import limits
 from odse.errors import InputError, InputNotFoundError
+from odse.filesystems import from_uri, is_uri
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
@@ -57,6 +59,8 @@ class InputData:
             if not data.strip():
                 raise InputError("the input is empty text", code="INPUT_EMPTY",
                                  hint="Pass a file path or the file's contents")
+            if is_uri(data):
+                return cls._from_uri(data)
             return cls._from_path(Path(data))
         if hasattr(data, "read"):
             name = getattr(data, "name", None)
@@ -85,6 +89,36 @@ class InputData:
         data = cls._from_path(Path(spool.name))
         data.name = label
         weakref.finalize(data, _remove, spool.name)
+        return data
+
+    @classmethod
+    def _from_uri(cls, uri: str) -> InputData:
+        """A file in a filesystem named by URI (``s3://``, ``gs://``, ``abfs://``,
+        ``file://``): copied to a local temporary file in chunks, then read like one."""
+        try:
+            fs, path = from_uri(uri)
+            info = fs.get_file_info(path)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"cannot open {uri}: {exc}", code="INPUT_URI", file=uri,
+                             hint="Check the URI and the store's settings (for S3: "
+                                  "AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)"
+                             ) from None
+        if isinstance(fs, pafs.LocalFileSystem):
+            data = cls._from_path(Path(path))
+            data.name = uri
+            return data
+        if info.type == pafs.FileType.NotFound:
+            raise InputNotFoundError(f"file not found: {uri}", file=uri,
+                                     hint="Check the path and that the file was delivered")
+        if info.type == pafs.FileType.Directory:
+            raise InputError(f"{uri} is a directory, not a file", code="INPUT_IS_DIRECTORY",
+                             file=uri, hint="Pass one file at a time")
+        try:
+            stream = fs.open_input_stream(path)
+        except OSError as exc:
+            raise InputError(f"cannot read {uri}: {exc}", file=uri) from None
+        with stream:
+            data = cls._spooled(stream, uri)
         return data
 
     @classmethod

@@ -97,6 +97,7 @@ class Staging:
         self.write_id = write_id
         self.fs = lake.fs
         self._count = 0
+        self._markers: list[str] = []
         self.outside = False
         self.dir = ""
         if lake.local:
@@ -210,6 +211,18 @@ class Staging:
         change.name = keep
         _checkpoint("committed")
 
+    def mark_upgrade(self) -> None:
+        """Leave a marker that this write is bringing existing files up to the lake's
+        columns; a write that finds it in a dead write's staging folder checks every file."""
+        _write_json(self.lake, self.new_path("u"), {"upgrade": True})
+
+    def clear_markers(self) -> None:
+        """Remove the upgrade markers of dead writes once every file has been checked."""
+        for path in self._markers:
+            with contextlib.suppress(OSError):
+                self.fs.delete_file(path)
+        self._markers = []
+
     def commit_branch(self, branch: str) -> None:
         """Publish a branch of new partition folders with one rename of its top folder."""
         target = self.lake.path(branch)
@@ -236,19 +249,36 @@ class Staging:
         if not pending:
             _remove_tree(self.lake, self.dir)
 
-    def recover(self) -> None:
-        """Finish or discard what killed writes left behind (call while holding the lock)."""
-        for folder in self._leftovers():
+    def recover(self) -> bool:
+        """Finish or discard what killed writes left behind (call while holding the lock).
+
+        Returns True when a write was interrupted while giving existing files new columns
+        (its staging folder holds an upgrade marker): the lake's files may then differ.
+        """
+        interrupted = False
+        for folder, stale in self._leftovers():
             try:
-                for name in sorted(_names(self.lake, folder)):
+                names = sorted(_names(self.lake, folder))
+                markers = [_join(self.lake, folder, name) for name in names
+                           if name.startswith(".u")]
+                interrupted = interrupted or bool(markers)
+                if not stale:
+                    # (remote lakes) kept a day; its markers are cleared once this write has
+                    # checked every file (:meth:`clear_markers`)
+                    self._markers += markers
+                    continue
+                for name in names:
                     if name.startswith(".j") and name.endswith(".tmp"):
                         _finish_journal(self.lake, _join(self.lake, folder, name))
                 _remove_tree(self.lake, folder)
             except (OSError, ValueError):
                 # another process may be cleaning up the same leftovers; the next write retries
                 continue
+        return interrupted
 
-    def _leftovers(self) -> list[str]:
+    def _leftovers(self) -> list[tuple[str, bool]]:
+        """Return other writes' staging folders, each with whether it is certainly
+        abandoned (local: yes, under the lock; elsewhere: when a day old)."""
         lake = self.lake
         found = []
         if lake.local:
@@ -260,15 +290,15 @@ class Staging:
             with contextlib.suppress(OSError):
                 found += [os.path.join(lake.root, entry) for entry in os.listdir(lake.root)
                           if entry.startswith(INSIDE_PREFIX)]
-            return [path for path in found if path != self.dir]
+            return [(path, True) for path in found if path != self.dir]
         infos = lake.fs.get_file_info(pafs.FileSelector(lake.root, allow_not_found=True))
         for info in infos:
             if not info.base_name.startswith(INSIDE_PREFIX) or info.path == self.dir:
                 continue
             # without a lock, only a day-old staging folder is certainly abandoned
             mtime = info.mtime_ns
-            if mtime is not None and time.time() - mtime / 1e9 > STALE_REMOTE_SECONDS:
-                found.append(info.path)
+            stale = mtime is not None and time.time() - mtime / 1e9 > STALE_REMOTE_SECONDS
+            found.append((info.path, stale))
         return found
 
 

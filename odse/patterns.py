@@ -1,4 +1,4 @@
-"""Regular expressions from a spec, run by one engine: RE2, through pyarrow.compute.
+"""Regular expressions from specs and inputs, run by one engine: RE2, through pyarrow.compute.
 
 RE2 matches in time linear in the text, so a pattern cannot be made to run for minutes by
 the input it meets (Python's ``re`` backtracks: 13 s for a 27-character key against a
