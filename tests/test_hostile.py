@@ -63,8 +63,9 @@ def _check_clean(result: subprocess.CompletedProcess[str]) -> None:
 @pytest.mark.parametrize("case", CASES, ids=[c["name"] for c in CASES])
 def test_cli(case: dict, generated: Path, tmp_path: Path) -> None:
     args = _fill(case["args"], generated, tmp_path)
-    result = _bounded(f"import sys\nfrom odse.cli import main\nsys.argv = ['odse', *{args!r}]\n"
-                      "sys.exit(main())\n", tmp_path)
+    # main() returns the exit code (it leaves the interpreter only as the console script)
+    result = _bounded(f"import sys\nfrom odse.cli import main\nsys.exit(main({args!r}))\n",
+                      tmp_path)
     _check_clean(result)
     assert result.returncode in case["exit"], (result.returncode, result.stderr)
     if "error" in case:

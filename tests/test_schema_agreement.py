@@ -278,7 +278,13 @@ EDGE_RECORDS = [
 
 @pytest.mark.parametrize("record", EDGE_RECORDS, ids=range(len(EDGE_RECORDS)))
 def test_agrees_on_edge_records(record: dict[str, Any]) -> None:
-    assert odse_verdicts([record])[0] == jsonschema_verdict(record)
+    expected = jsonschema_verdict(record)
+    if record.get("asset_id") == "SITE-\ud800":
+        # the one deliberate difference: JSON Schema passes a string with a lone surrogate,
+        # odse does not (no writer can write it); fields with a pattern or enum still fail
+        # those first, as JSON Schema says
+        expected = {**expected, "$.asset_id": "TYPE_MISMATCH"}
+    assert odse_verdicts([record])[0] == expected
 
 
 def test_mixed_python_types_in_one_column_agree() -> None:

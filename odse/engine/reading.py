@@ -77,6 +77,7 @@ class MalformedLines:
     def __init__(self, data: InputData, layout: csv_input.CsvLayout, encoding: str) -> None:
         self.found: list[csv_input.MalformedRow] = []      # filled by the CSV reader
         self.finder = csv_input.LineFinder(data, layout.data_offset)
+        self.counter = csv_input.LineCounter(data, layout.data_offset)
         self.finder.data_encoding = encoding
         self.located = 0
         self.rows: list[int] = []                           # data rows of all of them
@@ -87,6 +88,8 @@ class MalformedLines:
         # the reader may append more lines meanwhile (it reads ahead): take a fixed slice
         new = self.found[self.located:]
         for line in new:
+            if line.row is None and line.offset is not None:   # taken out by the guard
+                line.row = self.counter.row_at(line.offset)
             if line.row is None:   # reported by Arrow's reader: find it by its text
                 line.row = self.finder.locate(line.text)
                 line.text = limits.excerpt(line.text) or ""
@@ -148,6 +151,7 @@ def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.R
     finally:
         ahead.close()  # stops the reading thread now when the caller stops or fails
     malformed.number(good + 1, 0)
+    malformed.counter.close()
     rest = malformed.due(None)
     if rest:
         run.report.rows_read += len(rest)

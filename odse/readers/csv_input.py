@@ -159,6 +159,7 @@ class MalformedRow:
     actual: int
     row: int | None = None        # 1-based data row number, once located
     reason: str | None = None     # set by the guard; else the field counts say it
+    offset: int | None = None     # where the guard found it: bytes into the data rows
 
 
 GUARD_MIN_READ = 1 << 16
@@ -198,7 +199,7 @@ class CsvGuard(io.RawIOBase):
         self.ready = b""
         self.held = b""               # whole lines kept back: a quoted cell may close later
         self.carry = b""              # the start of a line not yet ended
-        self.line = 0                 # physical data lines before ``held``
+        self.offset = 0               # bytes of data rows before ``held``
         self.skipping = False         # inside a line past the byte limit, up to its end
         self.eof = False
         self.consumed = 0             # bytes read from the input
@@ -211,7 +212,12 @@ class CsvGuard(io.RawIOBase):
             size = BLOCK_SIZE
         while not self.ready and not (self.eof and not self.held and not self.carry):
             self._fill(max(size, GUARD_MIN_READ))
-        out, self.ready = self.ready[:size], self.ready[size:]
+        if len(self.ready) <= size:
+            out, self.ready = self.ready, b""
+            return out
+        # slices of a memoryview: handed to Arrow without another copy of the block
+        view = memoryview(self.ready)
+        out, self.ready = view[:size], view[size:]
         return out
 
     def readinto(self, buffer: Any) -> int:
@@ -233,31 +239,36 @@ class CsvGuard(io.RawIOBase):
         if self.skipping:
             end = chunk.find(b"\n")
             if end < 0 and not self.eof:
+                self.offset += len(chunk)
                 return
-            chunk = chunk[end + 1:] if end >= 0 else b""
+            skipped = end + 1 if end >= 0 else len(chunk)
+            chunk = chunk[skipped:]
+            self.offset += skipped
             self.skipping = False
-            self.line += 1
-        buf = self.held + self.carry + chunk
+        buf = self.held + self.carry + chunk if self.held or self.carry else chunk
         self.held = b""
         cut = len(buf) if self.eof else buf.rfind(b"\n") + 1
-        region, self.carry = buf[:cut], buf[cut:]
+        region, self.carry = (buf, b"") if cut == len(buf) else (buf[:cut], buf[cut:])
+        overflow = 0
         if len(self.carry) > self.line_bytes:
             # a line still open past the limit: take it out now and skip to its end
-            self._drop(self.line + region.count(b"\n") + 1, self.carry, self._too_long(),
-                       whole=False)
+            self._drop(self.offset + len(region), self.carry, self._too_long(), whole=False)
+            overflow = len(self.carry)
             self.carry, self.skipping = b"", True
         if region:
-            self.ready += self._check(region)
+            checked = self._check(region, final=bool(overflow))
+            self.ready = bytes(self.ready) + checked if self.ready else checked
+        self.offset += overflow
 
     def _too_long(self) -> str:
         return f"the line is longer than {self.line_bytes:,} bytes (limit csv_line_bytes)"
 
-    def _check(self, region: bytes) -> bytes:
+    def _check(self, region: bytes, final: bool = False) -> bytes:
         long_lines = len(region) > self.line_bytes and not self._short_lines(region)
         if not long_lines and self._valid_text(region) and self._quotes_close_per_line(region):
-            self.line += region.count(b"\n")
+            self.offset += len(region)
             return region
-        return self._by_line(region)
+        return self._by_line(region, final)
 
     def _valid_text(self, region: bytes) -> bool:
         if self.encoding != "utf-8" or region.isascii():
@@ -276,9 +287,9 @@ class CsvGuard(io.RawIOBase):
 
     @staticmethod
     def _quotes_close_per_line(region: bytes) -> bool:
-        count = region.count(b'"')
-        if not count:
+        if region.find(b'"') < 0:
             return True
+        count = region.count(b'"')
         if count & 1:
             return False
         if count <= _SPARSE_QUOTES:
@@ -296,22 +307,27 @@ class CsvGuard(io.RawIOBase):
                                      [None, offsets, pa.py_buffer(region)])
         return bool(pc.match_substring_regex(text, _QUOTE_FREE)[0].as_py())
 
-    def _by_line(self, region: bytes) -> bytes:
+    def _by_line(self, region: bytes, final: bool = False) -> bytes:
         ends = region.endswith(b"\n")
         lines = region.split(b"\n")
         if ends:
             lines.pop()
+        starts = []
+        at = self.offset
+        for text in lines:
+            starts.append(at)
+            at += len(text) + 1
         keep = [True] * len(lines)
         for i, text in enumerate(lines):
             if len(text) > self.line_bytes:
                 keep[i] = False
-                self._drop(self.line + i + 1, text, self._too_long())
+                self._drop(starts[i], text, self._too_long())
             elif self.encoding == "utf-8" and not text.isascii():
                 try:
                     text.decode("utf-8")
                 except UnicodeDecodeError as exc:
                     keep[i] = False
-                    self._drop(self.line + i + 1, text, f"the line is not valid UTF-8 text "
+                    self._drop(starts[i], text, f"the line is not valid UTF-8 text "
                                f"(byte 0x{text[exc.start]:02x} at column {exc.start + 1}); "
                                "set csv.encoding in the mapping if the file is not UTF-8")
         odd = [i for i, text in enumerate(lines) if keep[i] and text.count(b'"') & 1]
@@ -323,28 +339,61 @@ class CsvGuard(io.RawIOBase):
             if closer is not None and closer - opener <= self.quoted_lines:
                 k += 2      # a quoted cell over several lines
                 continue
-            if closer is None and not self.eof and len(lines) - opener <= self.quoted_lines:
+            if closer is None and not (self.eof or final) and \
+                    len(lines) - opener <= self.quoted_lines:
                 held = opener   # it may close in the next block: decide then
                 break
             keep[opener] = False
-            self._drop(self.line + opener + 1, lines[opener],
+            self._drop(starts[opener], lines[opener],
                        f"a quote opened on this line does not close within "
                        f"{self.quoted_lines} lines (limit csv_quoted_lines): a stray quote")
             k += 1
         if held < len(lines):
             self.held = b"\n".join(lines[held:]) + b"\n"
-        self.line += held
+        self.offset = starts[held] if held < len(lines) else at
         kept = [text for i, text in enumerate(lines[:held]) if keep[i]]
         if not kept:
             return b""
         return b"\n".join(kept) + (b"\n" if ends or held < len(lines) else b"")
 
-    def _drop(self, row: int, text: bytes, reason: str, whole: bool = True) -> None:
+    def _drop(self, offset: int, text: bytes, reason: str, whole: bool = True) -> None:
         shown = text[:self.excerpt_chars * 4].decode(self.encoding, "replace")
         if len(text) > self.excerpt_chars:
             size = f"{len(text):,} bytes in all" if whole else f"over {len(text):,} bytes"
             shown = f"{shown[:self.excerpt_chars]}... ({size})"
-        self.found.append(MalformedRow(shown, self.fields, -1, row=row, reason=reason))
+        self.found.append(MalformedRow(shown, self.fields, -1, reason=reason, offset=offset))
+
+
+class LineCounter:
+    """The data row (physical line) at a byte offset of the data rows, counted on demand:
+    only when the guard took a line out, and forward only (offsets come in order)."""
+
+    def __init__(self, data: InputData, offset: int) -> None:
+        self.data = data
+        self.start = offset
+        self.stream: Any = None
+        self.pos = 0
+        self.lines = 0
+
+    def row_at(self, offset: int) -> int:
+        """Return the 1-based data row that starts at ``offset``."""
+        if self.stream is None or offset < self.pos:
+            if self.stream is not None:
+                self.stream.close()
+            self.stream = self.data.open_at(self.start)
+            self.pos = self.lines = 0
+        while self.pos < offset:
+            chunk = self.stream.read(min(1 << 20, offset - self.pos))
+            if not chunk:
+                break
+            self.lines += chunk.count(b"\n")
+            self.pos += len(chunk)
+        return self.lines + 1
+
+    def close(self) -> None:
+        if self.stream is not None:
+            self.stream.close()
+            self.stream = None
 
 
 class LineFinder:
@@ -462,8 +511,9 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
             except pa.ArrowInvalid as exc:
                 if "straddl" in str(exc):
                     raise limits.exceeded(
-                        "csv_line_bytes", f"a row of {data.name} near line "
-                        f"{guard.line + 1:,} (its quoted cells over several lines) does not "
+                        "csv_line_bytes", f"a row of {data.name} near byte "
+                        f"{guard.offset + layout.data_offset:,} (its quoted cells over several "
+                        "lines) does not "
                         f"fit a block of {block:,} bytes", file=data.name) from None
                 raise InputError(f"cannot parse {data.name} as CSV: {exc}", code="CSV_PARSE",
                                  file=data.name,

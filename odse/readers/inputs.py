@@ -39,6 +39,8 @@ class InputData:
     gzip: bool = False
     limits: limits.Limits = field(default_factory=limits.current)
     """The limits in force when the input was opened (they go with it into a stream)."""
+    depth_checked: bool = False
+    """Set once its JSON nesting was measured (a document may be parsed twice)."""
 
     @classmethod
     def of(cls, data: Any) -> InputData:

@@ -93,7 +93,9 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
     stripped = raw.lstrip()
     if not stripped:
         raise InputError("the JSON input is empty", code="INPUT_EMPTY", file=data.name)
-    check_depth(stripped, data.name)
+    if not data.depth_checked:
+        check_depth(stripped, data.name)
+        data.depth_checked = True
     if stripped[:1] == b"[":
         raw = b'{"' + ROOT_ARRAY_KEY.encode() + b'":' + stripped + b"}"
     elif stripped[:1] != b"{":
@@ -108,12 +110,16 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
             read_options=pajson.ReadOptions(block_size=len(raw) + 64, use_threads=False),
             parse_options=pajson.ParseOptions(explicit_schema=schema, newlines_in_values=True,
                                               unexpected_field_behavior="infer"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowIndexError) as exc:
         # Arrow's reader checks every object for a key given twice: Python then names it
         return _python_document(raw, data.name, check_keys="specified twice" in str(exc))
     if table.num_rows != 1:
         return _python_document(raw, data.name)
-    return table.to_struct_array().combine_chunks()
+    try:
+        return table.to_struct_array().combine_chunks()
+    except (pa.ArrowInvalid, pa.ArrowIndexError):
+        # a list of nulls only ([null, null]) comes back as a column Arrow cannot slice
+        return _python_document(raw, data.name)
 
 
 def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
@@ -237,7 +243,7 @@ def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.
             if batch.num_rows:
                 done += batch.num_rows
                 yield batch.to_struct_array()
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowIndexError):
         yield from _python_lines(data, skip=done)
     finally:
         release(reader)
@@ -249,7 +255,9 @@ PYTHON_LINES_BLOCK = 20_000
 
 def check_lines_depth(data: InputData) -> None:
     """Measure the nesting of every line before Arrow's reader sees it (in blocks)."""
-    limit = limits.current().json_depth
+    if data.depth_checked:
+        return
+    limit = data.limits.json_depth
     stream = data.open_lines()
     before = 0                    # lines before the block
     rest = b""
@@ -264,6 +272,7 @@ def check_lines_depth(data: InputData) -> None:
                     check_depth(line, data.name, number)
             before += block.count(b"\n")
             if not chunk:
+                data.depth_checked = True
                 return
     finally:
         stream.close()

@@ -89,6 +89,32 @@ def value_checks(rule: FieldRule, column: Column,
         elif pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
             yield codes.PATTERN_MISMATCH, _pattern_fails(values, rule), _per_value(
                 column, lambda v: f"{name} must be {pattern.describe()}, got {_show(v)}")
+    if rule.type == "string" and (pa.types.is_string(values.type)
+                                  or pa.types.is_large_string(values.type)):
+        yield codes.TYPE_MISMATCH, _not_unicode(column), _per_value(
+            column, lambda v: f"{name} must be a string, got {_describe(v)}")
+
+
+def _not_unicode(column: Column) -> pa.BooleanArray | None:
+    """Records whose text holds a lone surrogate (read in as U+FFFD): valid JSON Schema, but
+    text no writer can write, so not a pass (the checks above word the other failures)."""
+    values = column.values
+    suspects = pc.fill_null(pc.match_substring(values, "\ufffd"), False)
+    if not suspects.true_count:
+        return None
+    idx = pc.indices_nonzero(suspects).to_pylist()
+    bad = []
+    for i, v in zip(idx, column.raw(idx), strict=True):
+        try:
+            v.encode("utf-8")
+        except (UnicodeEncodeError, AttributeError):
+            bad.append(i)
+    if not bad:
+        return None
+    mask = [False] * len(values)
+    for i in bad:
+        mask[i] = True
+    return pa.array(mask, pa.bool_())
 
 
 def first_failures(checks: Iterator[tuple[str, pa.BooleanArray | None, Render]],

@@ -326,26 +326,13 @@ def _to_float(v: Any) -> float:
         return float("nan")
 
 
-def _is_text(v: Any) -> bool:
-    # a lone surrogate is not text any writer can write: a type mismatch, not a pass
-    if not isinstance(v, str):
-        return False
-    if v.isascii():
-        return True
-    try:
-        v.encode("utf-8")
-    except UnicodeEncodeError:
-        return False
-    return True
-
-
 def _to_text(v: str) -> str:
     # Arrow holds UTF-8 only. A lone surrogate (from a bad decode) becomes U+FFFD, which no
     # enum value or schema pattern accepts either, so the verdict stays the same.
     try:
         v.encode("utf-8")
     except UnicodeEncodeError:
-        return v.encode("utf-8", "replace").decode("utf-8")
+        return "".join("\ufffd" if "\ud800" <= c <= "\udfff" else c for c in v)
     return str(v)
 
 
@@ -359,7 +346,7 @@ def _is_integer(v: Any) -> bool:
 _TYPE_TESTS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
     "number": (_is_number, _to_float),
     "integer": (_is_integer, _to_float),
-    "string": (_is_text, _to_text),
+    "string": (lambda v: isinstance(v, str), _to_text),
     "boolean": (lambda v: isinstance(v, bool), bool),
 }
 
