@@ -157,9 +157,10 @@ def _remote(uri: str) -> Iterator[Source]:
     if not found:
         raise InputError(f"no record files in {uri}", code="INPUT_EMPTY_FOLDER", file=uri,
                          hint="validate reads *.parquet (a lake), *.jsonl, *.json and *.csv")
+    where, mark, query = uri.partition("?")  # options (endpoint_override=...) stay last
     for rel, full, suffix in sorted(found):
-        yield Source(f"{uri.rstrip('/')}/{rel}", uri, RECORD_SUFFIXES[suffix], fs=fs,
-                     path=full)
+        yield Source(f"{where.rstrip('/')}/{rel}{mark}{query}", uri, RECORD_SUFFIXES[suffix],
+                     fs=fs, path=full)
 
 
 def _walk(root: Path) -> Iterator[Path]:
