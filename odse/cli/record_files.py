@@ -37,8 +37,11 @@ import pyarrow.fs as pafs
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from odse import limits
 from odse.errors import InputError, InputNotFoundError
 from odse.filesystems import from_uri, is_uri
+from odse.readers import json_input
+from odse.readers.inputs import InputData, release
 from odse.records import record_schema
 
 PIECE_ROWS = 1 << 17
@@ -276,6 +279,12 @@ def _json(source: Source, head: bytes) -> Iterator[Piece]:
     lines = [ln for ln in text.lstrip().splitlines() if ln.strip()]
     one_per_line = not lines or (lines[0].rstrip().endswith(b"}")
                                  and (len(lines) == 1 or lines[1].lstrip()[:1] == b"{"))
+    # Arrow's JSON reader crashes the process on deep nesting: measure it first
+    if one_per_line:
+        json_input.check_lines_depth(
+            InputData.of(source.data if source.data is not None else Path(source.name)))
+    else:
+        json_input.check_depth(_raw(source), source.name)
     yield from _json_objects(source, multiline=not one_per_line)
 
 
@@ -290,6 +299,7 @@ def _json_objects(source: Source, multiline: bool) -> Iterator[Piece]:
     stream: Any = (pa.BufferReader(source.data) if source.data is not None
                    else source.open())
     done = 0
+    reader = None
     try:
         try:
             reader = pajson.open_json(
@@ -303,6 +313,7 @@ def _json_objects(source: Source, multiline: bool) -> Iterator[Piece]:
         except pa.ArrowInvalid:
             pass  # a type Arrow cannot hold, or a syntax error: Python says which
     finally:
+        release(reader)
         stream.close()
     yield from _python_objects(source, skip=done)
 
@@ -319,6 +330,9 @@ def _python_objects(source: Source, skip: int) -> Iterator[Piece]:
             break
         try:
             value, pos = decoder.raw_decode(text, pos)
+        except RecursionError:
+            raise limits.exceeded("json_depth", f"{source.name} nests too deep "
+                                             "for the JSON reader", file=source.name) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", code="INVALID_JSON",
                              file=source.name, line=exc.lineno,
@@ -341,6 +355,7 @@ def _json_array(source: Source) -> Iterator[Piece]:
     raw = _raw(source)
     if raw.startswith(_BOM):
         raw = raw[len(_BOM):]
+    json_input.check_depth(raw, source.name)
     wrapped = b'{"records":' + raw.strip() + b"}"
     item = pa.struct([(name, pa.string()) for name in _time_fields()])
     options = pajson.ParseOptions(explicit_schema=pa.schema([("records", pa.list_(item))]),
@@ -364,6 +379,9 @@ def _json_array(source: Source) -> Iterator[Piece]:
 def _python_array(source: Source, raw: bytes) -> Iterator[Piece]:
     try:
         value = json.loads(raw.decode("utf-8", errors="replace"))
+    except RecursionError:
+        raise limits.exceeded("json_depth", f"{source.name} nests too deep for "
+                                         "the JSON reader", file=source.name) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", code="INVALID_JSON", file=source.name,
                          line=exc.lineno, location=f"column {exc.colno}",
@@ -381,6 +399,7 @@ def _csv(source: Source, head: bytes) -> Iterator[Piece]:
     props = record_schema()["properties"]
     stream: Any = (pa.BufferReader(source.data) if source.data is not None
                    else source.open())
+    reader = None
     try:
         reader = pcsv.open_csv(
             stream,
@@ -405,6 +424,7 @@ def _csv(source: Source, head: bytes) -> Iterator[Piece]:
                          file=source.name,
                          hint="Each line needs as many cells as the header") from None
     finally:
+        release(reader)
         stream.close()
 
 

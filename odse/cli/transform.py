@@ -130,15 +130,27 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
     shown_input = "stdin" if input_path == "-" else input_path
     batches = console.with_progress(stream, report, f"odse: {Path(shown_input).name}",
                                     console.want_progress(quiet, report.input_bytes))
-    summary = write(batches, stream.schema, fmt, output, layout)
-    if rejects_path is not None:
-        write_rejects(report.rejects_table, rejects_path, rejects_format)
+    from odse.writers.commit import together
+
+    # records and rejects land together or not at all: the rejects file is written (to a
+    # temporary name) when the records end, before a lake commits; all renamed at the end
+    with together():
+        if rejects_path is not None:
+            batches = _then(batches, lambda: write_rejects(report.rejects_table,
+                                                           rejects_path, rejects_format))
+        summary = write(batches, stream.schema, fmt, output, layout)
 
     rejected = report.reject_count > 0
     if not quiet or rejected:
         console.note(summary_line(report, summary, shown_input, output, clock))
         if rejected and rejects_path is None:
             console.note(first_reject_line(report))
+
+
+def _then(batches: Any, action: Any) -> Any:
+    """Yield the batches, then run ``action`` (inside the consumer's last ``next``)."""
+    yield from batches
+    action()
 
 
 def output_format(fmt: str | None, output: str) -> str:
@@ -329,7 +341,14 @@ def summary_line(report: Any, written: Any, shown_input: str, output: str,
     clipped = sum(report.values_clipped.values())
     if clipped:
         text += f", {console.plural(clipped, 'value')} clipped"
-    return f"{text}, {clock}"
+    skipped = getattr(report, "rows_skipped", 0)
+    if skipped:
+        why = ", ".join(f"{n}x {reason}" for reason, n in report.skipped.items())
+        text += f", {console.plural(skipped, 'row')} skipped by the mapping ({why})"
+    text = f"{text}, {clock}"
+    if getattr(report, "assumed_zone", None):
+        text += f"; naive times read as {report.assumed_zone}: pass --timezone"
+    return text
 
 
 def first_reject_line(report: Any) -> str:

@@ -34,6 +34,7 @@ day old), finishing any journalled replacement first.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import ctypes.util
 import errno
@@ -43,7 +44,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyarrow.fs as pafs
@@ -403,3 +404,98 @@ def _swap(first: str, second: str) -> None:
     if function(os.fsencode(first), os.fsencode(second)) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code), second)
+
+
+# outputs of one run, committed together ----------------------------------------------------
+
+_group: contextvars.ContextVar[OutputGroup | None] = contextvars.ContextVar(
+    "odse_output_group", default=None)
+
+
+@dataclass
+class StagedFile:
+    """A file written completely under a temporary name, waiting for its rename."""
+
+    fs: pafs.FileSystem
+    temp: str
+    path: str
+    shown: str
+
+
+class OutputGroup:
+    """The files of one run (records, rejects, a report ...): each is written to a temporary
+    name, and all are renamed into place at the end, or none.
+
+    Inside :func:`together`, every single-file writer (``atomic_file``) stages its file here
+    instead of renaming it at once. Committing renames each existing target aside first, so
+    that when a rename fails the ones done are undone: a failed run leaves every output as
+    it was. A Parquet lake commits its partitions itself; a run that writes one stages its
+    other files before the lake's commit (the CLI writes them when the records end).
+    """
+
+    def __init__(self) -> None:
+        self.staged: list[StagedFile] = []
+
+    def stage(self, fs: pafs.FileSystem, temp: str, path: str, shown: str) -> None:
+        """Add a finished temporary file to be renamed to ``path`` at commit."""
+        self.staged.append(StagedFile(fs, temp, path, shown))
+
+    def commit(self) -> None:
+        """Rename every staged file into place; on a failure put back what was there."""
+        done: list[tuple[StagedFile, str | None]] = []
+        try:
+            for item in self.staged:
+                aside = None
+                if item.fs.get_file_info(item.path).type == pafs.FileType.File:
+                    aside = f"{item.temp}.old"
+                    item.fs.move(item.path, aside)
+                done.append((item, aside))
+                item.fs.move(item.temp, item.path)
+        except OSError as exc:
+            for item, aside in reversed(done):
+                with contextlib.suppress(OSError):
+                    if item.fs.get_file_info(item.temp).type == pafs.FileType.NotFound:
+                        item.fs.move(item.path, item.temp)
+                    if aside is not None:
+                        item.fs.move(aside, item.path)
+            self.discard()
+            shown = done[-1][0].shown if done else "the outputs"
+            raise io_error("commit the outputs", shown, exc) from None
+        for _, aside in done:
+            if aside is not None:
+                with contextlib.suppress(OSError):
+                    _delete_any(done[0][0].fs, aside)
+        self.staged = []
+
+    def discard(self) -> None:
+        """Delete the staged files: nothing of this run is published."""
+        for item in self.staged:
+            with contextlib.suppress(OSError):
+                _delete_any(item.fs, item.temp)
+        self.staged = []
+
+
+def _delete_any(fs: pafs.FileSystem, path: str) -> None:
+    if fs.get_file_info(path).type != pafs.FileType.NotFound:
+        fs.delete_file(path)
+
+
+def active_group() -> OutputGroup | None:
+    """Return the output group of the current run, if one is open."""
+    return _group.get()
+
+
+@contextlib.contextmanager
+def together() -> Iterator[OutputGroup]:
+    """Commit the files written inside the block together when it ends without an error;
+    discard them all when it raises."""
+    group = OutputGroup()
+    token = _group.set(group)
+    try:
+        yield group
+    except BaseException:
+        _group.reset(token)
+        group.discard()
+        raise
+    _group.reset(token)
+    group.commit()

@@ -190,7 +190,13 @@ def atomic_file(location: Location) -> Iterator[pa.NativeFile]:
     try:
         yield stream
         stream.close()
-        fs.move(temp, path)
+        from odse.writers.commit import active_group
+
+        group = active_group()
+        if group is not None:
+            group.stage(fs, temp, path, location.shown)   # renamed with the run's others
+        else:
+            fs.move(temp, path)
     except BaseException as exc:
         if not stream.closed:
             stream.close()
