@@ -281,8 +281,10 @@ def _json(source: Source, head: bytes) -> Iterator[Piece]:
                                  and (len(lines) == 1 or lines[1].lstrip()[:1] == b"{"))
     # Arrow's JSON reader crashes the process on deep nesting: measure it first
     if one_per_line:
-        json_input.check_lines_depth(
-            InputData.of(source.data if source.data is not None else Path(source.name)))
+        json_input.check_lines_depth(InputData.of(
+            source.data if source.data is not None
+            else source.name if source.fs is not None  # a URI: read through its filesystem
+            else Path(source.name)))
     else:
         json_input.check_depth(_raw(source), source.name)
     yield from _json_objects(source, multiline=not one_per_line)
