@@ -160,9 +160,10 @@ def _remote(uri: str) -> Iterator[Source]:
     if not found:
         raise InputError(f"no record files in {uri}", code="INPUT_EMPTY_FOLDER", file=uri,
                          hint="validate reads *.parquet (a lake), *.jsonl, *.json and *.csv")
+    where, mark, query = uri.partition("?")  # options (endpoint_override=...) stay last
     for rel, full, suffix in sorted(found):
-        yield Source(f"{uri.rstrip('/')}/{rel}", uri, RECORD_SUFFIXES[suffix], fs=fs,
-                     path=full)
+        yield Source(f"{where.rstrip('/')}/{rel}{mark}{query}", uri, RECORD_SUFFIXES[suffix],
+                     fs=fs, path=full)
 
 
 def _walk(root: Path) -> Iterator[Path]:
@@ -280,8 +281,10 @@ def _json(source: Source, head: bytes) -> Iterator[Piece]:
                                  and (len(lines) == 1 or lines[1].lstrip()[:1] == b"{"))
     # Arrow's JSON reader crashes the process on deep nesting: measure it first
     if one_per_line:
-        json_input.check_lines_depth(
-            InputData.of(source.data if source.data is not None else Path(source.name)))
+        json_input.check_lines_depth(InputData.of(
+            source.data if source.data is not None
+            else source.name if source.fs is not None  # a URI: read through its filesystem
+            else Path(source.name)))
     else:
         json_input.check_depth(_raw(source), source.name)
     yield from _json_objects(source, multiline=not one_per_line)
