@@ -39,6 +39,8 @@ REAL_SOURCES = {  # folder of tests/data/real -> source and parameters
     "sma": ("sma", {}),
     "sungrow": ("sungrow", {}),
     "fronius": ("fronius", {}),
+    "solarman": ("solarman", {}),  # spreadsheet (.xlsx) exports
+    "solax": ("solax", {}),        # spreadsheet (.xls) exports
 }
 GENERATED = {  # shape of benchmarks/generate.py -> source and parameters
     "huawei": ("huawei", {"asset_id": "GEN-H"}),
