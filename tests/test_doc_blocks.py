@@ -38,7 +38,7 @@ FENCE = re.compile(r"^(\s*)(`{3,}|~{3,})(.*)$")
 MIGRATION_PAGE = "docs/migrating.md"
 # what only the migration page may speak of: the package odse replaces, and notes that are
 # not part of the project
-FOREIGN = re.compile(r"\boriginal\b|\bC-[0-9]+\b|decisions\.md|\bthe guide\b|\bguide's\b|"
+FOREIGN = re.compile(r"(?<!-)\boriginal\b|\bC-[0-9]+\b|decisions\.md|\bthe guide\b|\bguide's\b|"
                      r"\.\./shared|/work/shared", re.IGNORECASE)
 SKIP_COPY = shutil.ignore_patterns(".git", ".venv*", "__pycache__", ".pytest_cache",
                                    ".ruff_cache", ".mypy_cache", ".work", "out", "dist",

@@ -219,3 +219,16 @@ def test_spacing_with_several_key_columns() -> None:
     keys = [pa.array(["A", "A", "A", "A"]), pa.array(["generation", "net", "generation",
                                                       "net"])]
     assert hours_to_minutes(spacing_hours(stamps(0, 0, 15, 5), keys)) == [15, 5, 15, 5]
+
+
+def test_night_check_with_an_interval_that_is_not_whole_microseconds_in_hours():
+    # a gap of 125 minutes is 7500000000.000001 us through float hours; it must not fail
+    from pathlib import Path
+
+    from odse import transform
+
+    export = Path(__file__).parent.parent / "examples/data/incoming/2026-02-09/site_alpha.csv"
+    rows = transform(export, source="huawei",
+                     asset_id="SITE-ALPHA")
+    result = validate_batch(rows, level="semantic", capacity_kw=2.0, **JOBURG)
+    assert result.summary.startswith("263/263 valid (semantic)"), result.summary

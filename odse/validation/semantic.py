@@ -128,10 +128,12 @@ def _night(times: pa.Array, hours: pa.Array, candidates: pa.BooleanArray,
     if not candidates.true_count:
         return candidates, pa.nulls(n, pa.float64())
     start = pc.cast(pc.filter(times, candidates), pa.int64())
-    length = pc.cast(pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR)), pa.int64())
+    # hours from minutes are not exact in binary (125 min is 7500000000.000001 us): round
+    length = pc.cast(pc.round(pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR))),
+                     pa.int64())
     highest = None
     for share in (0.0, 0.5, 1.0):
-        at = pc.add(start, pc.cast(pc.multiply(length, share), pa.int64()))
+        at = pc.add(start, pc.cast(pc.round(pc.multiply(length, share)), pa.int64()))
         elevation = solar_elevation(pc.cast(at, TIMESTAMP_TYPE), options.latitude or 0.0,
                                     options.longitude or 0.0)
         highest = elevation if highest is None else pc.max_element_wise(highest, elevation)
