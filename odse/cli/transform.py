@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from odse.cli import console, errors
+from odse.cli import console, errors, run_report
 from odse.cli.app import CONTEXT_SETTINGS
+from odse.cli.sources import complete_source
 
 FORMATS = ("json", "jsonl", "csv", "parquet")
 DEFAULT_PARTITION_BY = "asset_id,year,month,day"
@@ -46,7 +47,7 @@ written with --rejects. --strict makes the first one fail it (exit 1)."""
 
 
 @click.command("transform", context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
-@click.option("-s", "--source", metavar="NAME",
+@click.option("-s", "--source", metavar="NAME", shell_complete=complete_source,
               help="Built-in source or alias, any case (list them: odse sources). "
                    "csv/generic/generic_csv take --column-map or --mapping.")
 @click.option("-m", "--mapping", "mapping_file", metavar="FILE",
@@ -84,6 +85,10 @@ written with --rejects. --strict makes the first one fail it (exit 1)."""
 @click.option("--rejects", "rejects_path", metavar="FILE",
               help="Write the rejected rows (row, line, column, value, code, reason) to a "
                    ".jsonl or .csv file; written, possibly empty, on every run.")
+@click.option("--report", "report_path", metavar="FILE",
+              help="Write the run report as JSON to FILE: inputs (size, sha256), source, "
+                   "variant, spec hash, rows, records, rejects and warnings by code, "
+                   "outputs, timings (see: odse docs cli).")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 1) at the first rejected row; files are left unchanged.")
 @click.option("-q", "--quiet", is_flag=True,
@@ -92,7 +97,8 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
                       input_path: str, output: str, fmt: str | None, asset_id: str | None,
                       timezone: str | None, interval_minutes: float | None,
                       params: tuple[str, ...], partition_by: str | None, mode: str | None,
-                      rejects_path: str | None, strict: bool, quiet: bool) -> None:
+                      rejects_path: str | None, report_path: str | None, strict: bool,
+                      quiet: bool) -> None:
     """Transform one OEM export into ODS-E records.
 
     Name the source (-s SOURCE; odse sources lists the names) or bring your own
@@ -103,6 +109,7 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
     fmt = output_format(fmt, output)
     layout = parquet_options(fmt, partition_by, mode)
     rejects_format = rejects_file_format(rejects_path)
+    run_report.check_path(report_path, stdout_taken=output == "-")
     extra = parse_params(params, asset_id=asset_id, timezone=timezone,
                          interval_minutes=interval_minutes)
     if interval_minutes is not None:
@@ -122,14 +129,24 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
                                errors="raise" if strict else "collect", **extra)
     report = stream.report
     shown_input = "stdin" if input_path == "-" else input_path
-    batches = console.with_progress(stream, report, f"odse: {Path(shown_input).name}",
-                                    console.want_progress(quiet, report.input_bytes))
     missing_ids = _Counter()
-    if layout is not None and "asset_id" in layout[0]:
-        batches = _count_missing(batches, "asset_id", missing_ids)
-    summary = write(batches, stream.schema, fmt, output, layout)
-    if rejects_path is not None:
-        write_rejects(report.rejects_table, rejects_path, rejects_format)
+    with console.Progress(report, console.want_progress(quiet)) as progress:
+        batches: Any = progress.batches(stream)
+        if layout is not None and "asset_id" in layout[0]:
+            batches = _count_missing(batches, "asset_id", missing_ids)
+        summary = write(batches, stream.schema, fmt, output, layout)
+        if rejects_path is not None:
+            write_rejects(report.rejects_table, rejects_path, rejects_format)
+    if report_path is not None:
+        report.input = "-" if input_path == "-" else input_path
+        report.outputs = [run_report.output_entry(summary, output)]
+        if rejects_path is not None:
+            report.outputs.append({"path": rejects_path, "format": rejects_format,
+                                   "kind": "rejects", "records": report.reject_count})
+        report.timings = {**progress.timings, "reading_mapping":
+                          report.timings.get("reading_mapping", 0.0)}
+        run_report.write(report_path, {"command": "transform", "status": "ok",
+                                       **report.to_dict()})
 
     rejected = report.reject_count > 0
     if not quiet or rejected:

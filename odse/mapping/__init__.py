@@ -60,6 +60,18 @@ class Mapping:
             raise ctx.error(f"two variants are named '{duplicate}'", "Give each a unique name",
                             "variants")
         self.examples = list(data.get("examples") or [])
+        self._sha256: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the spec's data as canonical JSON (comments and layout do not count)."""
+        if self._sha256 is None:
+            import hashlib
+            import json
+
+            text = json.dumps(self.data, sort_keys=True, separators=(",", ":"), default=str)
+            self._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return self._sha256
 
     def __repr__(self) -> str:
         return f"<Mapping {self.name!r}: {', '.join(v.name for v in self.variants)}>"

@@ -249,8 +249,9 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                 raise InputError(f"cannot parse {data.name} as CSV: {exc}", code="CSV_PARSE",
                                  file=data.name,
                                  hint="Check the delimiter and quoting of the file") from None
-            if position is not None and not data.gzip:
-                position[0] = stream.tell()
+            if position is not None:
+                # as stored: for gzip the compressed bytes, comparable with the file's size
+                position[0] = data.compressed_position() if data.gzip else stream.tell()
             if batch.num_rows:
                 yield batch
     finally:

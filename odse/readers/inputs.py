@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import os
 import tempfile
@@ -34,6 +35,8 @@ class InputData:
     path: Path | None = None
     content: bytes | None = None
     gzip: bool = False
+    spooled: bool = False           # a copy of a pipe in a temporary file
+    sha256: str | None = None       # of the bytes as stored, when computed while copying
 
     @classmethod
     def of(cls, data: Any) -> InputData:
@@ -44,11 +47,13 @@ class InputData:
             return cls._from_path(Path(data))
         if isinstance(data, (bytes, bytearray, memoryview)):
             raw = bytes(data)
-            return cls("<bytes>", content=raw, gzip=raw[:2] == _GZIP_MAGIC)
+            return cls("<bytes>", content=raw, gzip=raw[:2] == _GZIP_MAGIC,
+                       sha256=hashlib.sha256(raw).hexdigest())
         if isinstance(data, str):
             stripped = data.lstrip("\ufeff \t\r\n")
             if "\n" in data or "\r" in data or stripped[:1] in ("{", "["):
-                return cls("<text>", content=data.encode("utf-8"))
+                raw = data.encode("utf-8")
+                return cls("<text>", content=raw, sha256=hashlib.sha256(raw).hexdigest())
             if not data.strip():
                 raise InputError("the input is empty text", code="INPUT_EMPTY",
                                  hint="Pass a file path or the file's contents")
@@ -63,7 +68,8 @@ class InputData:
             raw = data.read()
             if isinstance(raw, str):
                 raw = raw.encode("utf-8")
-            return cls(label, content=raw, gzip=raw[:2] == _GZIP_MAGIC)
+            return cls(label, content=raw, gzip=raw[:2] == _GZIP_MAGIC,
+                       sha256=hashlib.sha256(raw).hexdigest())
         raise InputError(
             f"cannot read input of type {type(data).__name__}", code="INPUT_TYPE",
             hint="Pass a file path (str or pathlib.Path), the file's text, or bytes")
@@ -71,14 +77,19 @@ class InputData:
     @classmethod
     def _spooled(cls, stream: Any, label: str) -> InputData:
         spool = tempfile.NamedTemporaryFile(prefix="odse-", suffix=".input", delete=False)  # noqa: SIM115
+        digest = hashlib.sha256()
         with spool:
             while True:
                 chunk = stream.read(1 << 20)
                 if not chunk:
                     break
-                spool.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                raw = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+                digest.update(raw)
+                spool.write(raw)
         data = cls._from_path(Path(spool.name))
         data.name = label
+        data.spooled = True
+        data.sha256 = digest.hexdigest()
         weakref.finalize(data, _remove, spool.name)
         return data
 
@@ -137,6 +148,7 @@ class InputData:
             return pa.PythonFile(fh, mode="r")
         source = pa.BufferReader(self.content) if self.content is not None \
             else pa.OSFile(str(self.path), "rb")
+        self._compressed = source
         stream = pa.CompressedInputStream(source, "gzip")
         remaining = offset
         while remaining:
@@ -153,6 +165,14 @@ class InputData:
             return gzip.GzipFile(fileobj=raw) if self.gzip else raw
         assert self.path is not None
         return gzip.open(self.path, "rb") if self.gzip else open(self.path, "rb")
+
+    def compressed_position(self) -> int:
+        """Compressed bytes read so far by the stream ``open_at`` opened last (gzip only)."""
+        source = getattr(self, "_compressed", None)
+        try:
+            return int(source.tell()) if source is not None else 0
+        except (OSError, ValueError):  # closed
+            return self.size or 0
 
     @property
     def size(self) -> int | None:

@@ -32,6 +32,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from odse import progress
 from odse.arrow_input import record_batches
 from odse.errors import OutputError, ParameterError
 from odse.writers.commit import FIRST_FILE, Change, Staging, _checkpoint, new_write_id
@@ -379,9 +380,17 @@ class _LakeWrite:
                         seen.add(fingerprint)
         schema = self._file_schema()
         branches = {part.rel: self._new_branch(part) for part in parts}
-        prepared = self._map(lambda part: self._prepare(part, schema, branches[part.rel]),
-                             parts)
+        step = "merging" if with_files and self.mode != "append" else "writing"
+        progress.phase(step, len(parts))
+
+        def prepare(part: _Part) -> _Prepared:
+            item = self._prepare(part, schema, branches[part.rel])
+            progress.advance(step)
+            return item
+
+        prepared = self._map(prepare, parts)
         _checkpoint("staged")
+        progress.phase("committing")
         for item in prepared:
             if item.change.branch is None:
                 self.staging.commit(item.change)
