@@ -197,7 +197,7 @@ class Report:
         """Log one warning that summarises the rejects, if there are any."""
         if self.reject_count:
             first = self.rejects[0]
-            logger.warning("odse: %s from %s; first: %s", self.summary(),
+            logger.warning("%s from %s; first: %s", self.summary(),
                            self.input or "input", first)
 
 

@@ -390,31 +390,6 @@ def test_quiet_prints_nothing_without_rejects_and_the_summary_with_them(tmp_path
     assert summary(dirty)["rejected"] == "1"
 
 
-def test_the_progress_bar_is_on_stderr_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    result = invoke("-s", "huawei", "-i", ALPHA, env={console.PROGRESS_ENV: "1"})
-    assert result.exit_code == 0
-    assert result.stderr.startswith("odse: site_alpha.csv")
-    assert len(lines(result.stdout)) == 263
-
-
-def test_progress_is_wanted_only_for_large_inputs_on_a_terminal(
-        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.delenv(console.PROGRESS_ENV, raising=False)
-
-    class Tty:
-        def isatty(self) -> bool:
-            return True
-
-    monkeypatch.setattr("sys.stderr", Tty())
-    big = console.PROGRESS_MIN_BYTES
-    assert console.want_progress(quiet=False, size=big)
-    assert not console.want_progress(quiet=True, size=big)
-    assert not console.want_progress(quiet=False, size=big - 1)
-    assert not console.want_progress(quiet=False, size=None)
-    monkeypatch.setenv(console.PROGRESS_ENV, "0")
-    assert not console.want_progress(quiet=False, size=big)
-
-
 def test_no_per_row_dicts_are_built(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     def forbidden(*_args: object, **_kwargs: object) -> None:
         raise AssertionError("the CLI built per-row dicts")

@@ -4,8 +4,8 @@
 of ``python -m odse``. Modules: ``app`` (the group, global options, failure handling),
 ``errors`` (messages and exit codes), ``console`` (stderr lines, progress bar), and one module
 per command: ``transform``, ``validate`` (with ``record_files`` reading its inputs),
-``sources``, ``mapping``, ``schema``. Only click is imported at start-up; pyarrow and the
-engine load when a command runs, so ``odse --help`` is fast. See ``docs/cli.md``.
+``sources``, ``mapping``, ``schema``, ``docs``; ``run_report`` writes ``--report FILE``. Only click is imported at start-up; pyarrow and the
+engine load when a command runs, so ``odse --help`` is fast. See ``odse docs cli``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import sys
 from typing import Any
 
 from odse.cli.app import cli
+from odse.cli.docs import docs_command
 from odse.cli.mapping import mapping_group
 from odse.cli.schema import schema_command
 from odse.cli.sources import sources_group
@@ -26,6 +27,7 @@ cli.add_command(validate_command)
 cli.add_command(sources_group)
 cli.add_command(mapping_group)
 cli.add_command(schema_command)
+cli.add_command(docs_command)
 
 
 def main(argv: list[str] | None = None) -> Any:

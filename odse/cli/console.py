@@ -180,8 +180,12 @@ class Stopwatch:
     def __init__(self) -> None:
         self.start = time.perf_counter()
 
+    def seconds(self) -> float:
+        """Seconds since creation."""
+        return time.perf_counter() - self.start
+
     def __str__(self) -> str:
-        return f"{time.perf_counter() - self.start:.2f} s"
+        return f"{self.seconds():.2f} s"
 
 
 def plural(n: int, noun: str, many: str | None = None) -> str:
