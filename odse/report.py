@@ -210,7 +210,7 @@ def file_sha256(path: str | os.PathLike[str]) -> str:
     return digest.hexdigest()
 
 
-class Records(list):  # type: ignore[type-arg]
+class Records(list[dict[str, Any]]):
     """The list of record dicts that ``transform()`` returns, with its :class:`Report`."""
 
     report: Report

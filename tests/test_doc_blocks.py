@@ -146,7 +146,7 @@ def run_python(block: Block, state: PageState) -> str:
     os.chdir(state.folder)
     try:
         with contextlib.redirect_stdout(out):
-            exec(compile(block.code, f"{block.id}", "exec"), state.namespace)  # noqa: S102
+            exec(compile(block.code, f"{block.id}", "exec"), state.namespace)
     finally:
         os.chdir(cwd)
     return out.getvalue()

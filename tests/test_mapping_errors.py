@@ -179,3 +179,12 @@ def test_a_counter_other_than_kwh_needs_kwh_to_be_the_counter(tmp_path):
     assert "drop measure: counter from kWh_total" in str(err)
     both = GOOD.replace("unit: Wh}", "unit: Wh, measure: counter}")
     assert odse.load_mapping(write(tmp_path, both + "  kWh_total: {column: T, measure: counter}\n"))
+
+
+def test_an_unknown_unit_on_a_counter_is_a_mapping_error_not_a_crash(tmp_path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("odse_mapping: 1\nname: bad\nformat: csv\nfields:\n  timestamp: {column: t}\n"
+                    "  kWh: {column: e, measure: counter, unit: furlongs}\n")
+    problems = odse.check_mapping(spec)
+    assert [p.to_dict()["key_path"] for p in problems] == ["fields.kWh.unit"]
+    assert "unknown unit 'furlongs'" in str(problems[0]) and "Known units: " in str(problems[0])

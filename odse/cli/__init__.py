@@ -1,11 +1,12 @@
-"""The ``odse`` command line: transform, validate, sources, mapping, schema.
+"""The ``odse`` command line: transform, validate, sources, mapping, schema, docs.
 
 ``main`` is the console script (``pyproject.toml``: ``odse = "odse.cli:main"``) and the body
 of ``python -m odse``. Modules: ``app`` (the group, global options, failure handling),
-``errors`` (messages and exit codes), ``console`` (stderr lines, progress bar), and one module
-per command: ``transform``, ``validate`` (with ``record_files`` reading its inputs),
-``sources``, ``mapping``, ``schema``, ``docs``; ``run_report`` writes ``--report FILE``. Only click is imported at start-up; pyarrow and the
-engine load when a command runs, so ``odse --help`` is fast. See ``odse docs cli``.
+``errors`` (messages and exit codes), ``console`` (stderr lines, the progress display),
+``run_report`` (``--report FILE``), and one module per command: ``transform``, ``validate``
+(with ``record_files`` reading its inputs), ``sources``, ``mapping``, ``schema``, ``docs``.
+Only click is imported at start-up; pyarrow and the engine load when a command runs, so
+``odse --help`` is fast. See ``odse docs cli``.
 """
 
 from __future__ import annotations

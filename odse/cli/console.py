@@ -109,7 +109,7 @@ class Progress:
         """Yield the batches (the reading+mapping phase ends with the last)."""
         yield from batches
         self._end_phase()
-        self.phase = "finishing"  # the writer flushes; a lake writer names its phases
+        self.phase = "writing"  # the writer finishes; a lake writer names its phases
 
     def listen(self, phase: str, done: int, total: int | None) -> None:
         """The writer's hook: a phase starts (done 0) or advances."""
@@ -121,8 +121,7 @@ class Progress:
     def _end_phase(self) -> None:
         now = time.perf_counter()
         key = self.phase.replace("+", "_")
-        if now > self.phase_start and key not in self.timings:
-            self.timings[key] = round(now - self.phase_start, 6)
+        self.timings[key] = round(self.timings.get(key, 0.0) + now - self.phase_start, 6)
         self.phase_start = now
 
     def _loop(self) -> None:

@@ -155,9 +155,10 @@ def refuse_raw_export(name: str, piece: Any) -> None:
     shown = ", ".join(columns[:6]) + (", ..." if len(columns) > 6 else "")
     shown_name = "stdin" if name == "-" else name
     errors.fail(f"{shown_name} does not hold ODS-E records: they lack the required fields "
-                f"timestamp, kWh and error_type (its fields: {shown or 'none'}). It looks like an OEM export; "
-                f"transform it first: odse transform -s SOURCE -i {shown_name} -o - | "
-                "odse validate -i -  (odse sources lists the sources)", errors.DATA_FAILED)
+                f"timestamp, kWh and error_type (its fields: {shown or 'none'}). It looks "
+                f"like an OEM export; transform it first: odse transform -s SOURCE -i "
+                f"{shown_name} -o - | odse validate -i -  (odse sources lists the sources)",
+                errors.DATA_FAILED)
 
 
 def file_entry(source: Any) -> dict[str, Any]:

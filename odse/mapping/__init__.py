@@ -2,7 +2,7 @@
 
 A :class:`Mapping` is what every source is, built-in or yours: load one from a YAML or JSON
 file, a dict, or YAML text with :func:`load_mapping`; :func:`check_mapping` does the same and
-returns the problems instead of raising. See ``docs/mapping-language.md``.
+returns the problems instead of raising. See ``odse docs mapping-language``.
 """
 
 from __future__ import annotations
@@ -145,7 +145,7 @@ class Mapping:
             f"(it reads as {fmt.upper()})", code="INPUT_SHAPE_UNKNOWN", file=data.name,
             source=self.name,
             hint="Checked: " + "; ".join(tried) + ". Check the source name, or write a "
-                 "mapping for this shape (docs/mapping-language.md)")
+                 "mapping for this shape (odse docs mapping-language)")
 
     def info(self) -> dict[str, Any]:
         """Describe the source: names, parameters, variants (for listings and --help)."""

@@ -200,6 +200,23 @@ class LineFinder:
         self.buffer += chunk
 
 
+def _consumed(data: InputData, stream: Any, plain: int) -> int:
+    """Bytes of the input, as stored, that the batches so far cover (for progress).
+
+    Arrow's reader reads the file far ahead of the batches it hands out, so the stream's
+    position says little; each batch is one block, so blocks x block size is what was used.
+    For gzip that is scaled by the compression ratio of what was read so far.
+    """
+    size = data.size or 0
+    if data.gzip:
+        try:
+            read_plain = stream.tell()
+        except (OSError, ValueError):
+            return size
+        plain = int(plain * data.compressed_position() / read_plain) if read_plain else 0
+    return min(plain, size)
+
+
 def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                  columns: list[str] | None, malformed: list[MalformedRow],
                  block_size: int | None = None,
@@ -239,6 +256,8 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
             return
         raise InputError(f"cannot parse {data.name} as CSV: {exc}", code="CSV_PARSE",
                          file=data.name) from None
+    block = block_size or BLOCK_SIZE
+    blocks = 0
     try:
         while True:
             try:
@@ -249,9 +268,9 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                 raise InputError(f"cannot parse {data.name} as CSV: {exc}", code="CSV_PARSE",
                                  file=data.name,
                                  hint="Check the delimiter and quoting of the file") from None
+            blocks += 1
             if position is not None:
-                # as stored: for gzip the compressed bytes, comparable with the file's size
-                position[0] = data.compressed_position() if data.gzip else stream.tell()
+                position[0] = _consumed(data, stream, layout.data_offset + blocks * block)
             if batch.num_rows:
                 yield batch
     finally:

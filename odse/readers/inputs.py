@@ -16,7 +16,7 @@ import tempfile
 import weakref
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import pyarrow as pa
 
@@ -162,9 +162,10 @@ class InputData:
         """Return a Python binary file over the (decompressed) input, for reading by line."""
         if self.content is not None:
             raw: IO[bytes] = io.BytesIO(self.content)
-            return gzip.GzipFile(fileobj=raw) if self.gzip else raw
+            return cast("IO[bytes]", gzip.GzipFile(fileobj=raw)) if self.gzip else raw
         assert self.path is not None
-        return gzip.open(self.path, "rb") if self.gzip else open(self.path, "rb")
+        return cast("IO[bytes]", gzip.open(self.path, "rb") if self.gzip
+                    else open(self.path, "rb"))
 
     def compressed_position(self) -> int:
         """Compressed bytes read so far by the stream ``open_at`` opened last (gzip only)."""

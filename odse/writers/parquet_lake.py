@@ -364,6 +364,7 @@ class _LakeWrite:
 
     def finish(self) -> WriteSummary:
         """Plan, prepare and commit every touched partition; return the summary."""
+        progress.phase("writing")
         self._settle()
         parts = sorted(self.parts.values(), key=lambda part: part.rel)
         for part in parts:
