@@ -113,6 +113,8 @@ class Progress:
 
     def listen(self, phase: str, done: int, total: int | None) -> None:
         """The writer's hook: a phase starts (done 0) or advances."""
+        if done and phase != self.phase:
+            return  # work of a phase not yet shown (partitions staged while reading)
         if phase != self.phase or (done == 0 and total is not None):
             self._end_phase()
             self.phase, self.done, self.total = phase, 0, total
@@ -147,7 +149,8 @@ class Progress:
             return text
         text = f"odse: {self.phase}"
         if self.total:
-            text += f"  {self.done:,}/{self.total:,} partitions"
+            unit = {"merging": "partitions", "committing": "renames"}.get(self.phase, "files")
+            text += f"  {min(self.done, self.total):,}/{self.total:,} {unit}"
             if self.done:
                 spent = now - self.phase_start
                 text += f"  eta {_seconds(spent * (self.total - self.done) / self.done)}"

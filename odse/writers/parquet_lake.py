@@ -358,13 +358,15 @@ class _LakeWrite:
         if self.staging.outside:  # a local staging folder; elsewhere, files need no folders
             self._make_folder(os.path.dirname(path))
         self._write_file(table, path)
+        progress.advance("writing")
         return dropped
 
     # plan, prepare, commit ------------------------------------------------------------------
 
     def finish(self) -> WriteSummary:
         """Plan, prepare and commit every touched partition; return the summary."""
-        progress.phase("writing")
+        progress.phase("writing", sum(len(group) for spill in self.in_flight
+                                      for group, future in spill if not future.done()))
         self._settle()
         parts = sorted(self.parts.values(), key=lambda part: part.rel)
         for part in parts:
@@ -391,12 +393,16 @@ class _LakeWrite:
 
         prepared = self._map(prepare, parts)
         _checkpoint("staged")
-        progress.phase("committing")
+        branches_new = sorted({item.change.branch for item in prepared} - {None})
+        progress.phase("committing", sum(item.change.branch is None for item in prepared)
+                       + len(branches_new))
         for item in prepared:
             if item.change.branch is None:
                 self.staging.commit(item.change)
-        for branch in sorted({item.change.branch for item in prepared} - {None}):
+                progress.advance("committing")
+        for branch in branches_new:
             self.staging.commit_branch(branch)
+            progress.advance("committing")
         return WriteSummary(
             path=self.lake.location.shown, format="parquet", rows_in=self.rows_in,
             rows_written=sum(item.rows for item in prepared),
