@@ -169,7 +169,7 @@ def run_bash(block: Block, state: PageState) -> str:
 def test_block(block: Block, states) -> None:
     no_run = NO_RUN.match(block.info)
     if no_run:
-        pytest.skip(f"{block.info}")
+        pytest.skip(f"{block.id}: {block.info}")
     assert block.info in RUNNABLE, (
         f"{block.id}: the block's info string {block.info!r} neither runs nor says why not; "
         "write ```python or ```bash for a block that runs as written, or "
