@@ -105,14 +105,21 @@ def test_lake_write_announces_its_phases_and_times_them(tmp_path: Path) -> None:
     assert {"reading_mapping", "merging", "committing", "total"} <= set(watch.timings)
 
 
-def test_gzip_input_advances_with_the_compressed_bytes(tmp_path: Path) -> None:
-    packed = tmp_path / "alpha.csv.gz"
-    packed.write_bytes(gzip.compress(ALPHA.read_bytes()))
-    stream = odse.transform_batches(packed, source="huawei")
-    for _ in stream:
-        pass
-    assert stream.report.input_bytes == packed.stat().st_size
-    assert 0 < stream.report.bytes_read <= packed.stat().st_size
+@pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])
+def test_the_share_of_the_input_follows_the_batches_not_the_read_ahead(
+        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, packed: bool) -> None:
+    from odse.readers import csv_input
+
+    monkeypatch.setattr(csv_input, "BLOCK_SIZE", 1024)  # several batches from a small file
+    path = tmp_path / ("alpha.csv.gz" if packed else "alpha.csv")
+    path.write_bytes(gzip.compress(ALPHA.read_bytes()) if packed else ALPHA.read_bytes())
+    stream = odse.transform_batches(path, source="huawei")
+    seen = [stream.report.bytes_read for _ in stream]
+    size = path.stat().st_size
+    assert stream.report.input_bytes == size
+    assert len(seen) > 4 and seen == sorted(seen), seen
+    assert 0 < seen[0] < size / 3, seen  # Arrow has read far more than the first block
+    assert seen[-1] == size
 
 
 # ------------------------------------------------------------------ the run report

@@ -200,20 +200,16 @@ class LineFinder:
         self.buffer += chunk
 
 
-def _consumed(data: InputData, stream: Any, plain: int) -> int:
+def _consumed(data: InputData, plain: int, plain_size: int | None) -> int:
     """Bytes of the input, as stored, that the batches so far cover (for progress).
 
     Arrow's reader reads the file far ahead of the batches it hands out, so the stream's
     position says little; each batch is one block, so blocks x block size is what was used.
-    For gzip that is scaled by the compression ratio of what was read so far.
+    For gzip that share of the decompressed size is taken of the stored size.
     """
     size = data.size or 0
     if data.gzip:
-        try:
-            read_plain = stream.tell()
-        except (OSError, ValueError):
-            return size
-        plain = int(plain * data.compressed_position() / read_plain) if read_plain else 0
+        plain = int(plain / plain_size * size) if plain_size else 0
     return min(plain, size)
 
 
@@ -258,6 +254,7 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                          file=data.name) from None
     block = block_size or BLOCK_SIZE
     blocks = 0
+    plain_size = data.plain_size() if position is not None else None
     try:
         while True:
             try:
@@ -270,7 +267,7 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                                  hint="Check the delimiter and quoting of the file") from None
             blocks += 1
             if position is not None:
-                position[0] = _consumed(data, stream, layout.data_offset + blocks * block)
+                position[0] = _consumed(data, layout.data_offset + blocks * block, plain_size)
             if batch.num_rows:
                 yield batch
     finally:

@@ -148,7 +148,6 @@ class InputData:
             return pa.PythonFile(fh, mode="r")
         source = pa.BufferReader(self.content) if self.content is not None \
             else pa.OSFile(str(self.path), "rb")
-        self._compressed = source
         stream = pa.CompressedInputStream(source, "gzip")
         remaining = offset
         while remaining:
@@ -167,13 +166,27 @@ class InputData:
         return cast("IO[bytes]", gzip.open(self.path, "rb") if self.gzip
                     else open(self.path, "rb"))
 
-    def compressed_position(self) -> int:
-        """Compressed bytes read so far by the stream ``open_at`` opened last (gzip only)."""
-        source = getattr(self, "_compressed", None)
+    def plain_size(self) -> int | None:
+        """Size in bytes once decompressed: the size for plain input; for gzip the size its
+        trailer records (modulo 2**32, so read as the smallest value not below the stored
+        size; a file of several gzip members records its last member's only)."""
+        size = self.size
+        if not self.gzip or not size or size < 18:
+            return size
         try:
-            return int(source.tell()) if source is not None else 0
-        except (OSError, ValueError):  # closed
-            return self.size or 0
+            if self.content is not None:
+                tail = self.content[-4:]
+            else:
+                assert self.path is not None
+                with open(self.path, "rb") as fh:
+                    fh.seek(-4, os.SEEK_END)
+                    tail = fh.read(4)
+        except OSError:
+            return None
+        plain = int.from_bytes(tail, "little")
+        while plain < size:
+            plain += 1 << 32
+        return plain
 
     @property
     def size(self) -> int | None:
