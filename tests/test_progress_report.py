@@ -95,14 +95,16 @@ def test_lake_write_announces_its_phases_and_times_them(tmp_path: Path) -> None:
         odse.to_parquet(rows, lake, partition_by=["asset_id", "year", "month", "day"])
         odse.to_parquet(rows, lake, partition_by=["asset_id", "year", "month", "day"])
     phases = [name for name, done, _ in seen if done == 0]
-    assert phases == ["writing", "writing", "committing", "writing", "merging", "committing"], seen
+    assert phases == ["writing", "writing", "committing", "cleaning up",
+                      "writing", "merging", "committing", "cleaning up"], seen
     assert ("merging", 0, 1) in seen and ("merging", 1, None) in seen
     report = odse.Report()
     with console.Progress(report, shown=False) as watch:
         table = odse.transform_table(ALPHA, source="huawei", asset_id="SITE-ALPHA")
         odse.to_parquet(watch.batches(iter([table])), lake,
                         partition_by=["asset_id", "year", "month", "day"])
-    assert {"reading_mapping", "merging", "committing", "total"} <= set(watch.timings)
+    assert {"reading_mapping", "merging", "committing", "cleaning_up", "total"} <= \
+        set(watch.timings)
 
 
 @pytest.mark.parametrize("packed", [False, True], ids=["plain", "gzip"])

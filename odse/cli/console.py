@@ -122,7 +122,7 @@ class Progress:
 
     def _end_phase(self) -> None:
         now = time.perf_counter()
-        key = self.phase.replace("+", "_")
+        key = self.phase.replace("+", "_").replace(" ", "_")
         self.timings[key] = round(self.timings.get(key, 0.0) + now - self.phase_start, 6)
         self.phase_start = now
 

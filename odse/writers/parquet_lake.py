@@ -113,6 +113,7 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
                 write.add(batch)
             return write.finish()
         finally:
+            progress.phase("cleaning up")  # the staging folder and what it still holds
             write.close()
             staging.close()
 
