@@ -268,3 +268,20 @@ def test_the_internal_error_names_the_issue_tracker_from_the_metadata() -> None:
 
     urls = dict(u.split(", ", 1) for u in metadata("odse").get_all("Project-URL") or [])
     assert errors.issues_url() == urls["Issues"]
+
+
+def test_a_failed_run_still_writes_its_report(tmp_path: Path) -> None:
+    out = tmp_path / "r.json"
+    missing = invoke("transform", "-s", "huawei", "-i", str(tmp_path / "nope.csv"),
+                     "--report", str(out))
+    assert missing.exit_code == 3
+    report = json.loads(out.read_text())
+    assert (report["status"], report["error"]["code"], report["error"]["exit_code"]) == \
+        ("failed", "INPUT_NOT_FOUND", 3)
+    assert report["error"]["message"].startswith("file not found: ")
+    strict = invoke("transform", "-s", "huawei", "-i", str(ALPHA), "--strict",
+                    "-o", str(tmp_path / "a.jsonl"), "--report", str(out))
+    assert strict.exit_code == 1
+    report = json.loads(out.read_text())
+    assert report["status"] == "failed" and report["error"]["code"] == "MISSING_VALUE"
+    assert report["source"] == "huawei" and len(report["spec_sha256"]) == 64

@@ -42,6 +42,20 @@ def output_entry(summary: Any, output: str) -> dict[str, Any]:
     return entry
 
 
+def error_entry(exc: Any) -> dict[str, Any]:
+    """Describe the failure that stopped a run: code, message (as printed), exit code."""
+    return {"code": getattr(exc, "code", None), "message": errors.render(exc),
+            "exit_code": errors.exit_code_of(exc)}
+
+
+def bare(input_path: str) -> dict[str, Any]:
+    """What a report knows of a run that failed before the input was opened."""
+    from odse import __version__
+
+    return {"odse_version": __version__, "inputs": [{"path": input_path, "size": None,
+                                                      "sha256": None}]}
+
+
 def write(path: str, data: dict[str, Any]) -> None:
     """Write ``data`` as indented JSON to ``path`` (``-``: stdout), atomically."""
     text = json.dumps(data, indent=2, ensure_ascii=False, default=str) + "\n"

@@ -116,6 +116,7 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
         extra["interval_minutes"] = interval_minutes
 
     from odse.api import transform_batches
+    from odse.errors import OdseError
 
     mapping: Any = mapping_file
     if column_map is not None:
@@ -124,19 +125,28 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
         mapping = column_map_spec(column_map)
 
     clock = console.Stopwatch()
-    data: Any = console.binary_stdin() if input_path == "-" else Path(input_path)
-    stream = transform_batches(data, source, asset_id, timezone, mapping,
-                               errors="raise" if strict else "collect", **extra)
-    report = stream.report
+    report: Any = None
+    try:
+        data: Any = console.binary_stdin() if input_path == "-" else Path(input_path)
+        stream = transform_batches(data, source, asset_id, timezone, mapping,
+                                   errors="raise" if strict else "collect", **extra)
+        report = stream.report
+        missing_ids = _Counter()
+        with console.Progress(report, console.want_progress(quiet)) as progress:
+            batches: Any = progress.batches(stream)
+            if layout is not None and "asset_id" in layout[0]:
+                batches = _count_missing(batches, "asset_id", missing_ids)
+            summary = write(batches, stream.schema, fmt, output, layout)
+            if rejects_path is not None:
+                write_rejects(report.rejects_table, rejects_path, rejects_format)
+    except OdseError as exc:
+        if report_path is not None:  # a scheduler learns why from the report too
+            known = report.to_dict() if report is not None else \
+                run_report.bare(input_path)
+            run_report.write(report_path, {"command": "transform", "status": "failed",
+                                           "error": run_report.error_entry(exc), **known})
+        raise
     shown_input = "stdin" if input_path == "-" else input_path
-    missing_ids = _Counter()
-    with console.Progress(report, console.want_progress(quiet)) as progress:
-        batches: Any = progress.batches(stream)
-        if layout is not None and "asset_id" in layout[0]:
-            batches = _count_missing(batches, "asset_id", missing_ids)
-        summary = write(batches, stream.schema, fmt, output, layout)
-        if rejects_path is not None:
-            write_rejects(report.rejects_table, rejects_path, rejects_format)
     if report_path is not None:
         report.input = "-" if input_path == "-" else input_path
         report.outputs = [run_report.output_entry(summary, output)]
