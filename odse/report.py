@@ -89,18 +89,30 @@ class Report:
     input_path: str | None = None       # the file read (None for text, bytes, stdin's copy)
     input_sha256: str | None = None     # of the bytes as stored; computed on demand for a file
     spec_sha256: str | None = None      # of the mapping spec that ran (canonical JSON)
-    zone_assumed: str | None = None     # zone naive input times are read in
     timings: dict[str, float] = field(default_factory=dict)   # seconds, by phase
     outputs: list[dict[str, Any]] = field(default_factory=list)  # what was written, if known
     started: float = field(default_factory=time.perf_counter, repr=False)
+    skipped: dict[str, int] = field(default_factory=dict)   # rows the spec skips, by reason
+    assumed_zone: str | None = None     # zone naive times were read in, none being given
+    sheet: str | None = None            # the workbook sheet read
     _reject_tables: list[pa.Table] = field(default_factory=list, repr=False)
     _rejects_cache: list[Reject] | None = field(default=None, repr=False)
     finished: bool = False
 
     @property
     def rows_out(self) -> int:
-        """Input rows that are in the output (``rows_read - rows_rejected``)."""
-        return self.rows_read - self.rows_rejected
+        """Input rows that are in the output (read, less rejected, less skipped)."""
+        return self.rows_read - self.rows_rejected - self.rows_skipped
+
+    @property
+    def rows_skipped(self) -> int:
+        """Input rows the spec skips on purpose (``skipped`` gives the reasons)."""
+        return sum(self.skipped.values())
+
+    def skip(self, reason: str, count: int) -> None:
+        """Count ``count`` input rows as skipped by the spec, for ``reason``."""
+        if count:
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def add_rejects(self, table: pa.Table) -> None:
         """Append rejects (a table in ``REJECT_SCHEMA``)."""
@@ -151,6 +163,11 @@ class Report:
             text += f", {self.counter_resets} counter resets"
         if self.counter_jitter:
             text += f", {self.counter_jitter} counter drops read as no energy"
+        if self.skipped:
+            text += f", {self.rows_skipped} rows skipped (" + ", ".join(
+                f"{n}x {reason}" for reason, n in self.skipped.items()) + ")"
+        if self.assumed_zone:
+            text += f"; naive times read as {self.assumed_zone}: pass timezone="
         return text
 
     def warnings_by_code(self) -> dict[str, int]:
@@ -182,7 +199,7 @@ class Report:
         timings.setdefault("total", round(time.perf_counter() - self.started, 6))
         return {"odse_version": __version__, "inputs": [self.input_info()],
                 "source": self.source, "variant": self.variant,
-                "spec_sha256": self.spec_sha256, "zone_assumed": self.zone_assumed,
+                "spec_sha256": self.spec_sha256, "zone_assumed": self.assumed_zone,
                 "rows_read": self.rows_read, "records_written": self.records,
                 "rows_rejected": self.rows_rejected,
                 "rejects_by_code": self.reasons(), "warnings_by_code": self.warnings_by_code(),
@@ -190,6 +207,8 @@ class Report:
                 "input": self.input, "rows_out": self.rows_out, "records": self.records,
                 "values_clipped": dict(self.values_clipped),
                 "counter_resets": self.counter_resets, "counter_jitter": self.counter_jitter,
+                "rows_skipped": self.rows_skipped, "skipped": dict(self.skipped),
+                "assumed_zone": self.assumed_zone, "sheet": self.sheet,
                 "reasons": self.reasons(), "rejects": [r.to_dict() for r in rejects],
                 "rejects_listed": len(rejects)}
 

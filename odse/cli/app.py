@@ -21,7 +21,8 @@ from odse.cli import errors
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"],
                                     "max_content_width": 100}
 
-COMMAND_ORDER = ("transform", "validate", "sources", "mapping", "schema", "docs")
+COMMAND_ORDER = ("transform", "validate", "report", "sources", "mapping", "schema",
+                 "version", "docs")
 LOG_LEVEL_ENV = "ODSE_LOG_LEVEL"
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -141,15 +142,29 @@ Docs: odse docs (the pages ship with odse); this command line: odse docs cli"""
                    f"(also {LOG_LEVEL_ENV}).")
 @click.option("--debug", is_flag=True, envvar=errors.DEBUG_ENV,
               help=f"Print tracebacks and debug logs (also {errors.DEBUG_ENV}=1).")
+@click.option("--limit", "limit_items", multiple=True, metavar="NAME=N",
+              help="Raise (or lower) a safety limit, repeatable: json_depth, csv_line_bytes, "
+                   "csv_quoted_lines, gzip_ratio, gzip_floor, spec_nodes, spec_depth, "
+                   "spec_bytes, reject_value_chars (see: odse docs limits).")
 @click.pass_context
-def cli(ctx: click.Context, verbose: int, log_level: str | None, debug: bool) -> None:
+def cli(ctx: click.Context, verbose: int, log_level: str | None, debug: bool,
+        limit_items: tuple[str, ...]) -> None:
     """Turn solar, wind and storage exports into validated ODS-E energy records.
 
     transform reads one OEM export and writes records as JSON Lines, CSV or a
-    Hive-partitioned Parquet lake; validate checks records; sources and mapping
+    Hive-partitioned Parquet lake; validate checks records; report writes an
+    HTML data-quality page; sources and mapping
     show and test the mapping specs that drive the transform.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
     ctx.obj["verbose"] = verbose
     ctx.obj["log_level"] = log_level
+    if limit_items:
+        from odse import limits
+        from odse.errors import OdseError
+
+        try:
+            limits.set_limits(**limits.parse(list(limit_items)))
+        except OdseError as exc:
+            errors.fail(errors.render(exc))
