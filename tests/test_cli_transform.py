@@ -23,7 +23,8 @@ SCADA = str(INCOMING / "scada_export.csv")
 HUAWEI_VECTOR = "timestamp,power,inverter_state,run_state\n2026-02-09 12:00:00,5000,512,1\n"
 SUMMARY = re.compile(r"^odse: (?P<input>.+?) \((?P<source>[^)]+)\): (?P<read>\d+) rows? read, "
                      r"(?P<written>\d+) records? written to (?P<where>.+?), "
-                     r"(?P<rejected>\d+) rows? rejected.*, \d+\.\d\d s$")
+                     r"(?P<rejected>\d+) rows? rejected.*, \d+\.\d\d s"
+                     r"(; naive times read as \S+: pass --timezone)?$")
 
 
 def invoke(*args: str, **kwargs: object) -> click.testing.Result:

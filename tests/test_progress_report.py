@@ -77,8 +77,8 @@ def test_stdin_has_no_share_only_rows_and_rate() -> None:
 def test_the_display_goes_to_stderr_and_is_cleared_before_the_summary(
         monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setattr(console, "PROGRESS_DELAY", 0.0)
-    result = invoke("transform", "-s", "huawei", "-i", str(ALPHA), "-o", f"{tmp_path}/lake/",
-                    env={console.PROGRESS_ENV: "1"})
+    result = invoke("transform", "-s", "huawei", "-i", str(ALPHA), "--asset-id", "A",
+                    "-o", f"{tmp_path}/lake/", env={console.PROGRESS_ENV: "1"})
     assert result.exit_code == 0, result.output
     assert "reading+mapping" in result.stderr or "committing" in result.stderr, result.stderr
     assert "\r\x1b[2K" in result.stderr
@@ -115,8 +115,11 @@ def test_the_share_of_the_input_follows_the_batches_not_the_read_ahead(
     monkeypatch.setattr(csv_input, "BLOCK_SIZE", 1024)  # several batches from a small file
     path = tmp_path / ("alpha.csv.gz" if packed else "alpha.csv")
     path.write_bytes(gzip.compress(ALPHA.read_bytes()) if packed else ALPHA.read_bytes())
-    stream = odse.transform_batches(path, source="huawei")
-    seen = [stream.report.bytes_read for _ in stream]
+    from odse import limits
+
+    with limits.override(csv_line_bytes=200):  # blocks of 1,424 bytes
+        stream = odse.transform_batches(path, source="huawei")
+        seen = [stream.report.bytes_read for _ in stream]
     size = path.stat().st_size
     assert stream.report.input_bytes == size
     assert len(seen) > 4 and seen == sorted(seen), seen
