@@ -451,8 +451,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--long", type=float, default=60.0,
                         help="run once only when a run takes longer than this [s]")
     parser.add_argument("--impls", default=",".join(IMPLS))
-    parser.add_argument("--no-original", action="store_true", help="same as leaving it out of "
-                        "--impls")
+    parser.add_argument("--no-original", "--without-0.12", action="store_true",
+                        help="leave out odse 0.12.0 from PyPI (same as leaving 'original' out "
+                             "of --impls)")
     parser.add_argument("--sources", default=",".join(SOURCES))
     parser.add_argument("--steps", default=",".join(STEP_ORDER))
     parser.add_argument("--scratch", type=Path, default=None,

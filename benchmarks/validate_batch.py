@@ -121,7 +121,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--original", action="store_true",
+    parser.add_argument("--original", "--with-0.12", action="store_true",
                         help=f"also time odse {ORIGINAL_VERSION} from PyPI (needs network once)")
     args = parser.parse_args()
     WORK.mkdir(exist_ok=True)

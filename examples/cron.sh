@@ -1,19 +1,18 @@
 #!/bin/bash
-# The data engineers' guide's "CLI for Cron Jobs" script, working (see docs/cli.md).
+# A daily cron job for two sites: transform each site's export into one Parquet lake, then
+# validate what was written (see docs/cli.md, "Cron jobs").
 #
-# What changed from the guide, and why:
-#   * the Enphase export needs the site's microinverter count: --param expected_devices=12
-#     (the guide's Step 1 passes it in Python; its cron script had no way to);
+#   * the Enphase export needs the site's microinverter count: --param expected_devices=12;
 #   * both sources write into one Parquet lake. The default mode, merge, upserts by asset_id
 #     and timestamp, so re-running a day never duplicates rows and never drops the other
 #     site's partitions;
-#   * validation reads what was written: each site's partition of the lake (the guide
-#     validated site_alpha.json and site_beta.json, which were never written);
-#   * rejected rows are kept in $REJECTS_DIR, the validation reports in $REPORT_DIR;
+#   * validation reads what was written: each site's partition of the lake;
+#   * rejected rows are kept in $REJECTS_DIR; the run reports (--report) and the validation
+#     reports in $REPORT_DIR;
 #   * set -o pipefail and -u as well as -e: any failure stops the job with its exit code
 #     (1 invalid records, 2 bad usage or mapping, 3 missing input or unwritable output).
 #
-# Paths come from the environment and default to the guide's. On the bundled example data:
+# Paths come from the environment and default to /data/... On the bundled example data:
 #   DATE=2026-02-09 INPUT_DIR=examples/data/incoming/2026-02-09 \
 #   OUTPUT_DIR=/tmp/odse-demo/lake/energy REJECTS_DIR=/tmp/odse-demo/rejects \
 #   REPORT_DIR=/tmp/odse-demo/reports examples/cron.sh
@@ -34,6 +33,7 @@ $ODSE transform --source huawei \
   --asset-id SITE-ALPHA \
   --format parquet \
   --rejects "$REJECTS_DIR/site_alpha.csv" \
+  --report "$REPORT_DIR/site_alpha-run.json" \
   -o "$OUTPUT_DIR/"
 
 $ODSE transform --source enphase \
@@ -42,6 +42,7 @@ $ODSE transform --source enphase \
   --param expected_devices=12 \
   --format parquet \
   --rejects "$REJECTS_DIR/site_beta.csv" \
+  --report "$REPORT_DIR/site_beta-run.json" \
   -o "$OUTPUT_DIR/"
 
 # Validate what was written: each site's partitions in the lake

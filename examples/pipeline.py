@@ -1,10 +1,10 @@
-"""The guide's Complete Batch Pipeline, on the bundled example data.
+"""A complete batch pipeline, on the bundled example data.
 
     python examples/pipeline.py
 
 Reads the exports of three sites (Huawei CSV, Enphase JSON, SolarEdge JSON) from
 examples/data/incoming/2026-02-09/, validates, enriches, and writes a Parquet lake to
-examples/out/lake/energy/. The code below is the guide's, with its paths replaced.
+examples/out/lake/energy/.
 """
 
 from pathlib import Path

@@ -1,6 +1,6 @@
 """Guide Step 1: read and transform exports from three OEMs (run from the repository root).
 
-The guide's snippets, with /data/incoming/2026-02-09/ replaced by the bundled example data.
+Step 1 of a batch pipeline: transform two sites' exports (the bundled example data).
 """
 
 from pathlib import Path

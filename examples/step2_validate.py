@@ -1,6 +1,6 @@
 """Guide Step 2: validate the transformed records (run from anywhere).
 
-The guide's snippets as written, on the rows of Step 1.
+Step 2: validate the rows of Step 1, at the schema and the semantic level.
 """
 
 from step1_transform import huawei_rows

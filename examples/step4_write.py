@@ -1,6 +1,6 @@
 """Guide Step 4: write the records to a Parquet lake, JSON Lines and CSV.
 
-The guide's /data/... paths are replaced by folders under examples/out/.
+Everything is written under examples/out/.
 """
 
 from pathlib import Path

@@ -10,9 +10,15 @@ Heavy modules (pyarrow and the engine) load on first use, so ``import odse`` and
 from __future__ import annotations
 
 import importlib
+import logging
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
+
+# The library logs through logging.getLogger("odse") and leaves printing to the application:
+# without a handler of its own, Python's last-resort handler would print WARNINGs on stderr
+# (stray lines in a notebook). Configure logging to see them.
+logging.getLogger("odse").addHandler(logging.NullHandler())
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {

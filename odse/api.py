@@ -7,6 +7,7 @@ batch by batch; ``transform`` returns a list of dicts with the report attached.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -52,6 +53,8 @@ class BatchStream:
         except StopIteration:
             if not self.report.finished:
                 self.report.finished = True
+                self.report.timings["reading_mapping"] = round(
+                    time.perf_counter() - self.report.started, 6)
                 self.report.log()
             raise
 
@@ -149,7 +152,9 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
     run_params["timezone"] = zone_name(str(timezone or spec_zone or "UTC"))
     run_params[ZONE_SOURCE] = "caller" if timezone else "spec" if spec_zone else "assumed"
     report = Report(source=spec.name, variant=variant.name, input=inp.name,
-                    input_bytes=inp.size)
+                    input_bytes=inp.size, spec_sha256=spec.sha256,
+                    input_path=str(inp.path) if inp.path is not None and not inp.spooled
+                    else None, input_sha256=inp.sha256)
     absent = variant.absent_fields(inp, root)
     run = RunContext(params=run_params, report=report, errors=errors, absent=frozenset(absent))
     return BatchStream(variant, reading.run(variant, inp, run, root), report, absent)

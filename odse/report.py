@@ -8,7 +8,10 @@ the input, field, column, raw value and reason. ``Report`` carries the counts an
 
 from __future__ import annotations
 
+import hashlib
 import logging
+import os
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -83,6 +86,12 @@ class Report:
     values_clipped: dict[str, int] = field(default_factory=dict)
     counter_resets: int = 0             # counters that restarted (their reading counted whole)
     counter_jitter: int = 0             # small counter drops, read as intervals of no energy
+    input_path: str | None = None       # the file read (None for text, bytes, stdin's copy)
+    input_sha256: str | None = None     # of the bytes as stored; computed on demand for a file
+    spec_sha256: str | None = None      # of the mapping spec that ran (canonical JSON)
+    timings: dict[str, float] = field(default_factory=dict)   # seconds, by phase
+    outputs: list[dict[str, Any]] = field(default_factory=list)  # what was written, if known
+    started: float = field(default_factory=time.perf_counter, repr=False)
     skipped: dict[str, int] = field(default_factory=dict)   # rows the spec skips, by reason
     assumed_zone: str | None = None     # zone naive times were read in, none being given
     sheet: str | None = None            # the workbook sheet read
@@ -161,27 +170,66 @@ class Report:
             text += f"; naive times read as {self.assumed_zone}: pass timezone="
         return text
 
+    def warnings_by_code(self) -> dict[str, int]:
+        """Count what the transform changed or noted without rejecting, by code."""
+        out = {"VALUE_CLIPPED": sum(self.values_clipped.values()),
+               "COUNTER_RESET": self.counter_resets, "COUNTER_JITTER": self.counter_jitter}
+        return {code: n for code, n in out.items() if n}
+
+    def input_info(self) -> dict[str, Any]:
+        """Return the input's path, size [bytes] and SHA-256 (hashing a file on first call)."""
+        if self.input_sha256 is None and self.input_path and os.path.isfile(self.input_path):
+            self.input_sha256 = file_sha256(self.input_path)
+        return {"path": self.input if self.input is not None else self.input_path,
+                "size": self.input_bytes, "sha256": self.input_sha256}
+
     def to_dict(self, max_rejects: int | None = 1000) -> dict[str, Any]:
-        """Return counts and (up to ``max_rejects``) rejects as plain data."""
+        """Return the run report as plain data (what ``odse transform --report`` writes).
+
+        Keys: ``odse_version``, ``inputs`` (path, size, sha256), ``source``, ``variant``,
+        ``spec_sha256``, ``zone_assumed``, ``rows_read``, ``records_written``,
+        ``rows_rejected``, ``rejects_by_code``, ``warnings_by_code``, ``outputs``,
+        ``timings`` [s], the first ``max_rejects`` ``rejects``, and the counts of
+        :meth:`summary` under their attribute names.
+        """
+        from odse import __version__
+
         rejects = self.rejects if max_rejects is None else self.rejects[:max_rejects]
-        return {"source": self.source, "variant": self.variant, "input": self.input,
-                "rows_read": self.rows_read, "rows_out": self.rows_out,
-                "rows_rejected": self.rows_rejected, "records": self.records,
+        timings = dict(self.timings)
+        timings.setdefault("total", round(time.perf_counter() - self.started, 6))
+        return {"odse_version": __version__, "inputs": [self.input_info()],
+                "source": self.source, "variant": self.variant,
+                "spec_sha256": self.spec_sha256, "zone_assumed": self.assumed_zone,
+                "rows_read": self.rows_read, "records_written": self.records,
+                "rows_rejected": self.rows_rejected,
+                "rejects_by_code": self.reasons(), "warnings_by_code": self.warnings_by_code(),
+                "outputs": [dict(o) for o in self.outputs], "timings": timings,
+                "input": self.input, "rows_out": self.rows_out, "records": self.records,
                 "values_clipped": dict(self.values_clipped),
                 "counter_resets": self.counter_resets, "counter_jitter": self.counter_jitter,
                 "rows_skipped": self.rows_skipped, "skipped": dict(self.skipped),
                 "assumed_zone": self.assumed_zone, "sheet": self.sheet,
-                "reasons": self.reasons(), "rejects": [r.to_dict() for r in rejects]}
+                "reasons": self.reasons(), "rejects": [r.to_dict() for r in rejects],
+                "rejects_listed": len(rejects)}
 
     def log(self) -> None:
         """Log one warning that summarises the rejects, if there are any."""
         if self.reject_count:
             first = self.rejects[0]
-            logger.warning("odse: %s from %s; first: %s", self.summary(),
+            logger.warning("%s from %s; first: %s", self.summary(),
                            self.input or "input", first)
 
 
-class Records(list):  # type: ignore[type-arg]
+def file_sha256(path: str | os.PathLike[str]) -> str:
+    """Return the SHA-256 of a file's bytes, read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while chunk := fh.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+class Records(list[dict[str, Any]]):
     """The list of record dicts that ``transform()`` returns, with its :class:`Report`."""
 
     report: Report

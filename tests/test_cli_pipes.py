@@ -92,6 +92,9 @@ def test_the_guides_cron_script_with_its_paths_replaced(tmp_path: Path) -> None:
     beta = json.loads((tmp_path / "reports" / "site_beta.json").read_text())
     assert (alpha["total"], alpha["failed"], alpha["level"]) == (263, 0, "semantic")
     assert (beta["total"], beta["failed"]) == (288, 0)
+    run = json.loads((tmp_path / "reports" / "site_alpha-run.json").read_text())
+    assert (run["command"], run["rows_read"], run["rejects_by_code"]) == \
+        ("transform", 264, {"MISSING_VALUE": 1})
     rejects = (tmp_path / "rejects" / "site_alpha.csv").read_text().splitlines()
     assert len(rejects) == 2 and rejects[1].startswith("177,178,,kWh,power,N/A,MISSING_VALUE")
     lines = result.stderr.splitlines()

@@ -195,8 +195,8 @@ def test_mapping_test_without_examples_exits_1() -> None:
     result = invoke("mapping", "test", str(SHORT))
     assert result.exit_code == 1
     assert result.stderr == (f"Error: {SHORT} has no examples to run; add some under "
-                             "examples: (input, params, expect), see "
-                             "docs/mapping-language.md\n")
+                             "examples: (input, params, expect), see: "
+                             "odse docs mapping-language\n")
 
 
 def test_mapping_test_a_spec_that_does_not_load_exits_2(tmp_path: Path) -> None:

@@ -207,3 +207,12 @@ def test_interval_fallback_must_be_minutes(tmp_path):
     spec = GOOD.replace("format: csv\n", "format: csv\nparams: {interval_minutes: {type: number}}\n"
                         "interval: {param: interval_minutes, default: data, fallback: soon}\n")
     assert "fallback" in str(load_error(tmp_path, spec))
+
+
+def test_an_unknown_unit_on_a_counter_is_a_mapping_error_not_a_crash(tmp_path) -> None:
+    spec = tmp_path / "bad.yaml"
+    spec.write_text("odse_mapping: 1\nname: bad\nformat: csv\nfields:\n  timestamp: {column: t}\n"
+                    "  kWh: {column: e, measure: counter, unit: furlongs}\n")
+    problems = odse.check_mapping(spec)
+    assert [p.to_dict()["key_path"] for p in problems] == ["fields.kWh.unit"]
+    assert "unknown unit 'furlongs'" in str(problems[0]) and "Known units: " in str(problems[0])

@@ -238,3 +238,16 @@ def test_semantic_with_a_site_position_on_the_bundled_example() -> None:
     assert result.summary.startswith("263/263 valid (semantic); ")
     [(_, zone)] = [(i, w.message) for i, w in result.warnings if w.code == "TIMEZONE_SUSPECT"]
     assert "pass timezone='Africa/Johannesburg'" in zone
+
+
+def test_night_check_with_an_interval_that_is_not_whole_microseconds_in_hours():
+    # a gap of 125 minutes is 7500000000.000001 us through float hours; it must not fail
+    from pathlib import Path
+
+    from odse import transform
+
+    export = Path(__file__).parent.parent / "examples/data/incoming/2026-02-09/site_alpha.csv"
+    rows = transform(export, source="huawei",
+                     asset_id="SITE-ALPHA")
+    result = validate_batch(rows, level="semantic", capacity_kw=2.0, **JOBURG)
+    assert result.summary.startswith("263/263 valid (semantic)"), result.summary

@@ -21,23 +21,46 @@ from odse.cli import errors
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"],
                                     "max_content_width": 100}
 
-COMMAND_ORDER = ("transform", "validate", "report", "sources", "mapping", "schema", "version")
+COMMAND_ORDER = ("transform", "validate", "report", "sources", "mapping", "schema",
+                 "version", "docs")
+LOG_LEVEL_ENV = "ODSE_LOG_LEVEL"
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def log_level(ctx: click.Context | None) -> int | None:
+    """Return the level for the library's log on stderr, or None to drop it.
+
+    ``--debug`` is DEBUG; ``--log-level`` (or ``ODSE_LOG_LEVEL``) names one; ``-v`` is INFO
+    and ``-vv`` DEBUG. Without any of them the log is dropped: the commands print their own
+    summary line, which the library's warning would repeat.
+    """
+    root = ctx.find_root() if ctx is not None else None
+    # the group's options are parsed before its callback runs: read them from its params
+    obj = dict(root.params) if root is not None else {}
+    if errors.debug_enabled(ctx) or obj.get("debug"):
+        return logging.DEBUG
+    named = obj.get("log_level")
+    if named:
+        return int(getattr(logging, str(named).upper()))
+    verbose = int(obj.get("verbose") or 0)
+    if verbose:
+        return logging.INFO if verbose == 1 else logging.DEBUG
+    return None
 
 
 @contextmanager
-def library_log(debug: bool) -> Iterator[None]:
+def library_log(level: int | None) -> Iterator[None]:
     """Route the library's ``odse`` logger for one command, and restore it afterwards.
 
-    The commands print their own summary line, which the library's log warning would repeat,
-    so its records are dropped; with ``--debug`` they go to stderr at DEBUG level.
+    level: records at this level and above go to stderr; None drops them all.
     """
     logger = logging.getLogger("odse")
     saved = (logger.propagate, logger.level)
     handler: logging.Handler
-    if debug:
+    if level is not None:
         handler = logging.StreamHandler()  # stderr, looked up when the record is written
         handler.setFormatter(logging.Formatter("%(name)s %(levelname)s: %(message)s"))
-        logger.setLevel(logging.DEBUG)
+        logger.setLevel(level)
     else:
         handler = logging.NullHandler()
     logger.addHandler(handler)
@@ -62,7 +85,7 @@ class OdseGroup(click.Group):
         from odse.errors import OdseError
 
         try:
-            with library_log(errors.debug_enabled(ctx)):
+            with library_log(log_level(ctx)):
                 return super().invoke(ctx)
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
             raise
@@ -104,21 +127,28 @@ Examples:
 Exit codes: 0 success, 1 data failed (validation, --strict, mapping tests),
 2 bad usage / unknown source / bad mapping, 3 input or output failure,
 70 internal error. Records go to stdout; messages go to stderr.
-Docs: docs/cli.md"""
+Docs: odse docs (the pages ship with odse); this command line: odse docs cli"""
 
 
 @click.group("odse", cls=OdseGroup, context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
 @click.version_option(__version__, "--version", "-V", prog_name="odse",
                       message="%(prog)s %(version)s",
                       help="Print the version (odse X.Y.Z) and exit.")
+@click.option("-v", "--verbose", count=True,
+              help="Print the library's log on stderr: -v info, -vv debug.")
+@click.option("--log-level", type=click.Choice(LOG_LEVELS, case_sensitive=False),
+              envvar=LOG_LEVEL_ENV, metavar="LEVEL",
+              help=f"Print the library's log from LEVEL up: {', '.join(LOG_LEVELS)} "
+                   f"(also {LOG_LEVEL_ENV}).")
 @click.option("--debug", is_flag=True, envvar=errors.DEBUG_ENV,
               help=f"Print tracebacks and debug logs (also {errors.DEBUG_ENV}=1).")
 @click.option("--limit", "limit_items", multiple=True, metavar="NAME=N",
               help="Raise (or lower) a safety limit, repeatable: json_depth, csv_line_bytes, "
                    "csv_quoted_lines, gzip_ratio, gzip_floor, spec_nodes, spec_depth, "
-                   "spec_bytes, reject_value_chars (docs/limits.md).")
+                   "spec_bytes, reject_value_chars (see: odse docs limits).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool, limit_items: tuple[str, ...]) -> None:
+def cli(ctx: click.Context, verbose: int, log_level: str | None, debug: bool,
+        limit_items: tuple[str, ...]) -> None:
     """Turn solar, wind and storage exports into validated ODS-E energy records.
 
     transform reads one OEM export and writes records as JSON Lines, CSV or a
@@ -128,6 +158,8 @@ def cli(ctx: click.Context, debug: bool, limit_items: tuple[str, ...]) -> None:
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    ctx.obj["verbose"] = verbose
+    ctx.obj["log_level"] = log_level
     if limit_items:
         from odse import limits
         from odse.errors import OdseError

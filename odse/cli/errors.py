@@ -1,6 +1,6 @@
 """How the command line reports failures: ``Error:`` lines on stderr and the exit codes.
 
-Exit codes (``docs/cli.md``):
+Exit codes (``odse docs cli``):
 
 * 0 success;
 * 1 data failed: records failed validation, a mapping's examples failed, or ``--strict`` met a
@@ -36,7 +36,7 @@ INTERRUPTED = 130
 BROKEN_PIPE = 141
 
 DEBUG_ENV = "ODSE_DEBUG"
-ISSUES_URL = "the odse issue tracker"
+ISSUES_FALLBACK = "the odse issue tracker (pip show odse names the project's home)"
 
 _FACT_ORDER = ("file", "line", "key_path", "source", "variant", "row", "location", "column",
                "field", "value")
@@ -136,10 +136,28 @@ def internal_error(exc: BaseException, debug: bool) -> int:
     if debug:
         traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
     else:
-        click.echo(f"This is a bug in odse {__version__}. Please report it to {ISSUES_URL} "
+        click.echo(f"This is a bug in odse {__version__}. Please report it at {issues_url()} "
                    "with the command you ran and its traceback: run it again as "
                    f"'odse --debug COMMAND ...' (or with {DEBUG_ENV}=1).", err=True)
     return INTERNAL
+
+
+def issues_url() -> str:
+    """Return the issue tracker's address from the installed package's metadata.
+
+    One source of truth: ``[project.urls] Issues`` in pyproject.toml, as installed.
+    """
+    try:
+        from importlib.metadata import PackageNotFoundError, metadata
+
+        urls = metadata("odse").get_all("Project-URL") or []
+    except (ImportError, PackageNotFoundError):
+        return ISSUES_FALLBACK
+    for entry in urls:
+        label, _, url = entry.partition(",")
+        if label.strip().lower() in ("issues", "bug tracker", "tracker") and url.strip():
+            return url.strip()
+    return ISSUES_FALLBACK
 
 
 def silence_stdout() -> None:

@@ -19,7 +19,7 @@ def mapping_group() -> None:
     """Check a mapping spec, or run the examples it carries.
 
     A mapping spec (YAML or JSON) describes one source: where each record field
-    comes from and how it is converted. See docs/mapping-language.md; start from a
+    comes from and how it is converted. See: odse docs mapping-language; start from a
     built-in one with: odse sources show SOURCE > my_oem.yaml
     """
 
@@ -87,7 +87,7 @@ def test_command(specs: tuple[str, ...]) -> None:
         results = run_examples(mapping)
         if not results:
             errors.echo_error(f"{spec} has no examples to run; add some under examples: "
-                              "(input, params, expect), see docs/mapping-language.md")
+                              "(input, params, expect), see: odse docs mapping-language")
             failed += 1
             continue
         click.echo(f"{spec} (source {mapping.name}): "

@@ -4,23 +4,37 @@ from __future__ import annotations
 
 import json
 import textwrap
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from odse.cli.app import CONTEXT_SETTINGS
 
+if TYPE_CHECKING:
+    from click.shell_completion import CompletionItem
+
 BUILTIN_PARAMS = ("asset_id", "timezone")
 GENERIC_TEMPLATE = """\
 # {name} (aliases: {aliases}): the generic mapper. It has no spec of its own: give your
 # columns inline (--column-map timestamp=Timestamp,kWh=ActiveEnergy_kWh) or in a short
-# mapping file like this one (--mapping FILE). See docs/mapping-language.md.
+# mapping file like this one (--mapping FILE). See: odse docs mapping-language
 timestamp: Timestamp            # the time column
 kWh: ActiveEnergy_kWh           # energy per interval; or kW: Power_kW (x interval_minutes)
 asset_id: SiteTag               # optional: a column, else --asset-id
 extra:                          # optional: more record fields from columns
   kVAr: ReactivePower_kVAr
 """
+
+
+def complete_source(ctx: click.Context, param: click.Parameter,
+                    incomplete: str) -> list[CompletionItem]:
+    """Shell completion for a source name: every name and alias that starts so."""
+    from click.shell_completion import CompletionItem
+
+    from odse.registry import known_names
+
+    start = incomplete.lower()
+    return [CompletionItem(name) for name in known_names() if name.startswith(start)]
 
 
 @click.group("sources", invoke_without_command=True, context_settings=CONTEXT_SETTINGS,
@@ -51,7 +65,7 @@ def sources_group(ctx: click.Context, as_json: bool, long_form: bool) -> None:
 
 
 @sources_group.command("show", context_settings=CONTEXT_SETTINGS)
-@click.argument("name")
+@click.argument("name", shell_complete=complete_source)
 @click.option("--json", "as_json", is_flag=True,
               help="Print the source's description as JSON instead of its spec.")
 def show_command(name: str, as_json: bool) -> None:

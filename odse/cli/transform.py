@@ -13,8 +13,9 @@ from typing import Any
 
 import click
 
-from odse.cli import console, errors
+from odse.cli import console, errors, run_report
 from odse.cli.app import CONTEXT_SETTINGS
+from odse.cli.sources import complete_source
 
 FORMATS = ("json", "jsonl", "csv", "parquet", "delta")
 LAKE_FORMATS = ("parquet", "delta")
@@ -46,7 +47,7 @@ written with --rejects. --strict makes the first one fail it (exit 1)."""
 
 
 @click.command("transform", context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
-@click.option("-s", "--source", metavar="NAME",
+@click.option("-s", "--source", metavar="NAME", shell_complete=complete_source,
               help="Built-in source or alias, any case (list them: odse sources). "
                    "csv/generic/generic_csv take --column-map or --mapping.")
 @click.option("-m", "--mapping", "mapping_file", metavar="FILE",
@@ -88,6 +89,10 @@ written with --rejects. --strict makes the first one fail it (exit 1)."""
 @click.option("--rejects", "rejects_path", metavar="FILE",
               help="Write the rejected rows (row, line, column, value, code, reason) to a "
                    ".jsonl or .csv file; written, possibly empty, on every run.")
+@click.option("--report", "report_path", metavar="FILE",
+              help="Write the run report as JSON to FILE: inputs (size, sha256), source, "
+                   "variant, spec hash, rows, records, rejects and warnings by code, "
+                   "outputs, timings (see: odse docs cli).")
 @click.option("--strict", is_flag=True,
               help="Fail (exit 1) at the first rejected row; files are left unchanged.")
 @click.option("-q", "--quiet", is_flag=True,
@@ -96,7 +101,8 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
                       input_path: str, output: str, fmt: str | None, asset_id: str | None,
                       timezone: str | None, interval_minutes: float | None,
                       params: tuple[str, ...], partition_by: str | None, mode: str | None,
-                      rejects_path: str | None, strict: bool, quiet: bool) -> None:
+                      rejects_path: str | None, report_path: str | None, strict: bool,
+                      quiet: bool) -> None:
     """Transform one OEM export into ODS-E records.
 
     Name the source (-s SOURCE; odse sources lists the names) or bring your own
@@ -107,12 +113,14 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
     fmt = output_format(fmt, output)
     layout = parquet_options(fmt, partition_by, mode)
     rejects_format = rejects_file_format(rejects_path)
+    run_report.check_path(report_path, stdout_taken=output == "-")
     extra = parse_params(params, asset_id=asset_id, timezone=timezone,
                          interval_minutes=interval_minutes)
     if interval_minutes is not None:
         extra["interval_minutes"] = interval_minutes
 
     from odse.api import transform_batches
+    from odse.errors import OdseError
 
     mapping: Any = mapping_file
     if column_map is not None:
@@ -122,24 +130,41 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
 
     clock = console.Stopwatch()
     from odse.filesystems import is_uri
-
-    data: Any = (console.binary_stdin() if input_path == "-"
-                 else input_path if is_uri(input_path) else Path(input_path))
-    stream = transform_batches(data, source, asset_id, timezone, mapping,
-                               errors="raise" if strict else "collect", **extra)
-    report = stream.report
-    shown_input = "stdin" if input_path == "-" else input_path
-    batches = console.with_progress(stream, report, f"odse: {Path(shown_input).name}",
-                                    console.want_progress(quiet, report.input_bytes))
     from odse.writers.commit import together
 
-    # records and rejects land together or not at all: the rejects file is written (to a
-    # temporary name) when the records end, before a lake commits; all renamed at the end
-    with together():
+    report: Any = None
+    try:
+        data: Any = (console.binary_stdin() if input_path == "-"
+                     else input_path if is_uri(input_path) else Path(input_path))
+        stream = transform_batches(data, source, asset_id, timezone, mapping,
+                                   errors="raise" if strict else "collect", **extra)
+        report = stream.report
+        # records and rejects land together or not at all: the rejects file is written (to a
+        # temporary name) when the records end, before a lake commits; all renamed at the end
+        with console.Progress(report, console.want_progress(quiet)) as progress, together():
+            batches: Any = progress.batches(stream)
+            if rejects_path is not None:
+                batches = _then(batches, lambda: write_rejects(report.rejects_table,
+                                                               rejects_path, rejects_format))
+            summary = write(batches, stream.schema, fmt, output, layout)
+    except OdseError as exc:
+        if report_path is not None:  # a scheduler learns why from the report too
+            known = report.to_dict() if report is not None else \
+                run_report.bare(input_path)
+            run_report.write(report_path, {"command": "transform", "status": "failed",
+                                           "error": run_report.error_entry(exc), **known})
+        raise
+    shown_input = "stdin" if input_path == "-" else input_path
+    if report_path is not None:
+        report.input = "-" if input_path == "-" else input_path
+        report.outputs = [run_report.output_entry(summary, output)]
         if rejects_path is not None:
-            batches = _then(batches, lambda: write_rejects(report.rejects_table,
-                                                           rejects_path, rejects_format))
-        summary = write(batches, stream.schema, fmt, output, layout)
+            report.outputs.append({"path": rejects_path, "format": rejects_format,
+                                   "kind": "rejects", "records": report.reject_count})
+        report.timings = {**progress.timings, "reading_mapping":
+                          report.timings.get("reading_mapping", 0.0)}
+        run_report.write(report_path, {"command": "transform", "status": "ok",
+                                       **report.to_dict()})
 
     rejected = report.reject_count > 0
     if not quiet or rejected:

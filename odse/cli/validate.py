@@ -16,7 +16,7 @@ from typing import Any
 
 import click
 
-from odse.cli import console, errors
+from odse.cli import console, errors, run_report
 from odse.cli.app import CONTEXT_SETTINGS
 
 CHUNK_ROWS = 1 << 20
@@ -61,11 +61,14 @@ Exit 0 when every record passes (warnings allowed), 1 when one fails."""
 @click.option("--max-errors", type=click.IntRange(min=0), default=DEFAULT_MAX_ERRORS,
               show_default=True, metavar="N",
               help="List at most N errors and N warnings in the report (counts stay exact).")
+@click.option("--report", "report_path", metavar="FILE",
+              help="Also write a run report as JSON to FILE: inputs (size, sha256, records), "
+                   "counts by code, timings (see: odse docs cli).")
 @click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
 def validate_command(paths: tuple[str, ...], inputs: tuple[str, ...], level: str,
                      profile: str | None, capacity_kw: float | None, latitude: float | None,
                      longitude: float | None, interval_minutes: float | None,
-                     max_errors: int, quiet: bool) -> None:
+                     max_errors: int, report_path: str | None, quiet: bool) -> None:
     """Validate ODS-E records and print a JSON report.
 
     Reads JSON Lines, JSON (an object or an array), CSV and Parquet: files, folders
@@ -81,6 +84,8 @@ def validate_command(paths: tuple[str, ...], inputs: tuple[str, ...], level: str
     if (latitude is None) != (longitude is None):
         errors.fail("--latitude and --longitude go together; give both or neither")
     check_profile(profile)
+    run_report.check_path(report_path, stdout_taken=True)
+    clock = console.Stopwatch()
 
     from odse.cli import record_files
 
@@ -90,10 +95,17 @@ def validate_command(paths: tuple[str, ...], inputs: tuple[str, ...], level: str
     tally = Tally(max_errors=max_errors)
     chunk = Chunk()
     stdin = console.binary_stdin() if "-" in targets else None
+    files: list[dict[str, Any]] = []
     for source in record_files.expand(targets, stdin):
         tally.count_file(source.given)
-        for piece in record_files.read(source):
+        if report_path is not None:
+            files.append(file_entry(source))
+        for first, piece in enumerate(record_files.read(source)):
+            if first == 0:
+                refuse_raw_export(source.name, piece)
             tally.count_records(source.given, piece.num_rows)
+            if files:
+                files[-1]["records"] += piece.num_rows
             if piece.records is not None:  # data Arrow cannot type: validated on its own
                 chunk.flush(tally, options)
                 chunk.add(piece)
@@ -108,6 +120,8 @@ def validate_command(paths: tuple[str, ...], inputs: tuple[str, ...], level: str
 
     report = tally.report(level, profile)
     click.echo(json.dumps(report, indent=2, ensure_ascii=False))
+    if report_path is not None:
+        run_report.write(report_path, run_dict(report, files, clock))
     if not quiet:
         where = ", ".join("stdin" if t == "-" else t for t in targets)
         console.note(f"{where}: {tally.files_read()}: {report['summary']}")
@@ -115,6 +129,66 @@ def validate_command(paths: tuple[str, ...], inputs: tuple[str, ...], level: str
         console.warn("no records found in the input")
     if report["failed"]:
         raise click.exceptions.Exit(errors.DATA_FAILED)
+
+
+RECORD_MARKERS = ("timestamp", "kWh", "error_type")
+"""The record's required fields: a file whose first records have at most one of them is not
+ODS-E records (a raw export has its own time column at most)."""
+
+
+def refuse_raw_export(name: str, piece: Any) -> None:
+    """Stop with a hint to transform first when a file's records lack the required fields.
+
+    A raw OEM export (``Time,power,...``) would otherwise report an error per row and field.
+    """
+    if piece.records is not None:
+        keys: set[str] = set()
+        for record in piece.records[:100]:
+            if isinstance(record, dict):
+                keys.update(record)
+        columns = sorted(keys)
+    else:
+        table = piece.table  # columns without a value (time fields read as text) do not count
+        columns = [name for name, column in zip(table.column_names, table.columns, strict=True)
+                   if column.null_count < len(column)]
+    if not piece.num_rows or sum(marker in columns for marker in RECORD_MARKERS) >= 2:
+        return
+    shown = ", ".join(columns[:6]) + (", ..." if len(columns) > 6 else "")
+    shown_name = "stdin" if name == "-" else name
+    errors.fail(f"{shown_name} does not hold ODS-E records: they lack the required fields "
+                f"timestamp, kWh and error_type (its fields: {shown or 'none'}). It looks "
+                f"like an OEM export; transform it first: odse transform -s SOURCE -i "
+                f"{shown_name} -o - | odse validate -i -  (odse sources lists the sources)",
+                errors.DATA_FAILED)
+
+
+def file_entry(source: Any) -> dict[str, Any]:
+    """The run report's entry for one file read: path, size and SHA-256."""
+    import hashlib
+    import os
+
+    from odse.report import file_sha256
+
+    if source.data is not None:
+        size, digest = len(source.data), hashlib.sha256(source.data).hexdigest()
+    else:
+        size, digest = os.path.getsize(source.name), file_sha256(source.name)
+    return {"path": source.name, "size": size, "sha256": digest, "records": 0}
+
+
+def run_dict(report: dict[str, Any], files: list[dict[str, Any]],
+             clock: console.Stopwatch) -> dict[str, Any]:
+    """The ``--report`` dict of a validation: the keys a transform's report shares, and its own."""
+    from odse import __version__
+
+    return {"command": "validate", "status": "invalid" if report["failed"] else "ok",
+            "odse_version": __version__, "inputs": files, "rows_read": report["total"],
+            "records_valid": report["passed"], "records_invalid": report["failed"],
+            "errors_by_code": report["error_codes"],
+            "warnings_by_code": report["warning_codes"],
+            "level": report["level"], "profile": report["profile"],
+            "summary": report["summary"], "outputs": [],
+            "timings": {"total": round(clock.seconds(), 6)}}
 
 
 def check_profile(profile: str | None) -> None:

@@ -128,11 +128,23 @@ def _reads_only(spec: dict[str, Any]) -> tuple[str, ...] | None:
     return (names,) if isinstance(names, str) else tuple(names)
 
 
+def _unit_factor(unit: str, ctx: Ctx) -> float:
+    """The factor of a fixed unit; an unknown one is a mapping error naming the known units."""
+    found = units.lookup(unit)
+    if found is None:
+        from odse.suggest import did_you_mean
+
+        raise ctx.error(f"unknown unit '{unit}'",
+                        f"{did_you_mean(unit, units.known_units(), capital=True)}"
+                        f"Known units: {', '.join(units.known_units())}")
+    return found[1]
+
+
 def _counter_factor(spec: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Any], Any]:
     base = float(spec.get("scale", 1.0))
     if isinstance(spec.get("unit"), str):
         # a fixed unit converts the differences too (120 Wh - 100 Wh: 0.02 kWh, no float noise)
-        base *= units.lookup(spec["unit"])[1]
+        base *= _unit_factor(spec["unit"], ctx.at("unit"))
         spec = {k: v for k, v in spec.items() if k != "unit"}
     spec = {k: v for k, v in spec.items() if k != "scale"}
     scaled_rules: list[tuple[Any, float]] = []
@@ -144,7 +156,7 @@ def _counter_factor(spec: dict[str, Any], ctx: Ctx) -> tuple[dict[str, Any], Any
             scale = float(then["scale"])
             then = {k: v for k, v in then.items() if k != "scale"}
         if isinstance(then, dict) and isinstance(then.get("unit"), str):
-            scale *= units.lookup(then["unit"])[1]
+            scale *= _unit_factor(then["unit"], ctx.at("rules", i, "then", "unit"))
             then = {k: v for k, v in then.items() if k != "unit"}
         scaled_rules.append((compile_condition(rule["when"], ctx.at("rules", i, "when")), scale))
         plain_rules.append({**rule, "then": then})

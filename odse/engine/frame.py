@@ -229,7 +229,7 @@ def _expand(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
             sub = nav.take(parents, pc.list_flatten(value).field("value"))
             if level.key:
                 sub.keys[level.key] = pc.cast(pc.list_flatten(value).field("key"), pa.string())
-            sub.steps.append(("mapkey", (label, sub.keys.get(level.key))))
+            sub.steps.append(("mapkey", (label, sub.keys.get(level.key) if level.key else None)))
             return [sub]
         return []
     if pa.types.is_list(typ) or pa.types.is_large_list(typ):

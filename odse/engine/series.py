@@ -153,8 +153,9 @@ def median_spacing(utc: pa.Array, groups: Groups, state: SeriesState) -> pa.Arra
     overall = _exact_medians(pa.repeat(pa.scalar(0, pa.int64()), len(t)), step, 1)[0]
     per_series = []
     for i, key in enumerate(keys):
-        if medians[i] is not None:
-            state.spacing[key] = medians[i]
+        median = medians[i]
+        if median is not None:
+            state.spacing[key] = median
         per_series.append(state.spacing.get(key, overall))
     ends = pc.indices_nonzero(groups.ends())
     for key_id, last in zip(pc.take(ids, ends).to_pylist(), pc.take(t, ends).to_pylist(),

@@ -270,8 +270,8 @@ def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
         stamp = table.column("timestamp").combine_chunks()
         zone = timestamps.zone_name(run.params.get("timezone") or "UTC")
         local = pc.local_timestamp(stamp.cast(pa.timestamp("us", tz=zone)))
-        ends = variant.program("timestamp") is not None and \
-            variant.program("timestamp").label == "end"
+        program = variant.program("timestamp")
+        ends = program is not None and program.label == "end"
         day = -86_400_000_000 if ends else 86_400_000_000
         other = pc.add(local.cast(pa.int64()), day).view(pa.timestamp("us"))
         other = pc.assume_timezone(other, timezone=zone, ambiguous="earliest",
@@ -300,7 +300,7 @@ def apply_interval(variant: Variant, table: pa.Table, groups: series.Groups | No
             "the interval cannot be told from a single reading; pass interval_minutes"))
         keep = pc.invert(unknown)
         table, interval = table.filter(keep), pc.filter(interval, keep)
-    micros = interval.cast(pa.float64())
+    micros = pc.cast(interval, pa.float64())
     for name in variant.output_fields:
         if name not in table.column_names:
             continue

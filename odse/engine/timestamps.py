@@ -13,6 +13,7 @@ import functools
 import re
 import zoneinfo
 from dataclasses import dataclass
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -255,7 +256,7 @@ def _naive(base: pa.Array) -> pa.Array:
         pass
     # some value is out of range (month 13, hour 25): parse the rest, null the bad ones
     whole = pc.replace_substring_regex(base, r"\.\d+$", "")
-    out = None
+    out: Any = None
     for fmt in ("%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M", "%Y-%m-%d"):
         attempt = strptime(whole, fmt)
         out = attempt if out is None else pc.coalesce(out, attempt)

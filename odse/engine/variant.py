@@ -260,6 +260,7 @@ class Variant:
         typ = inferred
         for name in names:
             parts = split_path(name)
+            route: list[tuple[str, str | None]]
             if parts and parts[0] == "$":
                 route = [("path", p) for p in parts[1:]]
             else:
@@ -297,8 +298,9 @@ class Variant:
     @property
     def schema(self) -> pa.Schema:
         """The Arrow schema of the records this variant yields."""
-        return pa.schema([(n, (self.program(n).arrow_type if self.program(n) else pa.string()))
-                          for n in self.output_fields])
+        programs = {n: self.program(n) for n in self.output_fields}
+        return pa.schema([(n, p.arrow_type if p is not None else pa.string())
+                          for n, p in programs.items()])
 
     def absent_fields(self, data: InputData, sheet: Any = None) -> tuple[str, ...]:
         """Return the optional fields that ``data`` cannot give a value: those read only from

@@ -214,7 +214,7 @@ def findings_by_code(result: Any, examples: int = 5) -> list[dict[str, Any]]:
 
     Only the listed messages are rendered (``FindingList.head``), however many findings.
     """
-    out = []
+    out: list[Any] = []
     for kind, pairs in (("error", result.errors), ("warning", result.warnings)):
         counts = pairs.counts()
         out.extend({"kind": kind, "code": code, "count": counts[code],

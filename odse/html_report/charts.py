@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import io
+from collections.abc import Sequence
 from typing import Any
 
 from odse.errors import require
@@ -110,7 +111,7 @@ def state_timeline(days: AssetDays) -> str:
     x, columns, width = _bins(days, [days.states[n] for n in names], mean=False)
     fig, ax = plt.subplots(figsize=(11.5, 1.9))
     edges = _edges(x, width)
-    bottom = [0] * len(x)
+    bottom: list[float] = [0.0] * len(x)
     for state, counts in zip(names, columns, strict=True):
         top = [b + c for b, c in zip(bottom, counts, strict=True)]
         ax.stairs(top, edges, baseline=bottom, fill=True, label=state,
@@ -123,13 +124,13 @@ def state_timeline(days: AssetDays) -> str:
     return _svg(fig)
 
 
-def _bins(days: AssetDays, columns: list[list[float]],
+def _bins(days: AssetDays, columns: Sequence[Sequence[float]],
           mean: bool) -> tuple[list[float], list[list[float]], int]:
     """Return (bin centres, the columns per bin, bin width in days): days, or weeks when long."""
     x = _day_numbers(days)
     width = 7 if len(x) > WEEKLY_AFTER_DAYS else 1
     if width == 1:
-        return x, columns, 1
+        return x, [list(column) for column in columns], 1
     centres = [x[i] + 3 for i in range(0, len(x), 7)]
     out = []
     for column in columns:

@@ -2,7 +2,7 @@
 
 A :class:`Mapping` is what every source is, built-in or yours: load one from a YAML or JSON
 file, a dict, or YAML text with :func:`load_mapping`; :func:`check_mapping` does the same and
-returns the problems instead of raising. See ``docs/mapping-language.md``.
+returns the problems instead of raising. See ``odse docs mapping-language``.
 """
 
 from __future__ import annotations
@@ -64,6 +64,18 @@ class Mapping:
             raise ctx.error(f"two variants are named '{duplicate}'", "Give each a unique name",
                             "variants")
         self.examples = list(data.get("examples") or [])
+        self._sha256: str | None = None
+
+    @property
+    def sha256(self) -> str:
+        """SHA-256 of the spec's data as canonical JSON (comments and layout do not count)."""
+        if self._sha256 is None:
+            import hashlib
+            import json
+
+            text = json.dumps(self.data, sort_keys=True, separators=(",", ":"), default=str)
+            self._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        return self._sha256
 
     def __repr__(self) -> str:
         return f"<Mapping {self.name!r}: {', '.join(v.name for v in self.variants)}>"
@@ -161,7 +173,7 @@ class Mapping:
             f"(it reads as {fmt.upper()})", code="INPUT_SHAPE_UNKNOWN", file=data.name,
             source=self.name,
             hint="Checked: " + "; ".join(tried) + ". Check the source name, or write a "
-                 "mapping for this shape (docs/mapping-language.md)")
+                 "mapping for this shape (odse docs mapping-language)")
 
     def _select_workbook(self, data: InputData, kind: filetype.Kind) -> tuple[Variant, Any]:
         """Return the first workbook variant whose sheet holds its columns, and the sheet."""

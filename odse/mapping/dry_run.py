@@ -98,7 +98,7 @@ def _crash(mapping: Mapping, path: tuple[Any, ...], exc: Exception) -> MappingEr
 
 def warnings(mapping: Mapping) -> list[str]:
     """Return warnings about a spec that loads: naive times read with no declared zone."""
-    out = []
+    out: list[str] = []
     if "timezone" in mapping.params and mapping.params["timezone"].default:
         return out
     for variant in mapping.variants:

@@ -98,7 +98,7 @@ def _feature_11(variant: dict[str, Any], where: tuple[Any, ...]) -> tuple[tuple[
             return (*where, key), f"{key}:"
     if "variants" in variant and where == () and ("format" in variant or "fields" in variant):
         return ("variants",), "variants beside a top-level shape"
-    parts = [(("fields",), variant.get("fields"))]
+    parts: list[tuple[tuple[Any, ...], Any]] = [(("fields",), variant.get("fields"))]
     parts += [(("unpivot", i), e) for i, e in enumerate(variant.get("unpivot") or [])]
     for base, fields in parts:
         for name, spec in (fields or {}).items():

@@ -147,7 +147,7 @@ def parse_text(text: str, file: str | None = None, *, trusted: bool = False) -> 
         if node is None:
             raise MappingError("the mapping is empty", code="MAPPING_EMPTY", file=file,
                                hint="Write a spec with at least odse_mapping, name, format "
-                                    "and fields (see docs/mapping-language.md)")
+                                    "and fields (see: odse docs mapping-language)")
         data = loader.construct_document(node)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
@@ -181,8 +181,9 @@ def _walk(node: yaml.Node, path: KeyPath, lines: dict[KeyPath, int]) -> None:
     if isinstance(node, yaml.MappingNode):
         for key_node, value_node in node.value:
             key = key_node.value if isinstance(key_node, yaml.ScalarNode) else str(key_node)
-            lines[(*path, key)] = key_node.start_mark.line + 1
-            _walk(value_node, (*path, key), lines)
+            here = (*path, key)
+            lines[here] = key_node.start_mark.line + 1
+            _walk(value_node, here, lines)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             _walk(item, (*path, i), lines)

@@ -454,6 +454,19 @@ class LineFinder:
         self.buffer += chunk
 
 
+def _consumed(data: InputData, plain: int, plain_size: int | None) -> int:
+    """Bytes of the input, as stored, that the batches so far cover (for progress).
+
+    Arrow's reader reads the file far ahead of the batches it hands out, so the stream's
+    position says little; each batch is one block, so blocks x block size is what was used.
+    For gzip that share of the decompressed size is taken of the stored size.
+    """
+    size = data.size or 0
+    if data.gzip:
+        plain = int(plain / plain_size * size) if plain_size else 0
+    return min(plain, size)
+
+
 def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                  columns: list[str] | None, malformed: list[MalformedRow],
                  block_size: int | None = None,
@@ -502,6 +515,8 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
             return
         raise InputError(f"cannot parse {data.name} as CSV: {exc}", code="CSV_PARSE",
                          file=data.name) from None
+    blocks = 0
+    plain_size = data.plain_size() if position is not None else None
     try:
         while True:
             try:
@@ -518,8 +533,9 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                 raise InputError(f"cannot parse {data.name} as CSV: {exc}", code="CSV_PARSE",
                                  file=data.name,
                                  hint="Check the delimiter and quoting of the file") from None
-            if position is not None and not data.gzip:
-                position[0] = guard.consumed
+            blocks += 1
+            if position is not None:
+                position[0] = _consumed(data, layout.data_offset + blocks * block, plain_size)
             if batch.num_rows:
                 yield batch
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import gzip
+import hashlib
 import io
 import os
 import tempfile
@@ -37,6 +38,8 @@ class InputData:
     path: Path | None = None
     content: bytes | None = None
     gzip: bool = False
+    spooled: bool = False           # a copy of a pipe in a temporary file
+    sha256: str | None = None       # of the bytes as stored, when computed while copying
     limits: limits.Limits = field(default_factory=limits.current)
     """The limits in force when the input was opened (they go with it into a stream)."""
     depth_checked: bool = False
@@ -51,11 +54,13 @@ class InputData:
             return cls._from_path(Path(data))
         if isinstance(data, (bytes, bytearray, memoryview)):
             raw = bytes(data)
-            return cls("<bytes>", content=raw, gzip=raw[:2] == _GZIP_MAGIC)
+            return cls("<bytes>", content=raw, gzip=raw[:2] == _GZIP_MAGIC,
+                       sha256=hashlib.sha256(raw).hexdigest())
         if isinstance(data, str):
             stripped = data.lstrip("\ufeff \t\r\n")
             if "\n" in data or "\r" in data or stripped[:1] in ("{", "["):
-                return cls("<text>", content=data.encode("utf-8"))
+                raw = data.encode("utf-8")
+                return cls("<text>", content=raw, sha256=hashlib.sha256(raw).hexdigest())
             if not data.strip():
                 raise InputError("the input is empty text", code="INPUT_EMPTY",
                                  hint="Pass a file path or the file's contents")
@@ -72,7 +77,8 @@ class InputData:
             raw = data.read()
             if isinstance(raw, str):
                 raw = raw.encode("utf-8")
-            return cls(label, content=raw, gzip=raw[:2] == _GZIP_MAGIC)
+            return cls(label, content=raw, gzip=raw[:2] == _GZIP_MAGIC,
+                       sha256=hashlib.sha256(raw).hexdigest())
         raise InputError(
             f"cannot read input of type {type(data).__name__}", code="INPUT_TYPE",
             hint="Pass a file path (str or pathlib.Path), the file's text, or bytes")
@@ -80,14 +86,19 @@ class InputData:
     @classmethod
     def _spooled(cls, stream: Any, label: str) -> InputData:
         spool = tempfile.NamedTemporaryFile(prefix="odse-", suffix=".input", delete=False)  # noqa: SIM115
+        digest = hashlib.sha256()
         with spool:
             while True:
                 chunk = stream.read(1 << 20)
                 if not chunk:
                     break
-                spool.write(chunk.encode("utf-8") if isinstance(chunk, str) else chunk)
+                raw = chunk.encode("utf-8") if isinstance(chunk, str) else chunk
+                digest.update(raw)
+                spool.write(raw)
         data = cls._from_path(Path(spool.name))
         data.name = label
+        data.spooled = True
+        data.sha256 = digest.hexdigest()
         weakref.finalize(data, _remove, spool.name)
         return data
 
@@ -207,6 +218,28 @@ class InputData:
         """Bytes a gzip input may expand to: the gzip_ratio limit times its size, or the
         gzip_floor limit when that is more."""
         return max(self.limits.gzip_floor, self.limits.gzip_ratio * (self.size or 0))
+
+    def plain_size(self) -> int | None:
+        """Size in bytes once decompressed: the size for plain input; for gzip the size its
+        trailer records (modulo 2**32, so read as the smallest value not below the stored
+        size; a file of several gzip members records its last member's only)."""
+        size = self.size
+        if not self.gzip or not size or size < 18:
+            return size
+        try:
+            if self.content is not None:
+                tail = self.content[-4:]
+            else:
+                assert self.path is not None
+                with open(self.path, "rb") as fh:
+                    fh.seek(-4, os.SEEK_END)
+                    tail = fh.read(4)
+        except OSError:
+            return None
+        plain = int.from_bytes(tail, "little")
+        while plain < size:
+            plain += 1 << 32
+        return plain
 
     @property
     def size(self) -> int | None:

@@ -154,9 +154,9 @@ def validate(df: Any, level: str = "schema", profile: str | None = None, *,
     Arguments are those of :func:`odse.validate_batch`.
     """
     require("pyspark", "spark", "odse.spark.validate")
-    options = {"level": level, "profile": profile, "capacity_kw": capacity_kw,
-               "latitude": latitude, "longitude": longitude,
-               "interval_minutes": interval_minutes}
+    options: dict[str, Any] = {"level": level, "profile": profile, "capacity_kw": capacity_kw,
+                               "latitude": latitude, "longitude": longitude,
+                               "interval_minutes": interval_minutes}
     validate_batch([], **options)  # bad options fail here, on the driver
     clash = [f.name for f in _tasks.VERDICT_FIELDS if f.name in df.columns]
     if clash:

@@ -11,7 +11,7 @@ Three levels, each on the records that passed the one before:
    EXCEEDS_PHYSICAL_MAXIMUM, NIGHTTIME_GENERATION, STATE_PRODUCTION_MISMATCH.
 
 Every check runs column by column with Arrow kernels, for a list of dicts as for an Arrow
-table; ``validate()`` is a batch of one. ``docs/validation.md`` lists every code, path,
+table; ``validate()`` is a batch of one. ``odse docs validation`` lists every code, path,
 message and formula.
 
 Modules: ``rules`` (schema -> rules), ``columns`` (records -> typed columns), ``checks``

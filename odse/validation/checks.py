@@ -78,8 +78,10 @@ def value_checks(rule: FieldRule, column: Column,
             fails = pc.and_(fails, _condition_mask(bound.when, cols))
         if nonfinite is not None:
             fails = pc.and_(fails, pc.invert(nonfinite))
-        yield codes.OUT_OF_BOUNDS, fails, _per_value(
-            column, lambda v, b=bound: f"{name} {b.describe()}, got {_show(v)}")
+        def bound_message(v: Any, b: Any = bound) -> str:
+            return f"{name} {b.describe()}, got {_show(v)}"
+
+        yield codes.OUT_OF_BOUNDS, fails, _per_value(column, bound_message)
     if rule.pattern is not None:
         pattern = rule.pattern
         if column.naive_time:

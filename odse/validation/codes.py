@@ -1,6 +1,6 @@
 """The stable codes a validation finding carries, one constant per code.
 
-Errors make a record invalid; warnings never do. ``docs/validation.md`` gives each code's
+Errors make a record invalid; warnings never do. ``odse docs validation`` gives each code's
 path, message and, for the semantic warnings, the formula.
 """
 

@@ -34,7 +34,8 @@ _ARROW_TYPE = {"number": pa.float64(), "integer": pa.float64(), "string": pa.str
 _NONE = type(None)
 # Python types that go straight into Arrow for each JSON type (exact types: subclasses such as
 # IntEnum, numpy scalars or str subclasses take the value-by-value route).
-_FAST_TYPES = {"number": {float, int}, "integer": {int}, "string": {str}, "boolean": {bool}}
+_FAST_TYPES: dict[str, set[type]] = {"number": {float, int}, "integer": {int}, "string": {str},
+                                     "boolean": {bool}}
 
 
 class Column:

@@ -81,8 +81,10 @@ def profile_findings(name: Any, rules: RecordRules, cols: Columns,
     for field in profile["required_fields"]:
         missing = pc.and_(eligible, pc.invert(cols.presence(field)))
         message = f"profile '{name}' requires field '{field}'"
-        out.append(Finding(codes.PROFILE_FIELD_MISSING, f"$.{field}", missing,
-                           lambda indices, m=message: [(m, None)] * len(indices)))
+        def render(indices: list[int], m: str = message) -> list[tuple[str, Any]]:
+            return [(m, None)] * len(indices)
+
+        out.append(Finding(codes.PROFILE_FIELD_MISSING, f"$.{field}", missing, render))
     for field, constraint in profile["field_constraints"].items():
         declared = rules.fields.get(field)
         try:

@@ -303,7 +303,7 @@ def _conditional_bounds(schema: dict[str, Any],
     if not _has_type(value, fields[tested].type):
         raise _unsupported("if", "#", f"const must be of the type of {tested!r}")
     absent_matches = tested not in test.get("required", ())
-    out = []
+    out: list[Any] = []
     for branch, holds in (("then", True), ("else", False)):
         part = schema.get(branch)
         if part is None:

@@ -2,7 +2,7 @@
 
 Every writer takes records in either form (a list or iterable of dicts, or Arrow data) and
 streams them. ``to_json``, ``to_csv``, ``to_parquet`` and ``to_delta`` return a
-:class:`~odse.writers.summary.WriteSummary`. See ``docs/output.md``.
+:class:`~odse.writers.summary.WriteSummary`. See ``odse docs output``.
 """
 
 from __future__ import annotations

@@ -280,7 +280,7 @@ class Staging:
         """Return other writes' staging folders, each with whether it is certainly
         abandoned (local: yes, under the lock; elsewhere: when a day old)."""
         lake = self.lake
-        found = []
+        found: list = []  # paths (local), else (path, abandoned) pairs
         if lake.local:
             parent, name = os.path.split(lake.root)
             prefix = f".{name}{STAGING_MARK}"

@@ -130,7 +130,9 @@ def _check_layout(table: Any, partitioning: Partitioning, shown: str) -> None:
 def _prepared(source: Any, partitioning: Partitioning, schema: BatchSchema,
               ) -> tuple[list[pa.RecordBatch], set[str], int]:
     """Each batch with its partition values checked and the time parts added as columns."""
-    batches, folders, rows_in = [], set(), 0
+    batches: list[pa.RecordBatch] = []
+    folders: set[str] = set()
+    rows_in = 0
     for batch in source:
         if not batch.num_rows:
             continue

@@ -36,6 +36,7 @@ import pyarrow.compute as pc
 import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from odse import progress
 from odse.arrow_input import record_batches
 from odse.errors import OutputError, ParameterError
 from odse.writers.commit import FIRST_FILE, Change, Staging, _checkpoint, new_write_id
@@ -122,6 +123,7 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
                 write.add(batch)
             return write.finish()
         finally:
+            progress.phase("cleaning up")  # the staging folder and what it still holds
             write.close()
             staging.close()
 
@@ -404,12 +406,15 @@ class _LakeWrite:
         if self.staging.outside:  # a local staging folder; elsewhere, files need no folders
             self._make_folder(os.path.dirname(path))
         self._write_file(table, path)
+        progress.advance("writing")
         return dropped
 
     # plan, prepare, commit ------------------------------------------------------------------
 
     def finish(self) -> WriteSummary:
         """Plan, prepare and commit every touched partition; return the summary."""
+        progress.phase("writing", sum(len(group) for spill in self.in_flight
+                                      for group, future in spill if not future.done()))
         self._settle()
         parts = sorted(self.parts.values(), key=lambda part: part.rel)
         for part in parts:
@@ -428,11 +433,22 @@ class _LakeWrite:
         schema = self._file_schema()
         upgrades = self._upgrades(others, schema)
         branches = {part.rel: self._new_branch(part) for part in parts}
-        prepared = self._map(lambda part: self._prepare(part, schema, branches[part.rel]),
-                             parts)
+        step = "merging" if with_files and self.mode != "append" else "writing"
+        progress.phase(step, len(parts))
+
+        def prepare(part: _Part) -> _Prepared:
+            item = self._prepare(part, schema, branches[part.rel])
+            progress.advance(step)
+            return item
+
+        prepared = self._map(prepare, parts)
         upgraded = self._map(lambda item: self._prepare_upgrade(item, schema), upgrades)
         extras = [self._prepare_extra(rel, content) for rel, content in self.extras.items()]
         _checkpoint("staged")
+        branches_new = sorted({item.change.branch for item in prepared} - {None})
+        progress.phase("committing", len(upgraded)
+                       + sum(item.change.branch is None for item in prepared)
+                       + len(branches_new))
         # Older files first: from the first commit on, every file already in the lake has the
         # columns the new files bring. A crash among them leaves a marker in the staging
         # folder, and the next write checks every file's footer and finishes the job.
@@ -440,11 +456,14 @@ class _LakeWrite:
             self.staging.mark_upgrade()
         for change in upgraded:
             self.staging.commit(change)
+            progress.advance("committing")
         for item in prepared:
             if item.change.branch is None:
                 self.staging.commit(item.change)
-        for branch in sorted({item.change.branch for item in prepared} - {None}):
+                progress.advance("committing")
+        for branch in branches_new:
             self.staging.commit_branch(branch)
+            progress.advance("committing")
         # side files last: present only once the data they describe is in the lake
         for change in extras:
             self.staging.commit(change)
@@ -508,7 +527,7 @@ class _LakeWrite:
         exists = self.lake.exists(rel)
         return Change(folder, staged, name, [name] if exists else [])
 
-    def _map(self, function: Callable[[_Part], Any], parts: list[_Part]) -> list[Any]:
+    def _map(self, function: Callable[[Any], Any], parts: list[Any]) -> list[Any]:
         """``function`` over ``parts`` in the workers, one task per worker (a future per part
         costs the engine's thread more than a small partition's whole file)."""
         tasks = [self.pool.submit(lambda group: [function(part) for part in group], group)
