@@ -41,10 +41,19 @@ _EXPORTS: dict[str, str] = {
     "BatchValidationResult": "odse.validation",
     "PROFILES": "odse.validation",
     "enrich": "odse.enrichment",
+    # adapters to other libraries' DataFrames
+    "odse_to_pvlib": "odse.adapters.pvlib",
+    "pvlib_to_odse": "odse.adapters.pvlib",
+    "odse_to_openoa": "odse.adapters.openoa",
+    "openoa_to_odse": "odse.adapters.openoa",
+    # regulatory events
+    "normalize_regulatory_events": "odse.regulatory",
+    "REGULATORY_EVENT_SCHEMA_VERSION": "odse.regulatory",
     # writers
     "to_json": "odse.writers",
     "to_csv": "odse.writers",
     "to_parquet": "odse.writers",
+    "to_delta": "odse.writers",
     "to_dataframe": "odse.writers",
     # errors
     "OdseError": "odse.errors",
@@ -52,13 +61,17 @@ _EXPORTS: dict[str, str] = {
     "TransformError": "odse.errors",
     "UnknownSourceError": "odse.errors",
     "InputError": "odse.errors",
+    "LimitError": "odse.limits",
 }
+_SUBMODULES = ("limits",)  # odse.limits.override(...) works after a plain `import odse`
 
 __all__ = [
     "PROFILES",
+    "REGULATORY_EVENT_SCHEMA_VERSION",
     "BatchStream",
     "BatchValidationResult",
     "InputError",
+    "LimitError",
     "Mapping",
     "MappingError",
     "OdseError",
@@ -74,10 +87,16 @@ __all__ = [
     "check_mapping",
     "enrich",
     "load_mapping",
+    "normalize_regulatory_events",
+    "odse_to_openoa",
+    "odse_to_pvlib",
+    "openoa_to_odse",
+    "pvlib_to_odse",
     "source_info",
     "sources",
     "to_csv",
     "to_dataframe",
+    "to_delta",
     "to_json",
     "to_parquet",
     "transform",
@@ -91,6 +110,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"odse.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'odse' has no attribute {name!r}")
@@ -104,6 +125,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from odse.adapters.openoa import odse_to_openoa, openoa_to_odse
+    from odse.adapters.pvlib import odse_to_pvlib, pvlib_to_odse
     from odse.api import (
         BatchStream,
         RecordStream,
@@ -116,6 +139,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
     from odse.mapping import Mapping, check_mapping, load_mapping
     from odse.registry import source_info, sources
+    from odse.regulatory import REGULATORY_EVENT_SCHEMA_VERSION, normalize_regulatory_events
     from odse.report import Records, Reject, Report
     from odse.validation import (
         PROFILES,
@@ -126,4 +150,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         validate_batch,
         validate_file,
     )
-    from odse.writers import to_csv, to_dataframe, to_json, to_parquet
+    from odse.writers import to_csv, to_dataframe, to_delta, to_json, to_parquet

@@ -230,6 +230,11 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return (f"text that is not valid Unicode {_show(value)} (a lone surrogate: no "
+                    "writer can write it)")
         return f"string {_show(value)}"
     if isinstance(value, (int, float)):
         return f"number {_show(value)}"

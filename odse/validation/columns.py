@@ -326,6 +326,19 @@ def _to_float(v: Any) -> float:
         return float("nan")
 
 
+def _is_text(v: Any) -> bool:
+    # a lone surrogate is not text any writer can write: a type mismatch, not a pass
+    if not isinstance(v, str):
+        return False
+    if v.isascii():
+        return True
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _to_text(v: str) -> str:
     # Arrow holds UTF-8 only. A lone surrogate (from a bad decode) becomes U+FFFD, which no
     # enum value or schema pattern accepts either, so the verdict stays the same.
@@ -346,7 +359,7 @@ def _is_integer(v: Any) -> bool:
 _TYPE_TESTS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
     "number": (_is_number, _to_float),
     "integer": (_is_integer, _to_float),
-    "string": (lambda v: isinstance(v, str), _to_text),
+    "string": (_is_text, _to_text),
     "boolean": (lambda v: isinstance(v, bool), bool),
 }
 
