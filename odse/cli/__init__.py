@@ -1,10 +1,10 @@
-"""The ``odse`` command line: transform, validate, sources, mapping, schema, version.
+"""The ``odse`` command line: transform, validate, report, sources, mapping, schema, version.
 
 ``main`` is the console script (``pyproject.toml``: ``odse = "odse.cli:main"``) and the body
 of ``python -m odse``. Modules: ``app`` (the group, global options, failure handling),
 ``errors`` (messages and exit codes), ``console`` (stderr lines, progress bar), and one module
 per command: ``transform``, ``validate`` (with ``record_files`` reading its inputs),
-``sources``, ``mapping``, ``schema``, ``version``. Only click is imported at start-up;
+``report``, ``sources``, ``mapping``, ``schema``, ``version``. Only click is imported at start-up;
 pyarrow and the engine load when a command runs, so ``odse --help`` is fast. See
 ``docs/cli.md``.
 """
