@@ -148,3 +148,17 @@ def test_without_the_extra_the_error_names_it(tmp_path: Path,
     assert "Error: the HTML report needs the optional package 'matplotlib'" in result.stderr
     assert "pip install 'odse[report]'" in result.stderr
     assert not (tmp_path / "x.html").exists()
+
+
+def test_a_run_report_is_shown_under_provenance(tmp_path: Path) -> None:
+    run = tmp_path / "run.json"
+    run.write_text('{"command": "transform", "records": 263}', encoding="utf-8")
+    out = tmp_path / "alpha.html"
+    result = report("-s", "huawei", "-i", str(ALPHA), "--run-report", str(run), "-o", str(out))
+    assert result.exit_code == 0, result.output
+    page = out.read_text(encoding="utf-8")
+    assert "<h3>Run report</h3>" in page and "&quot;records&quot;: 263" in page
+    result = report("-s", "huawei", "-i", str(ALPHA), "--run-report", str(tmp_path / "no.json"),
+                    "-o", str(tmp_path / "x.html"))
+    assert result.exit_code == 3
+    assert f"Error: run report not found: {tmp_path / 'no.json'}" in result.stderr

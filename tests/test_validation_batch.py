@@ -147,3 +147,21 @@ def test_arrow_and_dicts_give_the_same_result() -> None:
     assert from_table.errors == from_dicts.errors
     assert from_table.warnings == from_dicts.warnings
     assert from_table.summary == from_dicts.summary
+
+
+def test_findings_render_when_read_and_behave_as_a_list() -> None:
+    records = [{"timestamp": "2026-02-09T12:00:00Z", "kWh": -1.0, "error_type": "normal"},
+               {"timestamp": "x", "kWh": 1.0, "error_type": "bad"}]
+    result = validate_batch(records)
+    errors = result.errors
+    assert len(errors) == 3 and bool(errors)
+    assert errors.counts() == {"PATTERN_MISMATCH": 1, "ENUM_MISMATCH": 1, "OUT_OF_BOUNDS": 1}
+    assert [(i, e.code) for i, e in errors.head(2)] == [(0, "OUT_OF_BOUNDS"),  # field order
+                                                       (1, "PATTERN_MISMATCH")]
+    assert [(i, e.code) for i, e in errors.head(5, "PATTERN_MISMATCH")] == [
+        (1, "PATTERN_MISMATCH")]
+    as_list = list(errors)
+    assert errors == as_list and errors[:2] == as_list[:2] and errors[-1] == as_list[-1]
+    empty: list[Any] = []
+    assert errors + result.warnings == as_list and empty + errors == as_list
+    assert not result.warnings and result.warnings == []

@@ -79,13 +79,13 @@ def report_command(paths: tuple[str, ...], inputs: tuple[str, ...], output: str,
     from odse.html_report.charts import require_matplotlib
 
     require_matplotlib()  # before reading anything: the missing extra is named at once
+    extra = _json_file(run_report) if run_report is not None else None  # before the slow part
     started = time.perf_counter()
     data = _read(targets, source, timezone, asset_id)
     data.title = title or f"odse data-quality report: {', '.join(targets)}"
     data.options = {k: v for k, v in (("capacity_kw", capacity_kw), ("latitude", latitude),
                                       ("longitude", longitude)) if v is not None}
-    if run_report is not None:
-        data.run_report = _json_file(run_report)
+    data.run_report = extra
     page, summary = build_report(data)
     _write_atomically(Path(output), page)
     summary.update({"output": output, "bytes": len(page.encode("utf-8")),

@@ -119,6 +119,12 @@ class FindingList(Sequence[tuple[int, ValidationError]]):
             return self._all() == other
         return NotImplemented
 
+    def __add__(self, other: Any) -> list[tuple[int, ValidationError]]:
+        return [*self._all(), *other]
+
+    def __radd__(self, other: Any) -> list[tuple[int, ValidationError]]:
+        return [*other, *self._all()]
+
     __hash__ = None  # type: ignore[assignment]
 
     def __repr__(self) -> str:
