@@ -44,6 +44,19 @@ def _table(n: int, **columns: Any) -> pa.Table:
     return pa.table(data, schema=REJECT_SCHEMA)
 
 
+LOCATION_FIELD = pa.field("source_location", pa.string())
+"""The lineage column: where in its input each record came from."""
+
+
+def locations_of(table: pa.Table, frame: Frame) -> pa.Array:
+    """Each record's place in the input: ``line 12`` (CSV) or its JSON path."""
+    if isinstance(frame, CsvFrame):
+        lines = pc.add(table.column(ROW).combine_chunks(), frame.header_lines)
+        return pc.binary_join_element_wise("line ", pc.cast(lines, pa.string()), "")
+    # JSON paths are built per record (only when lineage is asked for)
+    return pa.array(frame.locations(table.column(INDEX).to_pylist()), pa.string())
+
+
 def _places(frame: Frame, idx: pa.Array, rows: pa.Array) -> dict[str, Any]:
     # CSV rejects carry the line, JSON rejects the path of the record
     if isinstance(frame, CsvFrame):

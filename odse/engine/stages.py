@@ -55,7 +55,10 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     rejects.account(table, found, run)
     run.report.values_clipped.update(run.state.clipped)
     run.report.records += table.num_rows
-    return output(variant, table, run.absent)
+    batch = output(variant, table, run.absent)
+    if run.lineage:
+        batch = batch.append_column(rejects.LOCATION_FIELD, rejects.locations_of(table, frame))
+    return batch
 
 
 def evaluate(variant: Variant, entry: Entry, frame: Frame, run: RunContext,

@@ -220,6 +220,29 @@ class Staging:
         self.lake.forget(branch)
         _checkpoint("committed")
 
+    # extra files (an ingest log) ---------------------------------------------------------------
+
+    def stage_extra(self, data: bytes) -> str:
+        """Write an extra file's content to staging; return its staged path."""
+        path = self.new_path("x")
+        try:
+            with self.fs.open_output_stream(path) as stream:
+                stream.write(data)
+        except OSError as exc:
+            raise io_error("stage a file", self.lake.location.shown, exc) from None
+        return path
+
+    def commit_extra(self, staged: str, rel: str) -> None:
+        """Move a staged extra file to ``rel`` below the lake root (one rename)."""
+        target = self.lake.path(rel)
+        try:
+            _make_dirs(self.lake, os.path.dirname(target) if self.lake.local
+                       else target.rsplit("/", 1)[0])
+            _move(self.lake, staged, target)
+        except OSError as exc:
+            raise io_error(f"commit '{rel}'", self.lake.location.shown, exc) from None
+        _checkpoint("extra")
+
     # cleanup --------------------------------------------------------------------------------
 
     def close(self) -> None:

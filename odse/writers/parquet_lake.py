@@ -60,7 +60,8 @@ COMPRESSION = "snappy"
 
 
 def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: str = "merge",
-               *, filesystem: pafs.FileSystem | None = None) -> WriteSummary:
+               *, filesystem: pafs.FileSystem | None = None,
+               extra_files: Callable[[], dict[str, bytes]] | None = None) -> WriteSummary:
     """Write records to a Parquet lake folder, Hive-partitioned when ``partition_by`` is given.
 
     Layout: ``<root>/asset_id=SITE-ALPHA/year=2026/month=02/day=09/part-00000.parquet``, with
@@ -90,21 +91,27 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
         "day"]``: record columns (text, integer, boolean, date) or year, month, day, hour.
     mode: ``"merge"``, ``"overwrite"`` or ``"append"``.
     filesystem: a ``pyarrow.fs.FileSystem`` in which ``output_path`` lies (optional).
+    extra_files: called once the records are all read, before anything is committed; it
+        returns ``{path below the root: content}`` for files (hidden ones, such as an ingest
+        log under ``_odse/``) that are published after every partition, by the same write:
+        when they are present, all the write's partitions are too. They are written even
+        when there are no records.
     """
     mode = _check_mode(mode)
     partition_by = check_partition_by(partition_by)
     location = resolve(output_path, filesystem)
     source = record_batches(records)
     first = source.peek()
-    if first is None:
+    if first is None and extra_files is None:
         return WriteSummary(path=location.shown, format="parquet", rows_in=0, rows_written=0,
                             files_written=0, mode=mode)
-    check_columns(partition_by, first.schema)
+    if first is not None:
+        check_columns(partition_by, first.schema)
     lake = Lake(location)
     lake.prepare()
     with lake.lock():
         staging = Staging(lake, new_write_id())
-        write = _LakeWrite(lake, staging, partition_by, mode)
+        write = _LakeWrite(lake, staging, partition_by, mode, extra_files)
         try:
             staging.recover()
             write.check_layout()
@@ -155,7 +162,8 @@ class _LakeWrite:
     """The state of one ``to_parquet`` call between its phases."""
 
     def __init__(self, lake: Lake, staging: Staging, partition_by: tuple[str, ...],
-                 mode: str) -> None:
+                 mode: str, extra_files: Callable[[], dict[str, bytes]] | None = None) -> None:
+        self.extra_files = extra_files
         self.lake = lake
         self.staging = staging
         self.partition_by = partition_by
@@ -364,6 +372,12 @@ class _LakeWrite:
     def finish(self) -> WriteSummary:
         """Plan, prepare and commit every touched partition; return the summary."""
         self._settle()
+        if not self.parts:
+            for rel, data in (self.extra_files() if self.extra_files else {}).items():
+                self.staging.commit_extra(self.staging.stage_extra(data), rel)
+            return WriteSummary(path=self.lake.location.shown, format="parquet",
+                                rows_in=self.rows_in, rows_written=0, files_written=0,
+                                mode=self.mode, duplicates_dropped=self.duplicates)
         parts = sorted(self.parts.values(), key=lambda part: part.rel)
         for part in parts:
             part.existing = self.lake.data_files(part.rel)
@@ -381,12 +395,16 @@ class _LakeWrite:
         branches = {part.rel: self._new_branch(part) for part in parts}
         prepared = self._map(lambda part: self._prepare(part, schema, branches[part.rel]),
                              parts)
+        extras = [(rel, self.staging.stage_extra(data))
+                  for rel, data in (self.extra_files() if self.extra_files else {}).items()]
         _checkpoint("staged")
         for item in prepared:
             if item.change.branch is None:
                 self.staging.commit(item.change)
         for branch in sorted({item.change.branch for item in prepared} - {None}):
             self.staging.commit_branch(branch)
+        for rel, staged in extras:
+            self.staging.commit_extra(staged, rel)
         return WriteSummary(
             path=self.lake.location.shown, format="parquet", rows_in=self.rows_in,
             rows_written=sum(item.rows for item in prepared),

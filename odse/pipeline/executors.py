@@ -1,0 +1,84 @@
+"""Where the per-file work runs: in this process, or in a pool of worker processes.
+
+An executor has one method, ``imap(function, items)``: call ``function`` on every item and
+yield the results **in the order of the items** (so that a run's output does not depend on
+which worker finished first). The runner takes any object with that method, which is the
+seam for other engines (a cluster, a Spark context).
+
+Worker processes, not threads: the engine holds the GIL between Arrow kernels. They are
+started by a fork server that has imported odse once (``forkserver`` on Linux; ``spawn``
+elsewhere), never forked from a process whose Arrow threads are running.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, Protocol
+
+PRELOAD = ["odse.pipeline.worker", "odse.api", "odse.validation", "odse.enrichment"]
+
+
+class Executor(Protocol):
+    """What the runner needs from an executor."""
+
+    def imap(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """Yield ``function(item)`` for every item, in the items' order."""
+        ...  # pragma: no cover
+
+
+class InProcess:
+    """Run every item in this process, one after another (``-j 1``)."""
+
+    def imap(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        for item in items:
+            yield function(item)
+
+
+class ProcessPool:
+    """Run items in ``jobs`` worker processes; at most ``window`` results wait in memory."""
+
+    def __init__(self, jobs: int, window: int | None = None) -> None:
+        self.jobs = max(1, int(jobs))
+        self.window = window or 2 * self.jobs + 2
+
+    def imap(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        with ProcessPoolExecutor(self.jobs, mp_context=_context()) as pool:
+            pending: deque[Future[Any]] = deque()
+            source = iter(items)
+            try:
+                for item in source:
+                    pending.append(pool.submit(function, item))
+                    if len(pending) >= self.window:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def for_jobs(jobs: int | None) -> Executor:
+    """The executor for ``-j N``: in this process for 1, a process pool otherwise."""
+    jobs = default_jobs() if jobs is None else jobs
+    return InProcess() if jobs <= 1 else ProcessPool(jobs)
