@@ -46,6 +46,9 @@ _EXPORTS: dict[str, str] = {
     "to_csv": "odse.writers",
     "to_parquet": "odse.writers",
     "to_dataframe": "odse.writers",
+    # pipelines
+    "run_pipeline": "odse.pipeline",
+    "load_pipeline": "odse.pipeline",
     # errors
     "OdseError": "odse.errors",
     "MappingError": "odse.errors",
@@ -74,6 +77,8 @@ __all__ = [
     "check_mapping",
     "enrich",
     "load_mapping",
+    "load_pipeline",
+    "run_pipeline",
     "source_info",
     "sources",
     "to_csv",
@@ -115,6 +120,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from odse.enrichment import enrich
     from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
     from odse.mapping import Mapping, check_mapping, load_mapping
+    from odse.pipeline import load_pipeline, run_pipeline
     from odse.registry import source_info, sources
     from odse.report import Records, Reject, Report
     from odse.validation import (

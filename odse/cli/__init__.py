@@ -4,8 +4,8 @@
 of ``python -m odse``. Modules: ``app`` (the group, global options, failure handling),
 ``errors`` (messages and exit codes), ``console`` (stderr lines, progress bar), and one module
 per command: ``transform``, ``validate`` (with ``record_files`` reading its inputs),
-``sources``, ``mapping``, ``schema``. Only click is imported at start-up; pyarrow and the
-engine load when a command runs, so ``odse --help`` is fast. See ``docs/cli.md``.
+``sources``, ``mapping``, ``schema``, ``run`` (pipelines). Only click is imported at start-up;
+pyarrow and the engine load when a command runs, so ``odse --help`` is fast. See ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import Any
 
 from odse.cli.app import cli
 from odse.cli.mapping import mapping_group
+from odse.cli.run import run_command
 from odse.cli.schema import schema_command
 from odse.cli.sources import sources_group
 from odse.cli.transform import transform_command
@@ -26,6 +27,7 @@ cli.add_command(validate_command)
 cli.add_command(sources_group)
 cli.add_command(mapping_group)
 cli.add_command(schema_command)
+cli.add_command(run_command)
 
 
 def main(argv: list[str] | None = None) -> Any:

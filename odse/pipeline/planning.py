@@ -130,10 +130,14 @@ class _Mappings:
 
 def plan(spec: PipelineSpec, found: list[Found] | None = None) -> Plan:
     """Find the files and decide what to do with each (reads files to hash them)."""
+    mappings = _Mappings(spec)
+    # every source the spec names is checked, whether or not a file needs it tonight
+    for reader in [*(s.reader for s in spec.sites.values()), *(r.reader for r in spec.rules)]:
+        if reader is not None:
+            mappings.identify(reader)
     if found is None:
         found = discover(spec)
     latest = read_log(spec.output.path).latest()
-    mappings = _Mappings(spec)
     out = Plan()
     for item in found:
         if item.skip is not None or item.reader is None:
