@@ -34,11 +34,14 @@ failed is not in the log, so the next run tries it again."""
               help="Worker processes (default: the number of CPUs; 1 runs in this process).")
 @click.option("--dry-run", is_flag=True,
               help="Find the files and print what would be ingested and why; change nothing.")
+@click.option("--rehash", is_flag=True,
+              help="Hash every file's content, also when its size and modification time "
+                   "match the ingest log (by default those are taken as unchanged).")
 @click.option("--json", "json_path", metavar="FILE",
               help="Write the run (every file, action, reason and counts) as JSON; - is stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
-def run_command(pipeline: str, jobs: int | None, dry_run: bool, json_path: str | None,
-                quiet: bool) -> None:
+def run_command(pipeline: str, jobs: int | None, dry_run: bool, rehash: bool,
+                json_path: str | None, quiet: bool) -> None:
     """Run a pipeline spec: find the files, skip those already ingested, transform,
     validate and enrich the rest in parallel, and write them to the lake with the log.
 
@@ -49,7 +52,8 @@ def run_command(pipeline: str, jobs: int | None, dry_run: bool, json_path: str |
 
     progress = _Progress() if not quiet and not dry_run and _tty() else None
     try:
-        result = run_pipeline(pipeline, jobs=jobs, dry_run=dry_run, progress=progress)
+        result = run_pipeline(pipeline, jobs=jobs, dry_run=dry_run, rehash=rehash,
+                              progress=progress)
     finally:
         if progress is not None:
             progress.close()

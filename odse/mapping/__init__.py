@@ -9,17 +9,18 @@ from __future__ import annotations
 
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from odse.engine.compile_ctx import Ctx, Param
-from odse.engine.variant import Variant, describe_missing
 from odse.errors import InputError, MappingError, ParameterError
 from odse.mapping import generic
 from odse.mapping.schema_check import check_schema
 from odse.mapping.source_text import SpecText, parse_text, read_spec
-from odse.readers import json_input
-from odse.readers.inputs import InputData, sniff_format
 from odse.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from odse.engine.variant import Variant
+    from odse.readers.inputs import InputData
 
 BUILTIN_PARAMS = {
     "asset_id": Param("asset_id", "string", None, description="identifier of the asset"),
@@ -34,6 +35,10 @@ class Mapping:
     """A compiled mapping spec: its name, parameters and input variants."""
 
     def __init__(self, spec: SpecText) -> None:
+        # the engine loads with the first compiled spec: reading and checking spec files
+        # (pipelines, the registry) stays free of pyarrow
+        from odse.engine.variant import Variant
+
         check_schema(spec)
         data: dict[str, Any] = spec.data
         self.text = spec
@@ -94,6 +99,10 @@ class Mapping:
 
     def select(self, data: InputData) -> tuple[Variant, Any]:
         """Return the first variant that fits ``data`` (and a parsed document, for JSON)."""
+        from odse.engine.variant import describe_missing
+        from odse.readers import json_input
+        from odse.readers.inputs import sniff_format
+
         fmt = sniff_format(data.head())
         tried: list[str] = []
         root = None

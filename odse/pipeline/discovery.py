@@ -29,6 +29,7 @@ class Found:
     rel: str
     """Its path below its input (``/``-separated): what patterns and rules match."""
     size: int
+    mtime_ns: int | None = None
     fields: dict[str, str] = field(default_factory=dict)
     asset_id: str | None = None
     site: Site | None = None
@@ -76,11 +77,11 @@ def discover(spec: PipelineSpec) -> list[Found]:
     seen: set[str] = set()
     for inp in spec.inputs:
         pattern = compile_pattern(inp.pattern) if inp.pattern else None
-        for uri, rel, size in _list(inp):
+        for uri, rel, size, mtime in _list(inp):
             if uri in seen:
                 continue
             seen.add(uri)
-            item = Found(uri, rel, size)
+            item = Found(uri, rel, size, mtime)
             if pattern is not None:
                 match = pattern.fullmatch(rel)
                 if match is None:
@@ -119,8 +120,13 @@ def _hidden(rel: str) -> bool:
     return any(part.startswith((".", "_")) for part in rel.split("/"))
 
 
-def _list(inp: Input) -> list[tuple[str, str, int]]:
-    """(uri, relative path, size) of the files of one input, sorted by relative path."""
+def _stat(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_size, info.st_mtime_ns
+
+
+def _list(inp: Input) -> list[tuple[str, str, int, int | None]]:
+    """(uri, relative path, size, mtime) of the files of one input, sorted by path."""
     path = inp.path
     if "://" in path:
         return _list_uri(inp)
@@ -131,10 +137,10 @@ def _list(inp: Input) -> list[tuple[str, str, int]]:
             if os.path.isfile(name):
                 rel = os.path.relpath(name, base).replace(os.sep, "/")
                 if not _hidden(rel):
-                    out.append((os.path.abspath(name), rel, os.path.getsize(name)))
+                    out.append((os.path.abspath(name), rel, *_stat(name)))
         return sorted(out, key=lambda t: t[1])
     if os.path.isfile(path):
-        return [(os.path.abspath(path), os.path.basename(path), os.path.getsize(path))]
+        return [(os.path.abspath(path), os.path.basename(path), *_stat(path))]
     if not os.path.isdir(path):
         raise InputError(f"input folder not found: {path}", code="INPUT_NOT_FOUND", file=path,
                          key_path=inp.key_path, hint="Check inputs[].path in the pipeline spec "
@@ -149,7 +155,7 @@ def _list(inp: Input) -> list[tuple[str, str, int]]:
             full = os.path.join(folder, name)
             rel = os.path.relpath(full, path).replace(os.sep, "/")
             try:
-                out.append((os.path.abspath(full), rel, os.path.getsize(full)))
+                out.append((os.path.abspath(full), rel, *_stat(full)))
             except OSError:
                 continue  # vanished while listing
     return sorted(out, key=lambda t: t[1])
@@ -165,7 +171,7 @@ def _glob_base(path: str) -> str:
     return "/".join(fixed) or "."
 
 
-def _list_uri(inp: Input) -> list[tuple[str, str, int]]:
+def _list_uri(inp: Input) -> list[tuple[str, str, int, int | None]]:
     import pyarrow.fs as pafs
 
     try:
@@ -185,7 +191,7 @@ def _list_uri(inp: Input) -> list[tuple[str, str, int]]:
         if _hidden(rel):
             continue
         uri = info.path if isinstance(fs, pafs.LocalFileSystem) else f"{scheme}://{info.path}"
-        out.append((uri, rel, int(info.size or 0)))
+        out.append((uri, rel, int(info.size or 0), info.mtime_ns))
     return sorted(out, key=lambda t: t[1])
 
 

@@ -9,7 +9,7 @@ commit as the run's data, after every partition (see :func:`odse.writers.to_parq
 before has no log file, and the next run ingests its files again (merge makes that
 idempotent).
 
-Each line: ``uri``, ``size``, ``sha256`` (of the content), ``asset_id``, ``source``,
+Each line: ``uri``, ``size``, ``mtime_ns``, ``sha256`` (of the content), ``asset_id``, ``source``,
 ``mapping`` (name) and ``mapping_sha256``, ``settings_sha256`` (parameters, context and
 validation the file was ingested with), ``odse_version``, ``run_id``, ``rows_read``,
 ``records_written``, ``rows_rejected``, ``rejects`` (count by code), ``invalid`` (records
@@ -19,8 +19,11 @@ that failed validation), ``partitions``, ``ingested_at`` (UTC) and ``seconds``.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from typing import Any
+
+from odse.errors import OutputError
 
 LOG_DIR = "_odse/ingest-log"
 SUFFIX = ".jsonl"
@@ -61,9 +64,18 @@ def read_log(lake_root: str) -> IngestLog:
     Files are read in run order (run ids sort by start time), so a later run's entry for an
     input wins.
     """
+    if "://" not in lake_root:
+        folder = os.path.join(lake_root, *LOG_DIR.split("/"))
+        try:
+            names = sorted(os.path.join(folder, name) for name in os.listdir(folder)
+                           if name.endswith(SUFFIX) and not name.startswith("."))
+        except (FileNotFoundError, NotADirectoryError):
+            return IngestLog([])
+        except OSError as exc:
+            raise OutputError(f"cannot read the ingest log: {exc}", file=folder) from None
+        return IngestLog(_parse(names, _read_local))
     import pyarrow.fs as pafs
 
-    from odse.errors import OutputError
     from odse.writers.targets import resolve
 
     location = resolve(lake_root)
@@ -74,10 +86,23 @@ def read_log(lake_root: str) -> IngestLog:
         raise OutputError(f"cannot read the ingest log: {exc}", file=folder) from None
     names = sorted(info.path for info in infos
                    if info.base_name.endswith(SUFFIX) and not info.base_name.startswith("."))
+
+    def read(path: str) -> str:
+        with location.fs.open_input_stream(path) as stream:
+            return stream.read().decode("utf-8")
+
+    return IngestLog(_parse(names, read))
+
+
+def _read_local(path: str) -> str:
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()
+
+
+def _parse(names: list[str], read: Any) -> list[dict[str, Any]]:
     entries: list[dict[str, Any]] = []
     for path in names:
-        with location.fs.open_input_stream(path) as stream:
-            text = stream.read().decode("utf-8")
+        text = read(path)
         for number, line in enumerate(text.splitlines(), 1):
             if not line.strip():
                 continue
@@ -88,4 +113,4 @@ def read_log(lake_root: str) -> IngestLog:
                                   file=path, line=number,
                                   hint="Restore or remove that file (its inputs are then "
                                        "ingested again)") from None
-    return IngestLog(entries)
+    return entries

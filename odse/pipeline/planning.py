@@ -30,6 +30,7 @@ class Task:
     uri: str
     rel: str
     size: int
+    mtime_ns: int | None
     sha256: str
     asset_id: str | None
     source: str | None
@@ -97,39 +98,83 @@ def _canonical(value: Any) -> str:
 
 
 class _Mappings:
-    """Resolve each reader once: the compiled mapping's name and a hash of its text."""
+    """Name and hash each reader's mapping once, from its file, without compiling it.
+
+    Compiling (which also checks the parameters) waits for :meth:`check`, called only for
+    readers that have files to ingest: a run with nothing new stays quick.
+    """
 
     def __init__(self, spec: PipelineSpec) -> None:
         self.spec = spec
         self.cache: dict[str, tuple[str, str]] = {}
+        self.checked: set[str] = set()
+
+    @staticmethod
+    def _key(reader: Reader) -> str:
+        return _canonical([reader.source, reader.mapping])
 
     def identify(self, reader: Reader) -> tuple[str, str]:
-        key = _canonical([reader.source, reader.mapping, reader.params])
+        key = self._key(reader)
         if key not in self.cache:
-            self.cache[key] = self._identify(reader)
+            self.cache[key] = self._guard(reader, lambda: self._identify(reader))
         return self.cache[key]
 
-    def _identify(self, reader: Reader) -> tuple[str, str]:
+    def check(self, reader: Reader) -> None:
+        """Compile the reader's mapping and check its parameters (once per reader)."""
+        key = _canonical([reader.source, reader.mapping, reader.params, reader.timezone])
+        if key in self.checked:
+            return
         from odse.api import resolve
 
-        try:
+        def compile_it() -> None:
             mapping = resolve(reader.source, reader.mapping)
-            mapping.resolve_params(dict(reader.params))
+            mapping.resolve_params({**self.spec.params, **reader.params,
+                                    "timezone": reader.timezone or self.spec.timezone})
+
+        self._guard(reader, compile_it)
+        self.checked.add(key)
+
+    def _guard(self, reader: Reader, work: Any) -> Any:
+        try:
+            return work()
         except OdseError as exc:
-            key_path = tuple(part for part in reader.key_path.replace("[", ".").replace(
-                "]", "").split(".") if part)
-            path = tuple(int(p) if p.isdigit() else p for p in key_path)
+            parts = reader.key_path.replace("[", ".").replace("]", "").split(".")
+            path = tuple(int(p) if p.isdigit() else p for p in parts if p)
             raise self.spec.error(f"{reader.key_path}: {exc.message}", path, exc.hint,
                                   code=exc.code) from None
-        if mapping.file:
-            text = Path(mapping.file).read_bytes()
-        else:
-            text = _canonical(mapping.data).encode()
-        return mapping.name, hashlib.sha256(text).hexdigest()
+
+    def _identify(self, reader: Reader) -> tuple[str, str]:
+        from odse import registry
+
+        mapping = reader.mapping
+        if mapping is None and registry.is_generic(reader.source):
+            raise PipelineError(f"source '{reader.source}' needs a mapping",
+                                code="MAPPING_REQUIRED",
+                                hint="Add mapping: <file> (a column map such as "
+                                     "{timestamp: Time, kWh: Energy}) beside the source")
+        if mapping is None:
+            path = registry.spec_file(reader.source or "")
+            return path.stem, _sha256_file(path)
+        if isinstance(mapping, str):
+            if not Path(mapping).is_file():
+                raise PipelineError(f"mapping file not found: {mapping}",
+                                    code="MAPPING_NOT_FOUND", hint="Check the path (relative "
+                                    "paths start at the pipeline spec's folder)")
+            return Path(mapping).name, _sha256_file(Path(mapping))
+        return "inline", hashlib.sha256(_canonical(mapping).encode()).hexdigest()
 
 
-def plan(spec: PipelineSpec, found: list[Found] | None = None) -> Plan:
-    """Find the files and decide what to do with each (reads files to hash them)."""
+def _sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def plan(spec: PipelineSpec, found: list[Found] | None = None, *,
+         rehash: bool = False) -> Plan:
+    """Find the files and decide what to do with each.
+
+    A file whose size and modification time equal its log entry's keeps the entry's content
+    hash; any other file is read and hashed (``rehash``: every file is).
+    """
     mappings = _Mappings(spec)
     # every source the spec names is checked, whether or not a file needs it tonight
     for reader in [*(s.reader for s in spec.sites.values()), *(r.reader for r in spec.rules)]:
@@ -144,8 +189,12 @@ def plan(spec: PipelineSpec, found: list[Found] | None = None) -> Plan:
             out.files.append(PlannedFile(item.uri, item.rel, item.size, item.asset_id, "skip",
                                          item.skip or "no source"))
             continue
-        task = _task(spec, item, mappings)
         previous = latest.get(item.uri)
+        known = None
+        if previous and not rehash and item.mtime_ns is not None and \
+                (previous.get("size"), previous.get("mtime_ns")) == (item.size, item.mtime_ns):
+            known = previous.get("sha256")
+        task = _task(spec, item, mappings, known)
         reason = _reason(task, previous)
         if reason is None:
             out.files.append(PlannedFile(item.uri, item.rel, item.size, item.asset_id, "skip",
@@ -153,6 +202,7 @@ def plan(spec: PipelineSpec, found: list[Found] | None = None) -> Plan:
                                          previous=previous))
             continue
         task.reason = reason
+        mappings.check(item.reader)
         out.files.append(PlannedFile(item.uri, item.rel, item.size, item.asset_id, "ingest",
                                      reason, task, previous))
     return out
@@ -170,7 +220,7 @@ def _reason(task: Task, previous: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _task(spec: PipelineSpec, item: Found, mappings: _Mappings) -> Task:
+def _task(spec: PipelineSpec, item: Found, mappings: _Mappings, sha256: str | None) -> Task:
     reader = item.reader
     if reader is None:  # pragma: no cover - filtered by the caller
         raise PipelineError("no reader")
@@ -194,7 +244,8 @@ def _task(spec: PipelineSpec, item: Found, mappings: _Mappings) -> Task:
                            "enrich": enrich, "level": validation.level,
                            "invalid": validation.invalid, "options": options,
                            "lineage": spec.output.lineage})
-    return Task(uri=item.uri, rel=item.rel, size=item.size, sha256=file_sha256(item.uri),
+    return Task(uri=item.uri, rel=item.rel, size=item.size, mtime_ns=item.mtime_ns,
+                sha256=sha256 or file_sha256(item.uri),
                 asset_id=item.asset_id, source=reader.source, mapping=reader.mapping,
                 mapping_name=name, mapping_sha256=mapping_hash, params=params,
                 timezone=timezone, enrich=enrich, level=validation.level,

@@ -11,16 +11,22 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
+import secrets
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from odse.pipeline import executors
 from odse.pipeline.ingest_log import encode, log_name
 from odse.pipeline.planning import Plan, plan
 from odse.pipeline.spec import PipelineSpec, load_pipeline
-from odse.pipeline.worker import Outcome, ingest
+
+if TYPE_CHECKING:
+    from odse.pipeline.worker import Outcome
+
+CHUNK_FILES = 16
+"""Files per message to a worker, at most (fewer when there are few files per worker)."""
 
 Progress = Callable[[dict[str, Any]], None]
 
@@ -137,7 +143,7 @@ class RunResult:
 
 
 def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
-                 progress: Progress | None = None,
+                 rehash: bool = False, progress: Progress | None = None,
                  executor: executors.Executor | None = None) -> RunResult:
     """Run a pipeline spec: ingest every new or changed file into the lake, once.
 
@@ -147,6 +153,8 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
         jobs: worker processes (default: the CPUs this process may use; 1 runs in this
             process).
         dry_run: plan only: find the files and say what would be ingested and why.
+        rehash: hash every file's content, also when its size and modification time are
+            those of its log entry (by default such a file is taken as unchanged unread).
         progress: called with ``{"files_done", "files_total", "rows", "file"}`` after each
             file.
         executor: where the per-file work runs (overrides ``jobs``): any object with
@@ -159,12 +167,10 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
         PipelineError: the spec is malformed, or names an unknown source or parameter.
         OutputError: the lake or its log cannot be read or written.
     """
-    from odse.writers.commit import new_write_id
-
     started = time.perf_counter()
     spec = load_pipeline(spec)
-    run_id = new_write_id()
-    planned = plan(spec)
+    run_id = new_run_id()
+    planned = plan(spec, rehash=rehash)
     result = RunResult(run_id, spec, planned, dry_run=dry_run)
     tasks = planned.tasks
     if dry_run or not tasks:
@@ -173,21 +179,23 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     for task in tasks:
         task.run_id = run_id
     executor = executor or executors.for_jobs(jobs)
+    from odse.pipeline.worker import ingest_chunk
+
     keep_rejects = spec.output.rejects is not None
-    work = functools.partial(ingest, keep_rejects=keep_rejects)
+    work = functools.partial(ingest_chunk, keep_rejects=keep_rejects)
     outcomes = result.outcomes
     stats = {"files_done": 0, "files_total": len(tasks), "rows": 0}
 
     def batches() -> Iterator[Any]:
-        for outcome in executor.imap(work, tasks):
-            outcomes.append(outcome)
-            stats["files_done"] += 1
-            stats["rows"] += outcome.rows_read
+        for chunk in executor.imap(work, _chunks(tasks, jobs)):
+            for outcome in chunk.outcomes:
+                outcomes.append(outcome)
+                stats["files_done"] += 1
+                stats["rows"] += outcome.rows_read
             if progress is not None:
-                progress({**stats, "file": outcome.task.rel, "error": outcome.error})
-            if outcome.table is not None and outcome.table.num_rows:
-                yield from outcome.table.to_batches()
-                outcome.table = None  # written: let it go
+                progress({**stats, "file": chunk.outcomes[-1].task.rel})
+            if chunk.table is not None:
+                yield from chunk.table.to_batches()
 
     def log_files() -> dict[str, bytes]:
         # called by the writer once every file is read, before anything is committed
@@ -204,12 +212,28 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     return result
 
 
+def new_run_id() -> str:
+    """A unique run id; ids sort by start time (``20260109T020000123456-1a2b3c``)."""
+    now = time.time()
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
+    return f"{stamp}{int(now % 1 * 1e6):06d}-{secrets.token_hex(3)}"
+
+
+def _chunks(tasks: list[Any], jobs: int | None) -> list[list[Any]]:
+    """Tasks in runs of consecutive files (a site's days), small enough to keep every
+    worker busy to the end."""
+    workers = jobs or executors.default_jobs()
+    size = max(1, min(CHUNK_FILES, len(tasks) // (4 * workers)))
+    return [tasks[i:i + size] for i in range(0, len(tasks), size)]
+
+
 def _entry(outcome: Outcome, run_id: str) -> dict[str, Any]:
     from odse import __version__
 
     task = outcome.task
     return {
-        "uri": task.uri, "size": task.size, "sha256": task.sha256, "asset_id": task.asset_id,
+        "uri": task.uri, "size": task.size, "mtime_ns": task.mtime_ns, "sha256": task.sha256,
+        "asset_id": task.asset_id,
         "source": task.source, "mapping": task.mapping_name,
         "mapping_sha256": task.mapping_sha256, "settings_sha256": task.settings_sha256,
         "odse_version": __version__, "run_id": run_id, "reason": task.reason,

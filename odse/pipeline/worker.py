@@ -43,6 +43,42 @@ class Outcome:
     exit_code: int = 0
 
 
+@dataclass
+class Chunk:
+    """The outcomes of a few files ingested together, and their records as one table."""
+
+    outcomes: list[Outcome]
+    table: pa.Table | None
+
+
+def ingest_chunk(tasks: list[Task], keep_rejects: bool = False) -> Chunk:
+    """Ingest a few files (one task per call would cost more in messages than the files);
+    their records travel as one table, in the tasks' order."""
+    outcomes = [ingest(task, keep_rejects) for task in tasks]
+    tables = [o.table for o in outcomes if o.table is not None and o.table.num_rows]
+    for outcome in outcomes:
+        outcome.table = None
+    if not tables:
+        return Chunk(outcomes, None)
+    table = tables[0] if len(tables) == 1 else pa.concat_tables(tables,
+                                                                 promote_options="default")
+    return Chunk(outcomes, table.combine_chunks())
+
+
+_MAPPINGS: dict[str, Any] = {}
+
+
+def _mapping_for(task: Task) -> Any:
+    """The compiled mapping of a task, compiled once per process."""
+    key = repr((task.source, task.mapping))
+    found = _MAPPINGS.get(key)
+    if found is None:
+        from odse.api import resolve
+
+        found = _MAPPINGS[key] = resolve(task.source, task.mapping)
+    return found
+
+
 def ingest(task: Task, keep_rejects: bool = False) -> Outcome:
     """Ingest one file (see the module docstring); ``keep_rejects`` returns the reject rows."""
     from odse.api import transform_batches
@@ -50,8 +86,9 @@ def ingest(task: Task, keep_rejects: bool = False) -> Outcome:
     started = time.perf_counter()
     out = Outcome(task)
     try:
-        stream = transform_batches(_data(task.uri), source=task.source, asset_id=task.asset_id,
-                                   timezone=task.timezone, mapping=task.mapping,
+        mapping = _mapping_for(task)
+        stream = transform_batches(_data(task.uri), asset_id=task.asset_id,
+                                   timezone=task.timezone, mapping=mapping,
                                    lineage=task.lineage, **task.params)
         stream.report.finished = True  # the run reports per file: no log line for each
         table = stream.read_all()
