@@ -31,7 +31,8 @@ failed is not in the log, so the next run tries it again."""
 @click.command("run", context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
 @click.argument("pipeline", metavar="PIPELINE.yaml")
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
-              help="Worker processes (default: the number of CPUs; 1 runs in this process).")
+              help="Worker processes (default: the number of CPUs). With 1, or fewer than 32 "
+                   "files to ingest, the files are ingested in this process.")
 @click.option("--dry-run", is_flag=True,
               help="Find the files and print what would be ingested and why; change nothing.")
 @click.option("--rehash", is_flag=True,

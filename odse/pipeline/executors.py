@@ -20,6 +20,9 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
+POOL_MIN_FILES = 32
+"""Fewer files than this are ingested in the runner's own process: starting the workers
+(each imports the engine) would cost more than it saves."""
 PRELOAD = ["odse.pipeline.worker", "odse.api", "odse.validation", "odse.enrichment"]
 
 
@@ -78,7 +81,10 @@ def default_jobs() -> int:
         return max(1, os.cpu_count() or 1)
 
 
-def for_jobs(jobs: int | None) -> Executor:
-    """The executor for ``-j N``: in this process for 1, a process pool otherwise."""
+def for_jobs(jobs: int | None, files: int | None = None) -> Executor:
+    """The executor for ``-j N``: a process pool, or this process for ``-j 1`` and for
+    fewer than ``POOL_MIN_FILES`` files."""
     jobs = default_jobs() if jobs is None else jobs
-    return InProcess() if jobs <= 1 else ProcessPool(jobs)
+    if jobs <= 1 or (files is not None and files < POOL_MIN_FILES):
+        return InProcess()
+    return ProcessPool(jobs)

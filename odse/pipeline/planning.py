@@ -227,6 +227,9 @@ def _task(spec: PipelineSpec, item: Found, mappings: _Mappings, sha256: str | No
     name, mapping_hash = mappings.identify(reader)
     site = item.site
     params = {**spec.params, **reader.params}
+    asset_id = item.asset_id if item.asset_id is not None else params.get("asset_id")
+    params.pop("asset_id", None)
+    item.asset_id = asset_id
     timezone = reader.timezone or spec.timezone
     enrich = {**spec.enrich, **(site.enrich if site else {})}
     validation = spec.validation
@@ -240,13 +243,13 @@ def _task(spec: PipelineSpec, item: Found, mappings: _Mappings, sha256: str | No
         options["longitude"] = site.longitude
     if validation.profile:
         options["profile"] = validation.profile
-    settings = _canonical({"asset_id": item.asset_id, "params": params, "timezone": timezone,
+    settings = _canonical({"asset_id": asset_id, "params": params, "timezone": timezone,
                            "enrich": enrich, "level": validation.level,
                            "invalid": validation.invalid, "options": options,
                            "lineage": spec.output.lineage})
     return Task(uri=item.uri, rel=item.rel, size=item.size, mtime_ns=item.mtime_ns,
                 sha256=sha256 or file_sha256(item.uri),
-                asset_id=item.asset_id, source=reader.source, mapping=reader.mapping,
+                asset_id=asset_id, source=reader.source, mapping=reader.mapping,
                 mapping_name=name, mapping_sha256=mapping_hash, params=params,
                 timezone=timezone, enrich=enrich, level=validation.level,
                 invalid=validation.invalid, validate_options=options,

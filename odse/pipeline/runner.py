@@ -150,8 +150,8 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     Args:
         spec: a pipeline spec: a path to its YAML file, YAML text, a dict, or a loaded
             :class:`~odse.pipeline.spec.PipelineSpec`.
-        jobs: worker processes (default: the CPUs this process may use; 1 runs in this
-            process).
+        jobs: worker processes (default: the CPUs this process may use); with 1, or fewer
+            than 32 files to ingest, the files are ingested in this process.
         dry_run: plan only: find the files and say what would be ingested and why.
         rehash: hash every file's content, also when its size and modification time are
             those of its log entry (by default such a file is taken as unchanged unread).
@@ -178,7 +178,7 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
         return result
     for task in tasks:
         task.run_id = run_id
-    executor = executor or executors.for_jobs(jobs)
+    executor = executor or executors.for_jobs(jobs, len(tasks))
     from odse.pipeline.worker import ingest_chunk
 
     keep_rejects = spec.output.rejects is not None
