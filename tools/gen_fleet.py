@@ -7,7 +7,8 @@ Writes ``OUT/incoming/<shape>/<asset id>/<date>.<ext>`` and ``OUT/manifest.json`
 among four shapes: Huawei FusionSolar CSV (5-minute power in kW), Enphase Envoy interval
 JSON (5-minute Wh), SolarEdge site energy JSON (15-minute Wh) and a generic historian CSV
 (15-minute kWh). Local times are UTC+02:00. A few rows are deliberately unusable (an ``N/A``
-power, a null energy value), one in about every ten files.
+power, a null energy value), one in about every ten files. JSON is compact, as the portals'
+APIs answer.
 
 The manifest is the independent truth for tests and benchmarks: per file, the data rows
 written, the rows that must be rejected, the records expected and their total energy in
@@ -91,7 +92,7 @@ def _enphase(site: str, day: dt.date, variant: int) -> tuple[str, dict]:
         total += wh / 1000
     doc = {"system_id": 4815000 + int(site[-3:]), "total_devices": 12, "granularity": "5mins",
            "production": production}
-    return json.dumps(doc, indent=1) + "\n", {"rows": 288, "rejected": 0, "records": 288,
+    return json.dumps(doc) + "\n", {"rows": 288, "rejected": 0, "records": 288,
                                               "kwh": total}
 
 
@@ -111,7 +112,7 @@ def _solaredge(site: str, day: dt.date, variant: int) -> tuple[str, dict]:
         values.append({"date": f"{local:%Y-%m-%d %H:%M:%S}", "value": wh})
         total += wh / 1000
     doc = {"energy": {"timeUnit": "QUARTER_OF_AN_HOUR", "unit": "Wh", "values": values}}
-    return json.dumps(doc, indent=1) + "\n", {"rows": 96, "rejected": rejected,
+    return json.dumps(doc) + "\n", {"rows": 96, "rejected": rejected,
                                               "records": 96 - rejected, "kwh": total}
 
 
