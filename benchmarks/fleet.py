@@ -76,10 +76,9 @@ def spec_for(fleet: Path, lake: Path, example: bool) -> Path:
     if example:
         text = (ROOT / "examples" / "fleet" / "pipeline.yaml").read_text(encoding="utf-8")
         text = text.replace("path: out/lake/energy", f"path: {lake}")
-        path = fleet / "example-pipeline.yaml"
     else:
         text = BENCH_SPEC.replace("LAKE", str(lake))
-        path = fleet / "bench-pipeline.yaml"
+    path = fleet / f"pipeline-{lake.name}.yaml"
     path.write_text(text, encoding="utf-8")
     return path
 

@@ -145,8 +145,11 @@ def test_killed_mid_commit_then_rerun(fleet: Path, tmp_path: Path):
     assert again.exit_code == 0
     assert {o.task.reason for o in again.outcomes} == {"new"}
     check_consistent(fleet)
-    staging = [p for p in lake_of(fleet).parent.iterdir() if p.name.startswith(".")]
-    assert staging == [], "the killed run's staging folder is cleaned up"
+    staging = [p.name for p in lake_of(fleet).parent.iterdir() if p.name.startswith(".")]
+    assert staging == [".energy.ingest-log"], "the killed run's staging folder is cleaned up"
+    # the lake itself holds only partition folders and Parquet files, for every reader
+    names = {p.suffix for p in lake_of(fleet).rglob("*") if p.is_file()}
+    assert names == {".parquet"}
 
 
 def test_dry_run_lists_and_changes_nothing(fleet: Path):

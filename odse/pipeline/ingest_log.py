@@ -1,13 +1,16 @@
 """The ingest log: which input files a lake holds, from which content, mapping and run.
 
-The log lives under the lake root in ``_odse/ingest-log/``, one JSON Lines file per run
-(``<run id>.jsonl``, one line per ingested input). Readers of the lake never see it: Hive
-readers skip names starting with ``_``, and it holds no ``.parquet`` files for a
-``**/*.parquet`` glob to find. A run's file is committed by the lake writer in the same
-commit as the run's data, after every partition (see :func:`odse.writers.to_parquet`'s
-``extra_files``): a run whose log file is present has all its data in the lake; a run killed
-before has no log file, and the next run ingests its files again (merge makes that
-idempotent).
+The log of the lake ``.../lake/energy`` is the hidden folder beside it,
+``.../lake/.energy.ingest-log/``, one JSON Lines file per run (``<run id>.jsonl``, one line
+per ingested input). Beside the root, not in it: a lake holds only partition folders and
+Parquet files, which every reader (polars reading the folder, DuckDB's ``**/*.parquet``)
+needs. A lake at the top of a bucket (no folder above it) keeps its log in
+``_odse/ingest-log/`` under the root instead.
+
+A run's file is committed by the lake writer in the same write as the run's data, after
+every partition (see :func:`odse.writers.to_parquet`'s ``extra_files``): a run whose log
+file is present has all its data in the lake; a run killed before has no log file, and the
+next run ingests its files again (merge makes that idempotent).
 
 Each line: ``uri``, ``size``, ``mtime_ns``, ``sha256`` (of the content), ``asset_id``, ``source``,
 ``mapping`` (name) and ``mapping_sha256``, ``settings_sha256`` (parameters, context and
@@ -25,7 +28,8 @@ from typing import Any
 
 from odse.errors import OutputError
 
-LOG_DIR = "_odse/ingest-log"
+LOG_SUFFIX = ".ingest-log"
+INSIDE_DIR = "_odse/ingest-log"
 SUFFIX = ".jsonl"
 
 
@@ -48,9 +52,23 @@ class IngestLog:
         return sorted({entry["run_id"] for entry in self.entries})
 
 
-def log_name(run_id: str) -> str:
-    """The log file's path below the lake root for one run."""
-    return f"{LOG_DIR}/{run_id}{SUFFIX}"
+def log_folder(lake_root: str) -> tuple[str, str]:
+    """(the log folder's path or URI, the same relative to the lake root for the writer)."""
+    root = lake_root.rstrip("/").rstrip(os.sep) if "://" in lake_root else \
+        os.path.abspath(lake_root)
+    if "://" in root:
+        scheme, rest = root.split("://", 1)
+        parent, _, name = rest.rpartition("/")
+        if not parent:  # the top of a bucket: no folder above the root
+            return f"{root}/{INSIDE_DIR}", INSIDE_DIR
+        return f"{scheme}://{parent}/.{name}{LOG_SUFFIX}", f"../.{name}{LOG_SUFFIX}"
+    parent, name = os.path.split(root)
+    return os.path.join(parent, f".{name}{LOG_SUFFIX}"), f"../.{name}{LOG_SUFFIX}"
+
+
+def log_name(lake_root: str, run_id: str) -> str:
+    """One run's log file, relative to the lake root (``../`` is the folder above it)."""
+    return f"{log_folder(lake_root)[1]}/{run_id}{SUFFIX}"
 
 
 def encode(entries: list[dict[str, Any]]) -> bytes:
@@ -64,8 +82,8 @@ def read_log(lake_root: str) -> IngestLog:
     Files are read in run order (run ids sort by start time), so a later run's entry for an
     input wins.
     """
-    if "://" not in lake_root:
-        folder = os.path.join(lake_root, *LOG_DIR.split("/"))
+    folder = log_folder(lake_root)[0]
+    if "://" not in folder:
         try:
             names = sorted(os.path.join(folder, name) for name in os.listdir(folder)
                            if name.endswith(SUFFIX) and not name.startswith("."))
@@ -78,8 +96,8 @@ def read_log(lake_root: str) -> IngestLog:
 
     from odse.writers.targets import resolve
 
-    location = resolve(lake_root)
-    folder = location.join(*LOG_DIR.split("/"))
+    location = resolve(folder)
+    folder = location.path
     try:
         infos = location.fs.get_file_info(pafs.FileSelector(folder, allow_not_found=True))
     except OSError as exc:

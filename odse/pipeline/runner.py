@@ -202,7 +202,7 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
         if keep_rejects:
             _write_rejects(spec.output.rejects or "", run_id, outcomes)
         entries = [_entry(o, run_id) for o in outcomes if o.error is None]
-        return {log_name(run_id): encode(entries)} if entries else {}
+        return {log_name(spec.output.path, run_id): encode(entries)} if entries else {}
 
     from odse.writers import to_parquet
 

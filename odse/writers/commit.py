@@ -233,8 +233,15 @@ class Staging:
         return path
 
     def commit_extra(self, staged: str, rel: str) -> None:
-        """Move a staged extra file to ``rel`` below the lake root (one rename)."""
-        target = self.lake.path(rel)
+        """Move a staged extra file to ``rel`` below the lake root (one rename); a leading
+        ``../`` names the folder above the root (for files beside the lake)."""
+        if rel.startswith("../"):
+            above = os.path.dirname(self.lake.root) if self.lake.local else \
+                self.lake.root.rsplit("/", 1)[0]
+            target = (os.path.join(above, *rel[3:].split("/")) if self.lake.local
+                      else f"{above}/{rel[3:]}")
+        else:
+            target = self.lake.path(rel)
         try:
             _make_dirs(self.lake, os.path.dirname(target) if self.lake.local
                        else target.rsplit("/", 1)[0])

@@ -92,10 +92,10 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
     mode: ``"merge"``, ``"overwrite"`` or ``"append"``.
     filesystem: a ``pyarrow.fs.FileSystem`` in which ``output_path`` lies (optional).
     extra_files: called once the records are all read, before anything is committed; it
-        returns ``{path below the root: content}`` for files (hidden ones, such as an ingest
-        log under ``_odse/``) that are published after every partition, by the same write:
-        when they are present, all the write's partitions are too. They are written even
-        when there are no records.
+        returns ``{path: content}`` for files (such as a pipeline's ingest log) that are
+        published after every partition, by the same write: when they are present, all the
+        write's partitions are too. Paths are relative to the root; a leading ``../`` is the
+        folder above it. They are written even when there are no records.
     """
     mode = _check_mode(mode)
     partition_by = check_partition_by(partition_by)
