@@ -49,6 +49,7 @@ _EXPORTS: dict[str, str] = {
     # pipelines
     "run_pipeline": "odse.pipeline",
     "load_pipeline": "odse.pipeline",
+    "read_log": "odse.pipeline",
     # errors
     "OdseError": "odse.errors",
     "MappingError": "odse.errors",
@@ -78,6 +79,7 @@ __all__ = [
     "enrich",
     "load_mapping",
     "load_pipeline",
+    "read_log",
     "run_pipeline",
     "source_info",
     "sources",
@@ -120,7 +122,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from odse.enrichment import enrich
     from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
     from odse.mapping import Mapping, check_mapping, load_mapping
-    from odse.pipeline import load_pipeline, run_pipeline
+    from odse.pipeline import load_pipeline, read_log, run_pipeline
     from odse.registry import source_info, sources
     from odse.report import Records, Reject, Report
     from odse.validation import (

@@ -197,3 +197,57 @@ def test_spec_errors_name_file_line_and_key(tmp_path: Path):
                     "output: {path: lake}\n")
     with pytest.raises(PipelineError, match="quarantine needs a rejects table"):
         load_pipeline(spec)
+
+
+def guide_spec(tmp_path: Path, extra: str) -> Path:
+    spec = tmp_path / "p.yaml"
+    data = ROOT / "examples" / "data" / "incoming" / "2026-02-09"
+    spec.write_text(f"odse_pipeline: 1\ninputs: [{{path: '{data}', "
+                    "pattern: 'site_{asset_id}.csv'}]\n"
+                    f"sources: [{{match: '*.csv', source: huawei}}]\n{extra}")
+    return spec
+
+
+def test_quarantine_and_rejects_tables(tmp_path: Path):
+    import pyarrow.parquet as pq
+
+    spec = guide_spec(tmp_path, "validation: {level: schema, profile: bilateral, "
+                                "invalid: quarantine}\n"
+                                "output: {path: lake, rejects: rejects}\n")
+    result = run_pipeline(spec, jobs=1)
+    assert result.exit_code == 0
+    (outcome,) = result.outcomes
+    assert (outcome.rows_read, outcome.rows_rejected, outcome.invalid) == (264, 1, 263)
+    assert outcome.records == 0
+    records = pq.read_table(tmp_path / "rejects" / f"{result.run_id}-records.parquet")
+    assert records.num_rows == 263
+    assert set(records.column("validation_errors").to_pylist()) == {"PROFILE_FIELD_MISSING"}
+    assert records.column("source_file").to_pylist()[0].endswith("site_alpha.csv")
+    rows = pq.read_table(tmp_path / "rejects" / f"{result.run_id}-rows.parquet").to_pylist()
+    assert [(r["line"], r["code"], r["value"]) for r in rows] == [(178, "MISSING_VALUE", "N/A")]
+    # the file is in the log (its records went to quarantine): the next run skips it
+    assert run_pipeline(spec, jobs=1).outcomes == []
+
+
+def test_invalid_kept_exits_1_and_settings_change_reingests(tmp_path: Path):
+    spec = guide_spec(tmp_path, "validation: {level: schema, profile: bilateral}\n"
+                                "output: {path: lake}\n")
+    first = run_pipeline(spec, jobs=1)
+    assert first.exit_code == 1
+    assert "263 invalid (keep)" in first.summary()
+    spec.write_text(spec.read_text().replace("profile: bilateral}", "profile: bilateral}\n"
+                                             "enrich: {seller_party_id: 'nersa:gen:ALPHA'}"))
+    second = run_pipeline(spec, jobs=1)
+    assert [o.task.reason for o in second.outcomes] == ["settings changed"]
+
+
+def test_pattern_placeholders_and_globs():
+    from odse.pipeline.discovery import compile_pattern
+
+    pattern = compile_pattern("{vendor}/**/{asset_id}_{date}.csv")
+    assert pattern.fullmatch("huawei/a/b/SITE-1_2026-01-01.csv").groupdict() == {
+        "vendor": "huawei", "asset_id": "SITE-1", "date": "2026-01-01"}
+    assert pattern.fullmatch("huawei/SITE-1_2026-01-01.csv") is not None
+    assert pattern.fullmatch("huawei/SITE-1_2026-01-01.json") is None
+    with pytest.raises(ValueError, match="appears twice"):
+        compile_pattern("{a}/{a}.csv")
