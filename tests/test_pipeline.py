@@ -251,3 +251,15 @@ def test_pattern_placeholders_and_globs():
     assert pattern.fullmatch("huawei/SITE-1_2026-01-01.json") is None
     with pytest.raises(ValueError, match="appears twice"):
         compile_pattern("{a}/{a}.csv")
+
+
+def test_uri_inputs_are_listed_like_folders(fleet: Path):
+    # a URI prefix goes through pyarrow.fs (as s3:// does); file:// lists the same files
+    spec = fleet / "pipeline.yaml"
+    uri = spec.read_text().replace("path: incoming",
+                                   f"path: {(fleet / 'incoming').as_uri()}")
+    (fleet / "uri.yaml").write_text(uri)
+    by_path = run_pipeline(spec, dry_run=True).plan.files
+    by_uri = run_pipeline(fleet / "uri.yaml", dry_run=True).plan.files
+    assert [(f.uri, f.rel, f.asset_id, f.action) for f in by_uri] == \
+        [(f.uri, f.rel, f.asset_id, f.action) for f in by_path]
