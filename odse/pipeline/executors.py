@@ -48,9 +48,27 @@ class ProcessPool:
     def __init__(self, jobs: int, window: int | None = None) -> None:
         self.jobs = max(1, int(jobs))
         self.window = window or 2 * self.jobs + 2
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the workers now (they import the engine while the caller plans)."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.jobs, mp_context=_context())
+            for _ in range(self.jobs):
+                self._pool.submit(_ready)
+
+    def close(self) -> None:
+        """Stop workers started by :meth:`start` and not used."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
 
     def imap(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
-        with ProcessPoolExecutor(self.jobs, mp_context=_context()) as pool:
+        self.start()
+        pool = self._pool
+        assert pool is not None
+        self._pool = None
+        with pool:
             pending: deque[Future[Any]] = deque()
             source = iter(items)
             try:
@@ -63,6 +81,10 @@ class ProcessPool:
             finally:
                 for future in pending:
                     future.cancel()
+
+
+def _ready() -> None:
+    """A task that does nothing: submitted to start a worker."""
 
 
 def _context() -> multiprocessing.context.BaseContext:

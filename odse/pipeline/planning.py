@@ -32,6 +32,7 @@ class Task:
     size: int
     mtime_ns: int | None
     sha256: str
+    """The content hash; empty for a new file (its worker hashes what it reads)."""
     asset_id: str | None
     source: str | None
     mapping: Any
@@ -173,7 +174,9 @@ def plan(spec: PipelineSpec, found: list[Found] | None = None, *,
     """Find the files and decide what to do with each.
 
     A file whose size and modification time equal its log entry's keeps the entry's content
-    hash; any other file is read and hashed (``rehash``: every file is).
+    hash; a file with an entry and another size or time is read and hashed here (to tell a
+    touched file from a changed one; ``rehash``: every file with an entry is); a file without
+    an entry is new, and is hashed by the worker that reads it.
     """
     mappings = _Mappings(spec)
     # every source the spec names is checked, whether or not a file needs it tonight
@@ -194,7 +197,7 @@ def plan(spec: PipelineSpec, found: list[Found] | None = None, *,
         if previous and not rehash and item.mtime_ns is not None and \
                 (previous.get("size"), previous.get("mtime_ns")) == (item.size, item.mtime_ns):
             known = previous.get("sha256")
-        task = _task(spec, item, mappings, known)
+        task = _task(spec, item, mappings, known, hash_now=previous is not None)
         reason = _reason(task, previous)
         if reason is None:
             out.files.append(PlannedFile(item.uri, item.rel, item.size, item.asset_id, "skip",
@@ -220,7 +223,8 @@ def _reason(task: Task, previous: dict[str, Any] | None) -> str | None:
     return None
 
 
-def _task(spec: PipelineSpec, item: Found, mappings: _Mappings, sha256: str | None) -> Task:
+def _task(spec: PipelineSpec, item: Found, mappings: _Mappings, sha256: str | None,
+          hash_now: bool = True) -> Task:
     reader = item.reader
     if reader is None:  # pragma: no cover - filtered by the caller
         raise PipelineError("no reader")
@@ -248,7 +252,7 @@ def _task(spec: PipelineSpec, item: Found, mappings: _Mappings, sha256: str | No
                            "invalid": validation.invalid, "options": options,
                            "lineage": spec.output.lineage})
     return Task(uri=item.uri, rel=item.rel, size=item.size, mtime_ns=item.mtime_ns,
-                sha256=sha256 or file_sha256(item.uri),
+                sha256=sha256 or (file_sha256(item.uri) if hash_now else ""),
                 asset_id=asset_id, source=reader.source, mapping=reader.mapping,
                 mapping_name=name, mapping_sha256=mapping_hash, params=params,
                 timezone=timezone, enrich=enrich, level=validation.level,

@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from odse.pipeline import executors
-from odse.pipeline.ingest_log import encode, log_name
+from odse.pipeline.discovery import discover
+from odse.pipeline.ingest_log import encode, log_name, read_log
 from odse.pipeline.planning import Plan, plan
 from odse.pipeline.spec import PipelineSpec, load_pipeline
 
@@ -170,15 +171,25 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     started = time.perf_counter()
     spec = load_pipeline(spec)
     run_id = new_run_id()
-    planned = plan(spec, rehash=rehash)
+    found = discover(spec)
+    warm = _warm_executor(spec, found, jobs) if executor is None and not dry_run else None
+    try:
+        planned = plan(spec, found, rehash=rehash)
+    except BaseException:
+        if warm is not None:
+            warm.close()
+        raise
     result = RunResult(run_id, spec, planned, dry_run=dry_run)
     tasks = planned.tasks
+    if warm is not None and len(tasks) < executors.POOL_MIN_FILES:
+        warm.close()  # started for nothing: the plan has few files
+        warm = None
     if dry_run or not tasks:
         result.seconds = time.perf_counter() - started
         return result
     for task in tasks:
         task.run_id = run_id
-    executor = executor or executors.for_jobs(jobs, len(tasks))
+    executor = executor or warm or executors.for_jobs(jobs, len(tasks))
     from odse.pipeline.worker import ingest_chunk
 
     keep_rejects = spec.output.rejects is not None
@@ -212,6 +223,26 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     return result
 
 
+def _warm_executor(spec: PipelineSpec, found: list[Any], jobs: int | None
+                   ) -> executors.ProcessPool | None:
+    """Start the worker processes while the plan is made, when many files look new (not in
+    the log, or with another size or modification time): they import the engine meanwhile."""
+    if (jobs or executors.default_jobs()) <= 1:
+        return None
+    latest = read_log(spec.output.path).latest()
+    likely = 0
+    for item in found:
+        entry = latest.get(item.uri)
+        if item.skip is None and (entry is None or (entry.get("size"), entry.get("mtime_ns"))
+                                  != (item.size, item.mtime_ns)):
+            likely += 1
+    if likely < executors.POOL_MIN_FILES:
+        return None
+    pool = executors.ProcessPool(jobs or executors.default_jobs())
+    pool.start()
+    return pool
+
+
 def new_run_id() -> str:
     """A unique run id; ids sort by start time (``20260109T020000123456-1a2b3c``)."""
     now = time.time()
@@ -232,7 +263,8 @@ def _entry(outcome: Outcome, run_id: str) -> dict[str, Any]:
 
     task = outcome.task
     return {
-        "uri": task.uri, "size": task.size, "mtime_ns": task.mtime_ns, "sha256": task.sha256,
+        "uri": task.uri, "size": task.size, "mtime_ns": task.mtime_ns,
+        "sha256": outcome.sha256 or task.sha256,
         "asset_id": task.asset_id,
         "source": task.source, "mapping": task.mapping_name,
         "mapping_sha256": task.mapping_sha256, "settings_sha256": task.settings_sha256,

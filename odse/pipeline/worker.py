@@ -8,6 +8,7 @@ raising, so that one bad file never stops the others. The worker never writes to
 
 from __future__ import annotations
 
+import hashlib
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,6 +19,8 @@ import pyarrow.compute as pc
 from odse.errors import OdseError
 from odse.pipeline.planning import Task
 
+WHOLE_BYTES = 64 << 20
+"""Inputs up to this size [bytes] are read into memory once, for the hash and the transform."""
 LINEAGE_FILE = "source_file"
 LINEAGE_RUN = "ingest_run"
 
@@ -36,6 +39,7 @@ class Outcome:
     invalid_codes: dict[str, int] = field(default_factory=dict)
     reject_rows: pa.Table | None = None
     quarantined: pa.Table | None = None
+    sha256: str = ""
     first: str | None = None
     last: str | None = None
     seconds: float = 0.0
@@ -87,7 +91,8 @@ def ingest(task: Task, keep_rejects: bool = False) -> Outcome:
     out = Outcome(task)
     try:
         mapping = _mapping_for(task)
-        stream = transform_batches(_data(task.uri), asset_id=task.asset_id,
+        data, out.sha256 = _read(task)
+        stream = transform_batches(data, asset_id=task.asset_id,
                                    timezone=task.timezone, mapping=mapping,
                                    lineage=task.lineage, **task.params)
         stream.report.finished = True  # the run reports per file: no log line for each
@@ -123,12 +128,34 @@ def ingest(task: Task, keep_rejects: bool = False) -> Outcome:
     return out
 
 
-def _data(uri: str) -> Any:
-    if "://" in uri:
-        from odse.pipeline.discovery import open_bytes
+def _read(task: Task) -> tuple[Any, str]:
+    """The input for the transform, and the content hash (computed here, from the bytes the
+    transform reads, when planning did not need it). Files up to ``WHOLE_BYTES`` are read
+    once into memory; larger local files are hashed in a pass of their own and then
+    streamed from disk."""
+    from odse.readers.inputs import InputData
 
-        return open_bytes(uri)
-    return uri
+    if task.sha256 and "://" not in task.uri:
+        return task.uri, task.sha256
+    if "://" in task.uri or task.size <= WHOLE_BYTES:
+        try:
+            if "://" in task.uri:
+                from odse.pipeline.discovery import open_bytes
+
+                raw = open_bytes(task.uri)
+            else:
+                with open(task.uri, "rb") as fh:
+                    raw = fh.read()
+        except OSError as exc:
+            from odse.errors import InputError
+
+            raise InputError(f"cannot read {task.uri}: {exc.strerror or exc}",
+                             code="INPUT_UNREADABLE", file=task.uri) from None
+        digest = task.sha256 or hashlib.sha256(raw).hexdigest()
+        return InputData(task.uri, content=raw, gzip=raw[:2] == b"\x1f\x8b"), digest
+    from odse.pipeline.planning import file_sha256
+
+    return task.uri, file_sha256(task.uri)
 
 
 def _validate(table: pa.Table, task: Task, out: Outcome) -> pa.Table:
