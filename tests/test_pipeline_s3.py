@@ -57,3 +57,23 @@ def test_run_over_an_s3_prefix(s3, tmp_path: Path):
     assert uris[0] == "s3://exports/incoming/enphase/FLEET-002/2026-01-01.json"
     again = run_pipeline(tmp_path / "pipeline.yaml", jobs=1)
     assert again.outcomes == [] and "skipped 8" in again.summary()
+
+
+def test_lake_and_log_on_s3(s3, tmp_path: Path):
+    fleet = tmp_path / "fleet"
+    subprocess.run([sys.executable, str(ROOT / "tools" / "gen_fleet.py"), str(fleet),
+                    "--sites", "4", "--days", "1"], check=True, capture_output=True)
+    (fleet / "generic_mapping.yaml").write_bytes(
+        (ROOT / "examples" / "fleet" / "generic_mapping.yaml").read_bytes())
+    spec = (ROOT / "examples" / "fleet" / "pipeline.yaml").read_text()
+    (fleet / "pipeline.yaml").write_text(spec.replace("path: out/lake/energy",
+                                                      "path: s3://lake/fleet/energy"))
+    s3.create_dir("lake")
+    from odse.pipeline import read_log, run_pipeline
+
+    first = run_pipeline(fleet / "pipeline.yaml", jobs=1)
+    assert first.exit_code == 0, [o.error for o in first.failed]
+    log = s3.get_file_info(pafs.FileSelector("lake/fleet/.energy.ingest-log"))
+    assert [info.base_name for info in log] == [f"{first.run_id}.jsonl"]
+    assert len(read_log("s3://lake/fleet/energy").latest()) == 4
+    assert run_pipeline(fleet / "pipeline.yaml", jobs=1).outcomes == []
