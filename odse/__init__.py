@@ -41,10 +41,19 @@ _EXPORTS: dict[str, str] = {
     "BatchValidationResult": "odse.validation",
     "PROFILES": "odse.validation",
     "enrich": "odse.enrichment",
+    # adapters to other libraries' DataFrames
+    "odse_to_pvlib": "odse.adapters.pvlib",
+    "pvlib_to_odse": "odse.adapters.pvlib",
+    "odse_to_openoa": "odse.adapters.openoa",
+    "openoa_to_odse": "odse.adapters.openoa",
+    # regulatory events
+    "normalize_regulatory_events": "odse.regulatory",
+    "REGULATORY_EVENT_SCHEMA_VERSION": "odse.regulatory",
     # writers
     "to_json": "odse.writers",
     "to_csv": "odse.writers",
     "to_parquet": "odse.writers",
+    "to_delta": "odse.writers",
     "to_dataframe": "odse.writers",
     # pipelines
     "run_pipeline": "odse.pipeline",
@@ -56,13 +65,17 @@ _EXPORTS: dict[str, str] = {
     "TransformError": "odse.errors",
     "UnknownSourceError": "odse.errors",
     "InputError": "odse.errors",
+    "LimitError": "odse.limits",
 }
+_SUBMODULES = ("limits",)  # odse.limits.override(...) works after a plain `import odse`
 
 __all__ = [
     "PROFILES",
+    "REGULATORY_EVENT_SCHEMA_VERSION",
     "BatchStream",
     "BatchValidationResult",
     "InputError",
+    "LimitError",
     "Mapping",
     "MappingError",
     "OdseError",
@@ -79,12 +92,18 @@ __all__ = [
     "enrich",
     "load_mapping",
     "load_pipeline",
+    "normalize_regulatory_events",
+    "odse_to_openoa",
+    "odse_to_pvlib",
+    "openoa_to_odse",
+    "pvlib_to_odse",
     "read_log",
     "run_pipeline",
     "source_info",
     "sources",
     "to_csv",
     "to_dataframe",
+    "to_delta",
     "to_json",
     "to_parquet",
     "transform",
@@ -98,6 +117,8 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:
+        return importlib.import_module(f"odse.{name}")
     module = _EXPORTS.get(name)
     if module is None:
         raise AttributeError(f"module 'odse' has no attribute {name!r}")
@@ -111,6 +132,8 @@ def __dir__() -> list[str]:
 
 
 if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
+    from odse.adapters.openoa import odse_to_openoa, openoa_to_odse
+    from odse.adapters.pvlib import odse_to_pvlib, pvlib_to_odse
     from odse.api import (
         BatchStream,
         RecordStream,
@@ -124,6 +147,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from odse.mapping import Mapping, check_mapping, load_mapping
     from odse.pipeline import load_pipeline, read_log, run_pipeline
     from odse.registry import source_info, sources
+    from odse.regulatory import REGULATORY_EVENT_SCHEMA_VERSION, normalize_regulatory_events
     from odse.report import Records, Reject, Report
     from odse.validation import (
         PROFILES,
@@ -134,4 +158,4 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
         validate_batch,
         validate_file,
     )
-    from odse.writers import to_csv, to_dataframe, to_json, to_parquet
+    from odse.writers import to_csv, to_dataframe, to_delta, to_json, to_parquet

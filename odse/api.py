@@ -11,13 +11,16 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from odse import records, registry
+from odse.engine import reading
+from odse.engine.fields import ZONE_SOURCE
 from odse.engine.rejects import LOCATION_FIELD
 from odse.engine.timestamps import zone_name
 from odse.engine.variant import RunContext, Variant
 from odse.errors import MappingError, ParameterError
-from odse.mapping import Mapping, load_mapping
+from odse.mapping import Mapping, generic, load_mapping, short_form
 from odse.mapping.generic import parse_column_map
 from odse.readers.inputs import InputData
 from odse.report import Records, Report
@@ -143,18 +146,44 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
     given = {"asset_id": asset_id, "timezone": timezone, **params}
     resolved = spec.resolve_params(given)
     inp = InputData.of(data)
+    spec = _settle_counter(spec, source, column_map if column_map is not None else mapping, inp)
     variant, root = spec.select(inp)
     run_params = dict(resolved)
     # fixed offsets normalised once (UTC+2 -> +02:00): every later step passes it to Arrow
-    run_params["timezone"] = zone_name(str(timezone or variant.zone or resolved.get("timezone")
-                                           or "UTC"))
+    spec_zone = variant.zone or resolved.get("timezone")     # the variant's, or a default
+    run_params["timezone"] = zone_name(str(timezone or spec_zone or "UTC"))
+    run_params[ZONE_SOURCE] = "caller" if timezone else "spec" if spec_zone else "assumed"
     report = Report(source=spec.name, variant=variant.name, input=inp.name,
                     input_bytes=inp.size)
-    absent = variant.absent_fields(inp)
+    absent = variant.absent_fields(inp, root)
     run = RunContext(params=run_params, report=report, errors=errors, absent=frozenset(absent),
                      lineage=bool(lineage))
     extra = (LOCATION_FIELD,) if lineage else ()
-    return BatchStream(variant, variant.run(inp, run, root), report, absent, extra)
+    return BatchStream(variant, reading.run(variant, inp, run, root), report, absent, extra)
+
+
+def _settle_counter(spec: Mapping, source: str | None, mapping: Any, inp: InputData) -> Mapping:
+    """Under ``generic_csv``, read a kWh column that never falls as a cumulative counter.
+
+    Decided from the head of the input (its first 64 KiB): at least two readings, none lower
+    than the one before; the report's variant is then ``rising_kwh_counter``. Name the
+    measure in the map to decide yourself.
+    """
+    short = mapping if isinstance(mapping, dict) else None
+    if isinstance(mapping, str) and "=" in mapping and "\n" not in mapping:
+        short = parse_column_map(mapping)
+    elif short is None and mapping is not None:
+        short = short_form(mapping)
+    column = generic.counter_candidate(source, short)
+    if column is None or short is None:
+        return spec
+    head = inp.head()
+    head = head[:head.rfind(b"\n") + 1] if b"\n" in head else head
+    sample = transform_table(head, source="csv", mapping=short)
+    energy = sample.column("kWh").combine_chunks().drop_null()
+    if len(energy) < 2 or pc.any(pc.less(pc.pairwise_diff(energy), 0)).as_py():
+        return spec
+    return load_mapping(generic.as_counter(short, column, name=str(source).lower()))
 
 
 def transform_table(data: Any, source: str | None = None, asset_id: str | None = None,

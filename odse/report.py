@@ -83,14 +83,27 @@ class Report:
     values_clipped: dict[str, int] = field(default_factory=dict)
     counter_resets: int = 0             # counters that restarted (their reading counted whole)
     counter_jitter: int = 0             # small counter drops, read as intervals of no energy
+    skipped: dict[str, int] = field(default_factory=dict)   # rows the spec skips, by reason
+    assumed_zone: str | None = None     # zone naive times were read in, none being given
+    sheet: str | None = None            # the workbook sheet read
     _reject_tables: list[pa.Table] = field(default_factory=list, repr=False)
     _rejects_cache: list[Reject] | None = field(default=None, repr=False)
     finished: bool = False
 
     @property
     def rows_out(self) -> int:
-        """Input rows that are in the output (``rows_read - rows_rejected``)."""
-        return self.rows_read - self.rows_rejected
+        """Input rows that are in the output (read, less rejected, less skipped)."""
+        return self.rows_read - self.rows_rejected - self.rows_skipped
+
+    @property
+    def rows_skipped(self) -> int:
+        """Input rows the spec skips on purpose (``skipped`` gives the reasons)."""
+        return sum(self.skipped.values())
+
+    def skip(self, reason: str, count: int) -> None:
+        """Count ``count`` input rows as skipped by the spec, for ``reason``."""
+        if count:
+            self.skipped[reason] = self.skipped.get(reason, 0) + count
 
     def add_rejects(self, table: pa.Table) -> None:
         """Append rejects (a table in ``REJECT_SCHEMA``)."""
@@ -141,6 +154,11 @@ class Report:
             text += f", {self.counter_resets} counter resets"
         if self.counter_jitter:
             text += f", {self.counter_jitter} counter drops read as no energy"
+        if self.skipped:
+            text += f", {self.rows_skipped} rows skipped (" + ", ".join(
+                f"{n}x {reason}" for reason, n in self.skipped.items()) + ")"
+        if self.assumed_zone:
+            text += f"; naive times read as {self.assumed_zone}: pass timezone="
         return text
 
     def to_dict(self, max_rejects: int | None = 1000) -> dict[str, Any]:
@@ -151,6 +169,8 @@ class Report:
                 "rows_rejected": self.rows_rejected, "records": self.records,
                 "values_clipped": dict(self.values_clipped),
                 "counter_resets": self.counter_resets, "counter_jitter": self.counter_jitter,
+                "rows_skipped": self.rows_skipped, "skipped": dict(self.skipped),
+                "assumed_zone": self.assumed_zone, "sheet": self.sheet,
                 "reasons": self.reasons(), "rejects": [r.to_dict() for r in rejects]}
 
     def log(self) -> None:

@@ -36,6 +36,15 @@ def test_records_are_json_native_and_carry_a_report():
     assert rows.report.rows_read == 2
     assert rows.report.records == 2
     assert rows.rejects == []
+    # FusionSolar times are naive local times and no zone was given: the summary says so
+    assert rows.report.summary() == ("2 rows read, 2 records, 0 rows rejected; naive times "
+                                     "read as UTC: pass timezone=")
+    assert rows.report.assumed_zone == "UTC"
+
+
+def test_a_given_zone_is_not_reported_as_assumed():
+    rows = odse.transform(HUAWEI, source="huawei", timezone="Europe/Berlin")
+    assert rows.report.assumed_zone is None
     assert rows.report.summary() == "2 rows read, 2 records, 0 rows rejected"
 
 

@@ -167,3 +167,20 @@ def test_the_library_log_is_restored_after_a_command(boom) -> None:  # type: ign
 def test_render_keeps_facts_the_message_does_not_state() -> None:
     exc = InputNotFoundError("file not found: a.csv", file="a.csv", row=4, value="N/A")
     assert errors.render(exc) == "file not found: a.csv (row 4, value 'N/A')"
+
+
+def test_version_command_prints_the_bare_version() -> None:
+    result = CliRunner().invoke(cli, ["version"])
+    assert result.exit_code == 0, result.output
+    assert result.stdout == f"{__version__}\n"
+
+
+def test_main_returns_the_exit_code_from_python(tmp_path, capsys) -> None:
+    from odse.cli import main
+
+    assert main(["version"]) == 0
+    assert capsys.readouterr().out == f"{__version__}\n"
+    assert main(["transform", "-s", "huawei", "-i", str(tmp_path / "missing.csv")]) == 3
+    assert "Error:" in capsys.readouterr().err
+    assert main(["transform", "-s", "no-such-source", "-i", str(tmp_path)]) == 2
+    assert main(["--no-such-option"]) == 2

@@ -152,11 +152,22 @@ def test_an_existing_folder_means_parquet_and_partition_by_and_mode_apply(tmp_pa
     assert [p.name for p in flat.iterdir()] == ["part-00000.parquet"]
 
 
-def test_records_without_asset_id_in_a_lake_get_a_warning(tmp_path: Path) -> None:
-    result = invoke("-s", "huawei", "-i", ALPHA, "-o", f"{tmp_path}/lake/")
-    assert result.exit_code == 0
-    assert ("odse: warning: 263 records have no asset_id and went to the "
-            "asset_id=__HIVE_DEFAULT_PARTITION__ partition; give --asset-id ID") in result.stderr
+def test_records_without_asset_id_into_an_asset_lake_fail_and_leave_it(tmp_path: Path) -> None:
+    lake = tmp_path / "lake"
+    assert invoke("-s", "huawei", "-i", ALPHA, "--asset-id", "A", "-o", f"{lake}/").exit_code == 0
+    before = sorted((p.relative_to(lake).as_posix(), p.stat().st_mtime_ns)
+                    for p in lake.rglob("*"))
+    result = invoke("-s", "huawei", "-i", ALPHA, "-o", f"{lake}/")
+    assert result.exit_code == 3
+    assert result.stderr.startswith(
+        "Error: a record has no 'asset_id' (263 of the 263 records in its batch have none), "
+        "and the lake is partitioned by 'asset_id'; nothing was written (row 1). Give every "
+        "record an asset_id (odse transform --asset-id ID, or asset_id= in transform()), or "
+        "partition without it (--partition-by year,month,day")
+    assert "Traceback" not in result.stderr
+    assert sorted((p.relative_to(lake).as_posix(), p.stat().st_mtime_ns)
+                  for p in lake.rglob("*")) == before
+    assert not list(tmp_path.glob(".lake.odse-*"))
 
 
 # ------------------------------------------------------------------ usage errors (exit 2)

@@ -9,6 +9,7 @@ A case file is YAML holding one case or a list of cases. A case::
     params: {timezone: Europe/Berlin}          # keyword arguments of odse.transform
     input: |                                   # the input, as text
       ...
+    input_file: data/report.xlsx               # or a file (a workbook), relative to the case
     expect:                                    # the records, in output order
       - {timestamp: "2024-06-01T10:00:00Z", kWh: 1.5, error_type: normal}
     rejects: 1                                 # rows rejected (optional; when absent and
@@ -61,7 +62,7 @@ HERE = Path(__file__).resolve().parent
 CASES_DIR = Path(os.environ.get("ODSE_CONFORMANCE") or HERE / "conformance")
 MAPPINGS_DIR = Path(os.environ["ODSE_MAPPINGS"]) if os.environ.get("ODSE_MAPPINGS") else None
 BUILT_IN = MAPPINGS_DIR is None and "ODSE_CONFORMANCE" not in os.environ
-CASE_KEYS = {"name", "source", "mapping", "params", "input", "expect", "rejects",
+CASE_KEYS = {"name", "source", "mapping", "params", "input", "input_file", "expect", "rejects",
              "reject_codes", "variant", "unordered", "raises", "description"}
 
 
@@ -175,8 +176,9 @@ def reject_problems(records: odse.Records, case: dict[str, Any]) -> list[str]:
     report = records.report
     shown = [str(r) for r in records.rejects][:5]
     problems = []
-    if report.rows_read != report.rows_out + report.rows_rejected:
+    if report.rows_read != report.rows_out + report.rows_rejected + report.rows_skipped:
         problems.append(f"rows_read {report.rows_read} != rows_out {report.rows_out} + "
+                        f"rows_skipped {report.rows_skipped} + "
                         f"rows_rejected {report.rows_rejected}")
     want_rows = case.get("rejects")
     want_codes = case.get("reject_codes")
@@ -204,8 +206,11 @@ def transform_case(case: Case) -> odse.Records:
     own = own_mappings().get(str(source).lower()) if source else None
     if own is not None:
         source, mapping = None, own
-    text = spec["input"]
-    data = text.encode("utf-8") if isinstance(text, str) else text
+    if "input_file" in spec:
+        data = case.file.parent / spec["input_file"]
+    else:
+        text = spec["input"]
+        data = text.encode("utf-8") if isinstance(text, str) else text
     return odse.transform(data, source=source, mapping=mapping, **(spec.get("params") or {}))
 
 
@@ -214,8 +219,9 @@ def check_case(case: Case) -> list[str]:
     unknown = set(spec) - CASE_KEYS
     if unknown:
         return [f"unknown case keys {sorted(unknown)}; known: {sorted(CASE_KEYS)}"]
-    if "input" not in spec or ("expect" not in spec) == ("raises" not in spec):
-        return ["a case needs input and exactly one of expect or raises"]
+    if ("input" in spec) == ("input_file" in spec) or \
+            ("expect" not in spec) == ("raises" not in spec):
+        return ["a case needs input (or input_file) and exactly one of expect or raises"]
     raises = spec.get("raises")
     try:
         records = transform_case(case)

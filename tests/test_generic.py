@@ -115,3 +115,25 @@ def test_the_guide_scada_snippet(incoming):
     })
     assert {r["asset_id"] for r in rows} == {"SITE-DELTA", "SITE-EPSILON"}
     assert len(rows) == 192
+
+
+def test_generic_csv_reads_a_rising_kwh_column_as_a_counter() -> None:
+    text = "ts,e\n2026-02-09 12:00:00,100.0\n2026-02-09 12:05:00,100.5\n2026-02-09 12:10:00,101.5\n"
+    rows = odse.transform(text, source="generic_csv", column_map="timestamp=ts,kWh=e")
+    assert [(r["timestamp"], r["kWh"]) for r in rows] == [
+        ("2026-02-09T11:55:00Z", 0.0), ("2026-02-09T12:00:00Z", 0.5),
+        ("2026-02-09T12:05:00Z", 1.0)]
+    assert rows.report.variant == "rising_kwh_counter"      # the guess is in the report
+    # csv and generic never guess; a column that falls is energy per row under any name
+    plain = odse.transform(text, source="csv", mapping={"timestamp": "ts", "kWh": "e"})
+    assert [r["kWh"] for r in plain] == [100.0, 100.5, 101.5]
+    falling = text.replace("101.5", "0.7")
+    rows = odse.transform(falling, source="generic_csv", column_map="timestamp=ts,kWh=e")
+    assert [r["kWh"] for r in rows] == [100.0, 100.5, 0.7]
+    # one reading is energy, as is a map that names the measure
+    one = odse.transform("ts,e\n2026-02-09 12:00:00,5.0\n", source="generic_csv",
+                         column_map={"timestamp": "ts", "kWh": "e"})
+    assert [r["kWh"] for r in one] == [5.0]
+    named = odse.transform(text, source="generic_csv",
+                           mapping={"timestamp": "ts", "kWh": {"column": "e"}})
+    assert [r["kWh"] for r in named] == [100.0, 100.5, 101.5]

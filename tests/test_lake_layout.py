@@ -70,24 +70,31 @@ def test_time_parts_come_from_utc_and_are_zero_padded(tmp_path):
     ]
 
 
-def test_missing_values_go_to_the_null_partition_never_to_floats(tmp_path):
-    records = [*_records(), {"kWh": 1.0, "error_type": "normal"},
-               {"timestamp": "2026-02-09T05:00:00Z", "kWh": 2.0, "asset_id": ""}]
-    to_parquet(records, tmp_path, partition_by=DAILY)
-    files = _files(tmp_path)
-    assert f"asset_id={NULL_PARTITION}/year=2026/month=02/day=09/part-00000.parquet" in files
-    assert (f"asset_id={NULL_PARTITION}/year={NULL_PARTITION}/month={NULL_PARTITION}/"
-            f"day={NULL_PARTITION}/part-00000.parquet") in files
-    assert not any(".0" in name or "nan" in name.lower() for name in files)
-    table = _read(tmp_path)
-    assert table.num_rows == 5
-    assert table.column("asset_id").to_pylist().count(None) == 2
+def test_a_record_without_a_partition_value_fails_before_anything_is_written(tmp_path):
+    to_parquet(_records(), tmp_path, partition_by=DAILY)
+    before = {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")}
+    for bad, field in (({"timestamp": "2026-02-09T05:00:00Z", "kWh": 2.0, "asset_id": ""},
+                        "asset_id"),
+                       ({"timestamp": "2026-02-10T05:00:00Z", "kWh": 2.0}, "asset_id"),
+                       ({"kWh": 1.0, "asset_id": "A"}, "year")):
+        with pytest.raises(OutputError) as caught:
+            to_parquet([*_records(), bad], tmp_path, partition_by=DAILY)
+        assert caught.value.code == "PARTITION_MISSING"
+        assert caught.value.field == field
+        assert caught.value.row == 4
+        assert "nothing was written" in str(caught.value)
+        if field == "asset_id":
+            assert "--asset-id" in str(caught.value)
+            assert "--partition-by year,month,day" in str(caught.value)
+    assert {path: path.stat().st_mtime_ns for path in tmp_path.rglob("*")} == before
+    assert NULL_PARTITION not in "".join(_files(tmp_path))
 
 
-def test_a_partition_column_the_records_lack_is_the_null_partition(tmp_path):
-    to_parquet([{"timestamp": "2026-02-09T00:00:00Z", "kWh": 1.0}], tmp_path,
-               partition_by=["direction"])
-    assert _files(tmp_path) == [f"direction={NULL_PARTITION}/part-00000.parquet"]
+def test_a_partition_column_the_records_lack_is_refused(tmp_path):
+    with pytest.raises(OutputError, match="a record has no 'direction'"):
+        to_parquet([{"timestamp": "2026-02-09T00:00:00Z", "kWh": 1.0}], tmp_path,
+                   partition_by=["direction"])
+    assert _files(tmp_path) == []
 
 
 @pytest.mark.parametrize("value", ["../../x", "a/b", "..", "/etc", "a\\b", "k=v", "100%",
@@ -246,9 +253,8 @@ def test_timestamps_are_microseconds_in_utc(tmp_path):
         dt.datetime(2026, 2, 9, 12, 0, 0, 1, tzinfo=dt.timezone.utc)]
 
 
-def test_a_value_spelled_like_the_null_partition_joins_it(tmp_path):
-    rows = [{"timestamp": "2026-02-09T00:00:00Z", "kWh": 1.0},
-            {"timestamp": "2026-02-09T01:00:00Z", "kWh": 2.0, "asset_id": NULL_PARTITION}]
-    to_parquet(rows, tmp_path, partition_by=["asset_id"])
-    assert _files(tmp_path) == [f"asset_id={NULL_PARTITION}/part-00000.parquet"]
-    assert pq.read_table(next(tmp_path.rglob("*.parquet"))).num_rows == 2
+def test_a_value_spelled_like_the_null_partition_is_refused(tmp_path):
+    rows = [{"timestamp": "2026-02-09T01:00:00Z", "kWh": 2.0, "asset_id": NULL_PARTITION}]
+    with pytest.raises(OutputError, match="Hive's folder name for a missing value"):
+        to_parquet(rows, tmp_path, partition_by=["asset_id"])
+    assert _files(tmp_path) == []

@@ -111,7 +111,16 @@ def test_yaml_syntax_error_has_a_line(tmp_path):
 def test_wrong_language_version(tmp_path):
     err = load_error(tmp_path, GOOD.replace("odse_mapping: 1", "odse_mapping: 2"))
     assert "unsupported mapping language version 2" in str(err)
-    assert "write 'odse_mapping: 1'" in str(err)
+    assert "reads versions 1 and 1.1" in str(err)
+
+
+def test_a_version_1_spec_may_not_use_what_1_1_added(tmp_path):
+    spec = GOOD + "where: {column: kWh, gt: 0}\n"
+    err = load_error(tmp_path, spec)
+    assert err.code == "MAPPING_VERSION"
+    assert "where: was added in mapping language 1.1" in str(err)
+    assert "odse_mapping: 1.1" in str(err)
+    assert odse.load_mapping(spec.replace("odse_mapping: 1", "odse_mapping: 1.1"))
 
 
 def test_missing_fields_and_format(tmp_path):
@@ -179,3 +188,22 @@ def test_a_counter_other_than_kwh_needs_kwh_to_be_the_counter(tmp_path):
     assert "drop measure: counter from kWh_total" in str(err)
     both = GOOD.replace("unit: Wh}", "unit: Wh, measure: counter}")
     assert odse.load_mapping(write(tmp_path, both + "  kWh_total: {column: T, measure: counter}\n"))
+
+
+def test_first_reading_needs_a_counter_and_an_interval(tmp_path):
+    err = load_error(tmp_path, GOOD.replace("unit: Wh}", "unit: Wh, first_reading: zero}"))
+    assert "first_reading applies to counters only" in str(err)
+    assert err.key_path == "fields.kWh.first_reading"
+    err = load_error(tmp_path, GOOD.replace(
+        "unit: Wh}", "unit: Wh, measure: counter, first_reading: zero}"))
+    assert "first_reading: zero needs the interval" in str(err)
+    assert "interval_minutes" in str(err)
+    err = load_error(tmp_path, GOOD.replace(
+        "unit: Wh}", "unit: Wh, measure: counter, first_reading: once}"))
+    assert "first_reading" in str(err)
+
+
+def test_interval_fallback_must_be_minutes(tmp_path):
+    spec = GOOD.replace("format: csv\n", "format: csv\nparams: {interval_minutes: {type: number}}\n"
+                        "interval: {param: interval_minutes, default: data, fallback: soon}\n")
+    assert "fallback" in str(load_error(tmp_path, spec))

@@ -146,10 +146,12 @@ def test_killed_mid_commit_then_rerun(fleet: Path, tmp_path: Path):
     assert {o.task.reason for o in again.outcomes} == {"new"}
     check_consistent(fleet)
     staging = [p.name for p in lake_of(fleet).parent.iterdir() if p.name.startswith(".")]
-    assert staging == [".energy.ingest-log"], "the killed run's staging folder is cleaned up"
-    # the lake itself holds only partition folders and Parquet files, for every reader
-    names = {p.suffix for p in lake_of(fleet).rglob("*") if p.is_file()}
+    assert staging == [], "the killed run's staging folder is cleaned up"
+    # beside the partitions, only the log (one file: the killed run left none)
+    names = {p.suffix for p in lake_of(fleet).rglob("*") if p.is_file()
+             and "_odse" not in p.parts}
     assert names == {".parquet"}
+    assert len(list((lake_of(fleet) / "_odse" / "ingest-log").iterdir())) == 1
 
 
 def test_dry_run_lists_and_changes_nothing(fleet: Path):

@@ -73,7 +73,7 @@ def test_lake_and_log_on_s3(s3, tmp_path: Path):
 
     first = run_pipeline(fleet / "pipeline.yaml", jobs=1)
     assert first.exit_code == 0, [o.error for o in first.failed]
-    log = s3.get_file_info(pafs.FileSelector("lake/fleet/.energy.ingest-log"))
+    log = s3.get_file_info(pafs.FileSelector("lake/fleet/energy/_odse/ingest-log"))
     assert [info.base_name for info in log] == [f"{first.run_id}.jsonl"]
     assert len(read_log("s3://lake/fleet/energy").latest()) == 4
     assert run_pipeline(fleet / "pipeline.yaml", jobs=1).outcomes == []

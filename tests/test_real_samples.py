@@ -14,6 +14,7 @@ import itertools
 import json
 import math
 import re
+import warnings
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -201,6 +202,67 @@ def sungrow_report(name: str) -> Expected:
     return exp
 
 
+def _fixed_offset(text: str) -> timezone:
+    """``UTC+01:00`` as a fixed zone (the Solarman "Time Zone" column)."""
+    m = re.fullmatch(r"\s*UTC([+-])(\d{2}):(\d{2})\s*", text)
+    assert m, f"unexpected zone text {text!r}"
+    minutes = int(m.group(2)) * 60 + int(m.group(3))
+    return timezone(timedelta(minutes=-minutes if m.group(1) == "-" else minutes))
+
+
+def solarman_daily(name: str) -> Expected:
+    """Solarman Daily Statistics .xlsx, read with openpyxl: a day's totals a row, each day
+    starting at midnight in the zone its own row names."""
+    openpyxl = pytest.importorskip("openpyxl")
+    with warnings.catch_warnings():
+        # openpyxl notes that the portal's file has no default style; harmless here
+        warnings.filterwarnings("ignore", "Workbook contains no default style")
+        book = openpyxl.load_workbook(REAL / "solarman" / name, read_only=True)
+        rows = [list(r) for r in book.worksheets[0].iter_rows(values_only=True)]
+    header, data = [str(c).strip() for c in rows[0]], rows[1:]
+    columns = {"production": ("Production-Today(kWh)", 1),
+               "consumption": ("Consumption-Today(kWh)", 1),
+               "grid_import": ("Energy Purchased-Today(kWh)", 1),
+               "grid_export": ("Feed-in Power-Today(kWh)", -1),
+               "battery_charge": ("Energy Charged-This Day(kWh)", 1),
+               "battery_discharge": ("Energy Discharged-This Day(kWh)", 1)}
+    exp = Expected(rows_read=len(data))
+    day, zone = header.index("Updated Time"), header.index("Time Zone")
+    starts = [datetime.strptime(str(r[day]), "%Y/%m/%d").replace(tzinfo=_fixed_offset(r[zone]))
+              for r in data]
+    for channel, (column, sign) in columns.items():
+        i = header.index(column)
+        values = [float(r[i]) for r in data]   # the cells hold the numbers as text
+        exp.records[channel] = len(values)
+        exp.kwh[channel] = sign * math.fsum(values)
+        exp.timestamps[channel] = [iso(d) for d in starts]
+    return exp
+
+
+def solax_daily(name: str, zone: str) -> Expected:
+    """SolaX Cloud Daily Report .xls (BIFF), read with xlrd: settings in row 1, the header in
+    row 4, a day's totals a row; each day starts at local midnight in ``zone``."""
+    xlrd = pytest.importorskip("xlrd")
+    sheet = xlrd.open_workbook(str(REAL / "solax" / name)).sheet_by_index(0)
+    rows = [sheet.row_values(i) for i in range(sheet.nrows)]
+    at = next(i for i, r in enumerate(rows) if r[0] == "Time")
+    header, data = rows[at], [r for r in rows[at + 1:] if any(str(c).strip() for c in r)]
+    columns = {"production": ("PV Yield Energy (kWh)", 1),
+               "consumption": ("Consumed Energy (kWh)", 1),
+               "grid_import": ("Energy From Grid (kWh)", 1),
+               "grid_export": ("Feed-in Energy (kWh)", -1)}
+    exp = Expected(rows_read=len(data))
+    tz = ZoneInfo(zone)
+    starts = [datetime.strptime(r[0], "%Y-%m-%d").replace(tzinfo=tz) for r in data]
+    for channel, (column, sign) in columns.items():
+        i = header.index(column)
+        values = [float(r[i]) for r in data]
+        exp.records[channel] = len(values)
+        exp.kwh[channel] = sign * math.fsum(values)
+        exp.timestamps[channel] = [iso(d) for d in starts]
+    return exp
+
+
 def fronius_doc(name: str) -> dict[str, Any]:
     return json.loads((REAL / "fronius" / name).read_text(encoding="utf-8"))
 
@@ -312,6 +374,17 @@ SAMPLES = [
     Sample("sungrow/isolarcloud_Monthly.Report_PLANT_NAME_20241011100248.csv", "sungrow",
            "statistics_report_csv",
            lambda: sungrow_report("isolarcloud_Monthly.Report_PLANT_NAME_20241011100248.csv")),
+    Sample("solarman/Solarman-Daily.Statistics-20250316.xlsx", "solarman",
+           "daily_statistics_xlsx",
+           lambda: solarman_daily("Solarman-Daily.Statistics-20250316.xlsx")),
+    Sample("solax/solaxcloud_daily_report_Dummy_Site_2023-06.xls", "solaxcloud",
+           "daily_report_xls",
+           lambda: solax_daily("solaxcloud_daily_report_Dummy_Site_2023-06.xls", AMSTERDAM),
+           (("timezone", AMSTERDAM),)),
+    Sample("solax/solaxcloud_daily_report_Dummy_Site_2023-10.xls", "solaxcloud",
+           "daily_report_xls",
+           lambda: solax_daily("solaxcloud_daily_report_Dummy_Site_2023-10.xls", AMSTERDAM),
+           (("timezone", AMSTERDAM),)),
     Sample("fronius/solarapi_v1_GetArchiveData_Detail_meter_2017-08-30.json", "fronius",
            "archive_meter_counters_json",
            lambda: fronius_meter_detail("solarapi_v1_GetArchiveData_Detail_meter_2017-08-30.json")),
@@ -499,8 +572,11 @@ def test_fronius_meter_channels_are_net() -> None:
             assert rec["kWh"] >= 0, f"import is positive in a net reading: {rec}"
 
 
-@pytest.mark.parametrize("sample", [s for s in SAMPLES if s.source in ("enphase", "sungrow")],
-                         ids=[s.id for s in SAMPLES if s.source in ("enphase", "sungrow")])
+CHANNELLED = ("enphase", "sungrow", "solaxcloud")
+
+
+@pytest.mark.parametrize("sample", [s for s in SAMPLES if s.source in CHANNELLED],
+                         ids=[s.id for s in SAMPLES if s.source in CHANNELLED])
 def test_channel_conventions(sample: Sample) -> None:
     directions = {"production": "generation", "consumption": "consumption",
                   "grid_import": "net", "grid_export": "net"}

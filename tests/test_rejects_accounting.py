@@ -344,8 +344,8 @@ LATE = {
         "t,e\n2026-01-01 00:00:00,1.5\n2026-01-01 01:00:00,-0.002\n",
         {"source": "csv", "mapping": {"timestamp": "t", "kWh": "e"}}, "NEGATIVE_ENERGY"),
     "one interval and no interval length": (
-        '{"production": [{"end_at": 1770595500, "wh_del": 30, "devices_reporting": 12}]}',
-        {"source": "enphase"}, "UNKNOWN_INTERVAL"),
+        "date,totalActivePower,inverterMode\n2026-02-09 12:00:00,5000,MPPT\n",
+        {"source": "solaredge"}, "UNKNOWN_INTERVAL"),
     "a counter reading out of order": (
         "sep=,\nVersion CSV3\n\n,STP\n,SUNNY\n,XX\n,Metering.TotWhOut\n,Analog\n"
         "DD.MM.YYYY hh:mm:ss,[Wh]\n01.07.2025 12:00:00,1000\n01.07.2025 12:10:00,1100\n"

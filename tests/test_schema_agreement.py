@@ -12,19 +12,24 @@ path must be the same; jsonschema's errors at one path are reduced with odse's p
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import random
 import sys
+from pathlib import Path
 from typing import Any
 
 import jsonschema
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
+from click.testing import CliRunner
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from odse import validate_batch
-from odse.records import record_schema
+from odse.cli import cli
+from odse.records import known_fields, record_schema
 from odse.validation import codes
 
 SCHEMA = record_schema()
@@ -347,3 +352,128 @@ def test_arrow_tables_agree_with_their_dict_form(table: pa.Table) -> None:
     as_dicts = dict_form(table)
     assert odse_verdicts(table) == odse_verdicts(as_dicts)
     assert odse_verdicts(as_dicts) == [jsonschema_verdict(r) for r in as_dicts]
+
+
+# ---- every field, every input form --------------------------------------------------------------
+# Tables typed as odse's Arrow form declares each field (odse.records.known_fields), filled from
+# the same pools (only the values the column's type can hold), every field of the schema drawn;
+# the verdict must be the same for the table, its record batches, a RecordBatchReader, the dict
+# form, jsonschema on the dict form, and `odse validate` on the table written as Parquet and as
+# JSON Lines.
+
+FIELD_TYPES = known_fields()
+
+
+def _fits(value: Any, kind: pa.DataType) -> bool:
+    if pa.types.is_floating(kind):
+        return (isinstance(value, float) or (isinstance(value, int)
+                                             and not isinstance(value, bool)
+                                             and abs(value) < 2**53))
+    if pa.types.is_boolean(kind):
+        return isinstance(value, bool)
+    if pa.types.is_string(kind):
+        if not isinstance(value, str):
+            return False
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return False
+        return True
+    return False
+
+
+TYPED_POOLS = {name: [v for v in POOLS[name] if _fits(v, FIELD_TYPES[name])]
+               for name in PROPS}
+TYPED_POOLS["timestamp"] = [v for v in POOLS["timestamp"] if _fits(v, pa.string())]
+STAMPS = st.datetimes(min_value=dt.datetime(1970, 1, 1), max_value=dt.datetime(2100, 1, 1),
+                      timezones=st.just(dt.timezone.utc))
+FORMS_SEEN: list[int] = []
+
+
+@st.composite
+def typed_tables(draw: Any) -> pa.Table:
+    n = draw(st.integers(1, 60))
+    start, count = draw(st.integers(0, len(OPTIONAL) - 1)), draw(st.integers(1, 16))
+    names = [*REQUIRED, *(OPTIONAL * 2)[start:start + count]]
+    columns = {}
+    for name in names:
+        kind = FIELD_TYPES[name]
+        if name == "timestamp" and draw(st.booleans()):
+            value: Any = STAMPS
+        else:
+            kind = pa.string() if name == "timestamp" else kind
+            value = st.sampled_from(TYPED_POOLS[name])
+        nulls = st.none() if name not in REQUIRED or draw(st.integers(0, 9)) == 0 \
+            else st.nothing()
+        columns[name] = pa.array(draw(st.lists(nulls | value, min_size=n, max_size=n)), kind)
+    if "direction" not in columns and draw(st.booleans()):
+        columns["direction"] = pa.array(draw(st.lists(st.sampled_from(
+            ["net", "generation", "consumption", "bogus", None]), min_size=n, max_size=n)))
+    return pa.table(columns)
+
+
+def forms(table: pa.Table) -> dict[str, Any]:
+    half = table.num_rows // 2
+    batches = table.to_batches(max_chunksize=max(1, half))
+    return {"table": table, "record batch": table.combine_chunks().to_batches()[0],
+            "list of batches": batches, "reader": pa.RecordBatchReader.from_batches(
+                table.schema, batches), "dicts": dict_form(table)}
+
+
+@settings(max_examples=120, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(typed_tables())
+def check_every_form_agrees(table: pa.Table) -> None:
+    as_dicts = dict_form(table)
+    expected = [jsonschema_verdict(r) for r in as_dicts]
+    FORMS_SEEN.append(table.num_rows)
+    for form, data in forms(table).items():
+        assert odse_verdicts(data) == expected, form
+
+
+def test_every_field_in_every_form_agrees_with_jsonschema() -> None:
+    FORMS_SEEN.clear()
+    check_every_form_agrees()
+    assert sum(FORMS_SEEN) >= 2_500, f"corpus had {sum(FORMS_SEEN)} records"
+
+
+@pytest.mark.parametrize("name", OPTIONAL)
+def test_each_field_with_its_whole_pool_agrees_in_every_form(name: str) -> None:
+    pool = TYPED_POOLS[name]
+    n = len(pool) + 1
+    good = {"timestamp": pa.array(["2026-02-09T12:00:00Z"] * n),
+            "kWh": pa.array([-1.0, *([1.5] * (n - 1))]),
+            "error_type": pa.array(["normal"] * n), name: pa.array([None, *pool],
+                                                                    FIELD_TYPES[name])}
+    table = pa.table(good)
+    as_dicts = dict_form(table)
+    expected = [jsonschema_verdict(r) for r in as_dicts]
+    for form, data in forms(table).items():
+        assert odse_verdicts(data) == expected, form
+
+
+def cli_verdicts(path: Path, n: int) -> list[dict[str, str]]:
+    done = CliRunner().invoke(cli, ["validate", "-q", "--max-errors", "100000", str(path)])
+    assert done.exit_code in (0, 1), done.output
+    report = json.loads(done.stdout)
+    assert report["total"] == n
+    out: list[dict[str, str]] = [{} for _ in range(n)]
+    for error in report["errors"]:
+        out[error["record"]][error["path"]] = error["code"]
+    return out
+
+
+@settings(max_examples=12, deadline=None, database=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(table=typed_tables())
+def test_the_cli_agrees_on_parquet_and_json_lines(table: pa.Table, tmp_path: Path) -> None:
+    as_dicts = dict_form(table)
+    expected = [jsonschema_verdict(r) for r in as_dicts]
+    parquet = tmp_path / "records.parquet"
+    pq.write_table(table, parquet)
+    assert cli_verdicts(parquet, table.num_rows) == expected
+    lines = tmp_path / "records.jsonl"
+    lines.write_text("".join(json.dumps(r, allow_nan=True) + "\n" for r in as_dicts),
+                     encoding="utf-8")
+    assert cli_verdicts(lines, table.num_rows) == expected

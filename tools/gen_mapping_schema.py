@@ -1,4 +1,4 @@
-"""Write schemas/mapping-v1.json, the JSON Schema of the mapping language (version 1).
+"""Write schemas/mapping-v1.json, the JSON Schema of the mapping language (versions 1 and 1.1).
 
 The schema is kept as this readable Python structure and rendered to JSON, so that each
 definition sits next to the sentence a user sees when a spec breaks it. Run after editing:
@@ -11,6 +11,14 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+V11 = "added in language 1.1"
+
+
+def since_11(definition: dict, text: str) -> dict:
+    """Mark a definition as added in language 1.1 (a spec using it declares odse_mapping: 1.1)."""
+    return {**definition, "description": f"{text} ({V11})", "$comment": V11}
+
+
 SCALAR = {"type": ["string", "number", "integer", "boolean"]}
 NAME_LIST = {"oneOf": [{"type": "string", "minLength": 1},
                        {"type": "array", "items": {"type": "string", "minLength": 1}, "minItems": 1}]}
@@ -22,7 +30,7 @@ EXPR_PROPS = {
     # sources: exactly one of these
     "column": {**NAME_LIST, "description": "input column (CSV header name) or JSON path; a list gives aliases, the first present one is used"},
     "param": {"type": "string", "description": "a parameter of the transform (declared under params:)"},
-    "const": {**SCALAR, "description": "a constant value"},
+    "const": {"oneOf": [SCALAR, {"type": "null"}], "description": "a constant value; null (added in language 1.1) for an explicit 'no value'"},
     "first": {"type": "array", "items": EXPR_REF, "minItems": 1, "description": "the first non-null of several values"},
     "join": {"type": "array", "items": EXPR_REF, "minItems": 2, "description": "text of several values joined by `sep`"},
     "sep": {"type": "string", "description": "separator for join (default one space)"},
@@ -47,16 +55,19 @@ EXPR_PROPS = {
     "scale": {"type": "number", "description": "multiply by this factor (after unit conversion)"},
     "abs": {"type": "boolean", "description": "take the absolute value"},
     "measure": {"enum": ["energy", "power", "counter"], "description": "energy per interval (default), power (multiplied by the interval) or a cumulative counter (differenced per series)"},
+    "first_reading": {"enum": ["skip", "zero"], "description": "counters: a series' first reading opens an interval only (skip, default) or also gives a 0 kWh record for the interval that ends at it (zero)"},
     "clip": {"type": "object", "properties": {"min": {"type": "number"}, "max": {"type": "number"}},
              "additionalProperties": False, "minProperties": 1, "description": "clamp values into [min, max]; counted in the report"},
     "default": {**VALUE_OR_EXPR, "description": "value used where the input has none"},
     "required": {"type": "boolean", "description": "reject the row when this field has no value (timestamp and kWh always are)"},
     "rules": {"type": "array", "items": {"$ref": "#/$defs/rule"}, "minItems": 1, "description": "conditions checked in order before the value; the first that matches gives the field"},
     # timestamps
-    "format": {**NAME_LIST, "description": "strptime format(s), or iso8601, epoch_s, epoch_ms, auto"},
+    "format": {**NAME_LIST, "description": "strptime format(s), or iso8601, epoch_s, epoch_ms, excel (day serials, added in 1.1), auto"},
     "label": {"enum": ["start", "end", "instant"], "description": "what the source time marks: interval start, interval end, or an instant reading"},
     "nonexistent": {"enum": ["reject", "shift"], "description": "local times skipped by a daylight-saving change: reject the row (default) or shift forward"},
     "add_seconds": {**EXPR_REF, "description": "seconds to add to the time (keys that are offsets from a start)"},
+    "timezone": since_11({"oneOf": [{"type": "string"}, EXPR_REF]}, "zone of this field's naive times: an IANA name or +HH:MM, or a value object such as {column: Time Zone} giving it per row"),
+    "truncate": since_11({"enum": ["day", "month"]}, "move each time to the start of its local day or month in the zone, before it is placed in UTC (day and month totals)"),
     "description": {"type": "string"},
 }
 
@@ -75,7 +86,7 @@ SCHEMA = {
     "type": "object",
     "required": ["odse_mapping", "name"],
     "properties": {
-        "odse_mapping": {"const": 1, "description": "the mapping language version: 1"},
+        "odse_mapping": {"enum": [1, 1.1], "description": "the mapping language version: 1, or 1.1 for specs that use what 1.1 added"},
         "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$", "description": "source name: lower-case letters, digits, _ and -"},
         "aliases": {"type": "array", "items": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"}},
         "title": {"type": "string"},
@@ -86,7 +97,7 @@ SCHEMA = {
         "examples": {"type": "array", "items": {"$ref": "#/$defs/example"}},
         # a spec with a single shape may give the variant's keys at the top level
         **{k: {"$ref": f"#/$defs/variant/properties/{k}"} for k in (
-            "format", "csv", "json", "detect", "timezone", "interval", "order", "fields", "unpivot")},
+            "format", "csv", "json", "workbook", "detect", "timezone", "interval", "order", "where", "pivot", "fields", "unpivot")},
     },
     "additionalProperties": False,
     "$defs": {
@@ -106,18 +117,27 @@ SCHEMA = {
             "properties": {
                 "name": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]*$"},
                 "description": {"type": "string"},
-                "format": {"enum": ["csv", "json", "jsonl"], "description": "csv, json (one document) or jsonl (one object a line)"},
+                "format": {"enum": ["csv", "json", "jsonl", "workbook"], "description": "csv, json (one document), jsonl (one object a line) or workbook (.xlsx, .xlsm, .xls, .ods; added in language 1.1)"},
                 "csv": {"$ref": "#/$defs/csv"},
                 "json": {"$ref": "#/$defs/json"},
+                "workbook": {"$ref": "#/$defs/workbook"},
+                "where": since_11({"$ref": "#/$defs/condition"}, "keep only the input rows (records) this condition holds for; the others are counted in the report as skipped, with the condition as the reason"),
+                "pivot": since_11({"type": "object", "required": ["key", "value", "by"],
+                                   "properties": {"key": {"type": "string", "description": "the column or path whose values name the channels"},
+                                                  "value": {"type": "string", "description": "the column or path holding each entry's value"},
+                                                  "by": NAME_LIST},
+                                   "additionalProperties": False},
+                                  "long to wide: one record per value of the by columns (time, device), with a column per key value that the fields read"),
                 "detect": {"$ref": "#/$defs/detect"},
                 "timezone": {"type": "string", "description": "zone of naive times unless the caller gives timezone= (IANA name or +HH:MM)"},
                 "interval": {"oneOf": [
                     {"type": "number", "exclusiveMinimum": 0},
                     {"enum": ["data", "day"]},
                     {"type": "object", "properties": {"param": {"type": "string"},
-                                                      "default": {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"enum": ["data", "day"]}]}},
+                                                      "default": {"oneOf": [{"type": "number", "exclusiveMinimum": 0}, {"enum": ["data", "day"]}]},
+                                                      "fallback": {"type": "number", "exclusiveMinimum": 0, "description": "minutes used where the data cannot tell the interval (a single reading in its series)"}},
                      "required": ["param"], "additionalProperties": False}],
-                    "description": "interval length in minutes, {param: name}, data (median spacing of the readings) or day"},
+                    "description": "interval length in minutes, {param: name}, data (median spacing of the readings) or day; {param: name, default: data, fallback: minutes} for a documented length when a series has one reading"},
                 "order": {"enum": ["input", "time"], "description": "keep input order (default) or sort each batch by time"},
                 "fields": {"type": "object", "additionalProperties": EXPR_REF,
                            "required": ["timestamp"],
@@ -150,6 +170,25 @@ SCHEMA = {
             },
             "additionalProperties": False,
         },
+        "workbook": since_11({
+            "type": "object",
+            "properties": {
+                "sheet": {"oneOf": [
+                    {"type": "string", "description": "the sheet's name"},
+                    {"type": "integer", "description": "the sheet's position, from 0 (-1: the last)"},
+                    {"type": "object", "properties": {"match": {"type": "string"}}, "required": ["match"], "additionalProperties": False,
+                     "description": "the first sheet whose name matches this regular expression"}],
+                    "description": "which sheet: a name, a position from 0, or {match: regex} (default: the first sheet)"},
+                "header": {"type": "object", "properties": {
+                    "row": {"type": "integer", "minimum": 1, "description": "the sheet row (from 1) that holds the column names"},
+                    "find": {"type": "array", "items": NAME_LIST, "minItems": 1, "description": "columns the header row must hold (default: the variant's required columns)"},
+                    "within": {"type": "integer", "minimum": 1, "description": "rows searched for the header (default 30)"}},
+                    "additionalProperties": False,
+                    "description": "the header row: fixed, or found as the first row holding the required columns; rows above it are skipped"},
+                "skip_footer": {"type": "integer", "minimum": 0, "description": "rows at the end of the sheet to skip (totals); counted as skipped"},
+            },
+            "additionalProperties": False,
+        }, "how to read a spreadsheet workbook: the sheet and the header row"),
         "json": {
             "type": "object",
             "properties": {
@@ -193,7 +232,7 @@ SCHEMA = {
                 "all": {"type": "array", "items": {"$ref": "#/$defs/condition"}, "minItems": 1},
                 "any": {"type": "array", "items": {"$ref": "#/$defs/condition"}, "minItems": 1},
                 "not": {"$ref": "#/$defs/condition"},
-                **{k: v for k, v in EXPR_PROPS.items() if k not in ("rules", "default", "required", "measure", "label", "nonexistent", "format", "add_seconds", "description")},
+                **{k: v for k, v in EXPR_PROPS.items() if k not in ("rules", "default", "required", "measure", "first_reading", "label", "nonexistent", "format", "add_seconds", "description", "timezone", "truncate")},
                 **COND_OPS,
             },
             "additionalProperties": False,

@@ -1,11 +1,12 @@
-"""The ``odse`` command line: transform, validate, sources, mapping, schema.
+"""The ``odse`` command line: transform, validate, sources, mapping, schema, version.
 
 ``main`` is the console script (``pyproject.toml``: ``odse = "odse.cli:main"``) and the body
 of ``python -m odse``. Modules: ``app`` (the group, global options, failure handling),
 ``errors`` (messages and exit codes), ``console`` (stderr lines, progress bar), and one module
 per command: ``transform``, ``validate`` (with ``record_files`` reading its inputs),
-``sources``, ``mapping``, ``schema``, ``run`` (pipelines). Only click is imported at start-up;
-pyarrow and the engine load when a command runs, so ``odse --help`` is fast. See ``docs/cli.md``.
+``sources``, ``mapping``, ``schema``, ``version``, ``run`` (pipelines). Only click is
+imported at start-up; pyarrow and the engine load when a command runs, so ``odse --help``
+is fast. See ``docs/cli.md``.
 """
 
 from __future__ import annotations
@@ -14,13 +15,17 @@ import importlib.abc
 import sys
 from typing import Any
 
+import click
+
 from odse.cli.app import cli
 from odse.cli.mapping import mapping_group
+from odse.cli.report import report_command
 from odse.cli.run import run_command
 from odse.cli.schema import schema_command
 from odse.cli.sources import sources_group
 from odse.cli.transform import transform_command
 from odse.cli.validate import validate_command
+from odse.cli.version import version_command
 
 cli.add_command(transform_command)
 cli.add_command(validate_command)
@@ -28,20 +33,33 @@ cli.add_command(sources_group)
 cli.add_command(mapping_group)
 cli.add_command(schema_command)
 cli.add_command(run_command)
+cli.add_command(report_command)
+cli.add_command(version_command)
 
 
-def main(argv: list[str] | None = None) -> Any:
-    """Run the command line (the ``odse`` console script).
+def main(argv: list[str] | None = None) -> int:
+    """Run the command line (the ``odse`` console script) and return its exit code.
 
-    Meant to be a process of its own: pyarrow in this process is told that pandas is not
-    installed (see ``_without_pandas``). Embed the commands with ``cli`` instead.
+    ``main(["transform", "-s", "huawei", "-i", "export.csv", "-o", "out.jsonl"])`` from
+    Python returns 0, 1, 2 or 3 (see docs/cli.md) instead of leaving the interpreter.
+    While it runs, pyarrow in this process is told that pandas is not installed (see
+    ``_without_pandas``), which is undone before it returns.
     """
     finder = _without_pandas()
     try:
-        return cli.main(args=argv, prog_name="odse")
+        cli.main(args=argv, prog_name="odse")
+    except SystemExit as exc:
+        code = exc.code
+        if code is None:
+            return 0
+        if isinstance(code, int):
+            return code
+        click.echo(code, err=True)
+        return 1
     finally:
         if finder in sys.meta_path:
             sys.meta_path.remove(finder)
+    return 0
 
 
 def _without_pandas() -> _NoPandas:

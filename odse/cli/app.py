@@ -21,7 +21,8 @@ from odse.cli import errors
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"],
                                     "max_content_width": 100}
 
-COMMAND_ORDER = ("transform", "validate", "run", "sources", "mapping", "schema")
+COMMAND_ORDER = ("transform", "validate", "run", "report", "sources", "mapping", "schema",
+                 "version")
 
 
 @contextmanager
@@ -114,13 +115,26 @@ Docs: docs/cli.md"""
                       help="Print the version (odse X.Y.Z) and exit.")
 @click.option("--debug", is_flag=True, envvar=errors.DEBUG_ENV,
               help=f"Print tracebacks and debug logs (also {errors.DEBUG_ENV}=1).")
+@click.option("--limit", "limit_items", multiple=True, metavar="NAME=N",
+              help="Raise (or lower) a safety limit, repeatable: json_depth, csv_line_bytes, "
+                   "csv_quoted_lines, gzip_ratio, gzip_floor, spec_nodes, spec_depth, "
+                   "spec_bytes, reject_value_chars (docs/limits.md).")
 @click.pass_context
-def cli(ctx: click.Context, debug: bool) -> None:
+def cli(ctx: click.Context, debug: bool, limit_items: tuple[str, ...]) -> None:
     """Turn solar, wind and storage exports into validated ODS-E energy records.
 
     transform reads one OEM export and writes records as JSON Lines, CSV or a
-    Hive-partitioned Parquet lake; validate checks records; sources and mapping
+    Hive-partitioned Parquet lake; validate checks records; report writes an
+    HTML data-quality page; sources and mapping
     show and test the mapping specs that drive the transform.
     """
     ctx.ensure_object(dict)
     ctx.obj["debug"] = debug
+    if limit_items:
+        from odse import limits
+        from odse.errors import OdseError
+
+        try:
+            limits.set_limits(**limits.parse(list(limit_items)))
+        except OdseError as exc:
+            errors.fail(errors.render(exc))

@@ -29,26 +29,36 @@ def mapping_group() -> None:
 def check_command(specs: tuple[str, ...]) -> None:
     """Check mapping specs against the mapping language.
 
-    Prints 'OK: FILE (source NAME, N variants)' on stdout for a good spec, and
-    'Error: FILE:LINE: problem (at key.path). what to do' on stderr for a bad one.
-    A built-in source's name checks its spec. Exit 0 when all are good, 2 otherwise.
+    Every expression is also run over a few synthetic rows, so that a spec that would
+    crash at run time fails here. Prints 'OK: FILE (source NAME, N variants)' on stdout
+    for a good spec, and 'Error: FILE:LINE: problem (at key.path). what to do' on stderr
+    for a bad one; 'Warning: ...' on stderr for a variant that reads times without an
+    offset and declares no zone. A built-in source's name checks its spec. Exit 0 when
+    all are good (warnings included), 2 otherwise (3 when a spec goes past a limit:
+    odse --limit).
     """
     from odse.errors import OdseError
+    from odse.mapping.dry_run import dry_run, warnings
 
     bad = 0
     for spec in specs:
         try:
             mapping = _load(spec)
+            problems = dry_run(mapping)
+            if problems:
+                raise problems[0]
         except OdseError as exc:
             errors.echo_error(errors.render(exc))
-            bad += 1
+            bad = max(bad, errors.exit_code_of(exc))
             continue
+        for warning in warnings(mapping):
+            click.echo(f"Warning: {spec}: {warning}", err=True)
         variants = console.plural(len(mapping.variants), "variant")
         examples = _example_count(mapping)
         tail = f", {console.plural(examples, 'example')}" if examples else ""
         click.echo(f"OK: {spec} (source {mapping.name}, {variants}{tail})")
     if bad:
-        raise click.exceptions.Exit(errors.USAGE)
+        raise click.exceptions.Exit(bad if bad == errors.IO_FAILURE else errors.USAGE)
 
 
 @mapping_group.command("test", context_settings=CONTEXT_SETTINGS)
@@ -71,7 +81,9 @@ def test_command(specs: tuple[str, ...]) -> None:
             mapping = _load(spec)
         except OdseError as exc:
             errors.echo_error(errors.render(exc))
-            raise click.exceptions.Exit(errors.USAGE) from None
+            code = errors.exit_code_of(exc)
+            raise click.exceptions.Exit(code if code == errors.IO_FAILURE
+                                        else errors.USAGE) from None
         results = run_examples(mapping)
         if not results:
             errors.echo_error(f"{spec} has no examples to run; add some under examples: "

@@ -24,18 +24,24 @@ import csv
 import io
 import json
 import os
+import posixpath
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import unquote
 
 import pyarrow as pa
 import pyarrow.csv as pcsv
+import pyarrow.fs as pafs
 import pyarrow.json as pajson
 import pyarrow.parquet as pq
 
+from odse import limits
 from odse.errors import InputError, InputNotFoundError
+from odse.filesystems import from_uri, is_uri
+from odse.readers import json_input
+from odse.readers.inputs import InputData, release
 from odse.records import record_schema
 
 PIECE_ROWS = 1 << 17
@@ -76,6 +82,15 @@ class Source:
     given: str
     kind: str | None  # parquet, json, csv; None: tell from the bytes
     data: bytes | None = None
+    fs: Any = None
+    """The ``pyarrow.fs`` filesystem of a file named by URI (``path`` is inside it)."""
+    path: str = ""
+
+    def open(self) -> Any:
+        """Return a binary stream over the file (Arrow readers take it as it is)."""
+        if self.fs is not None:
+            return self.fs.open_input_stream(self.path)
+        return pa.PythonFile(open(self.name, "rb"), mode="r")
 
 
 def expand(inputs: list[str], stdin: Any = None) -> Iterator[Source]:
@@ -93,6 +108,9 @@ def expand(inputs: list[str], stdin: Any = None) -> Iterator[Source]:
                                  hint="Check the command before the pipe (its exit code and "
                                       "its Error: line); set -o pipefail in scripts")
             yield Source(STDIN, given, None, raw)
+            continue
+        if is_uri(given):
+            yield from _remote(given)
             continue
         path = Path(given)
         if not path.exists():
@@ -112,6 +130,41 @@ def expand(inputs: list[str], stdin: Any = None) -> Iterator[Source]:
         yield Source(given, given, RECORD_SUFFIXES.get(path.suffix.lower()))
 
 
+def _remote(uri: str) -> Iterator[Source]:
+    """The files behind a URI: one file, or a folder (a lake) walked in order."""
+    try:
+        fs, path = from_uri(uri)
+        info = fs.get_file_info(path)
+        if info.type == pafs.FileType.Directory:
+            infos = fs.get_file_info(pafs.FileSelector(path, recursive=True))
+    except (ValueError, OSError) as exc:
+        raise InputError(f"cannot open {uri}: {exc}", code="INPUT_URI", file=uri,
+                         hint="Check the URI and the store's settings (for S3: AWS_PROFILE "
+                              "or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)") from None
+    if info.type == pafs.FileType.NotFound:
+        raise InputNotFoundError(f"file not found: {uri}", file=uri,
+                                 hint="Check the URI; validate takes files or folders of "
+                                      ".parquet, .jsonl, .json or .csv records")
+    if info.type != pafs.FileType.Directory:
+        yield Source(uri, uri, RECORD_SUFFIXES.get(posixpath.splitext(path)[1].lower()),
+                     fs=fs, path=path)
+        return
+    base = path.rstrip("/")
+    found = []
+    for item in infos:
+        rel = item.path[len(base):].lstrip("/")
+        suffix = posixpath.splitext(rel)[1].lower()
+        if (item.type == pafs.FileType.File and suffix in RECORD_SUFFIXES
+                and not any(part.startswith((".", "_")) for part in rel.split("/"))):
+            found.append((rel, item.path, suffix))
+    if not found:
+        raise InputError(f"no record files in {uri}", code="INPUT_EMPTY_FOLDER", file=uri,
+                         hint="validate reads *.parquet (a lake), *.jsonl, *.json and *.csv")
+    for rel, full, suffix in sorted(found):
+        yield Source(f"{uri.rstrip('/')}/{rel}", uri, RECORD_SUFFIXES[suffix], fs=fs,
+                     path=full)
+
+
 def _walk(root: Path) -> Iterator[Path]:
     # hidden and underscore names are temporaries and markers (Spark's _SUCCESS, odse's
     # staging), never data, as every lake reader treats them
@@ -126,7 +179,7 @@ def _walk(root: Path) -> Iterator[Path]:
 
 def read(source: Source) -> Iterator[Piece]:
     """Yield the records of one source as pieces of at most ``PIECE_ROWS`` records."""
-    head = source.data[:4096] if source.data is not None else _head(source.name)
+    head = source.data[:4096] if source.data is not None else _head(source)
     kind = source.kind or _sniff(head)
     if kind == "parquet":
         yield from _parquet(source)
@@ -136,12 +189,13 @@ def read(source: Source) -> Iterator[Piece]:
         yield from _json(source, head)
 
 
-def _head(path: str) -> bytes:
+def _head(source: Source) -> bytes:
     try:
-        with open(path, "rb") as fh:
+        with source.open() as fh:
             return fh.read(4096)
     except OSError as exc:
-        raise InputError(f"cannot read {path}: {exc.strerror or exc}", file=path) from None
+        raise InputError(f"cannot read {source.name}: {exc.strerror or exc}",
+                         file=source.name) from None
 
 
 def _sniff(head: bytes) -> str:
@@ -155,7 +209,8 @@ def _raw(source: Source) -> bytes:
     if source.data is not None:
         return source.data
     try:
-        return Path(source.name).read_bytes()
+        with source.open() as stream:
+            return stream.read()
     except OSError as exc:
         raise InputError(f"cannot read {source.name}: {exc.strerror or exc}",
                          file=source.name) from None
@@ -166,9 +221,12 @@ def _raw(source: Source) -> bytes:
 def _parquet(source: Source) -> Iterator[Piece]:
     target: Any = pa.BufferReader(source.data) if source.data is not None else source.name
     try:
+        if source.fs is not None:
+            target = source.fs.open_input_file(source.path)
         file = pq.ParquetFile(target)
         names = set(file.schema_arrow.names)
-        extra = {} if source.data is not None else _partition_values(source.name, names)
+        extra = ({} if source.data is not None else _partition_values(
+            source.path if source.fs is not None else os.path.abspath(source.name), names))
         row = 1
         for batch in file.iter_batches(batch_size=PIECE_ROWS):
             table = pa.Table.from_batches([batch])
@@ -187,7 +245,7 @@ def _parquet(source: Source) -> Iterator[Piece]:
 def _partition_values(path: str, stored: set[str]) -> dict[str, str | None]:
     """Return the Hive partition values in a file's folder names that are record fields."""
     values: dict[str, str | None] = {}
-    folder = Path(os.path.abspath(path)).parent
+    folder = PurePosixPath(path.replace(os.sep, "/")).parent
     # the partition folders are the run of key=value names just above the file
     while "=" in folder.name:
         key, _, value = folder.name.partition("=")
@@ -220,6 +278,12 @@ def _json(source: Source, head: bytes) -> Iterator[Piece]:
     lines = [ln for ln in text.lstrip().splitlines() if ln.strip()]
     one_per_line = not lines or (lines[0].rstrip().endswith(b"}")
                                  and (len(lines) == 1 or lines[1].lstrip()[:1] == b"{"))
+    # Arrow's JSON reader crashes the process on deep nesting: measure it first
+    if one_per_line:
+        json_input.check_lines_depth(
+            InputData.of(source.data if source.data is not None else Path(source.name)))
+    else:
+        json_input.check_depth(_raw(source), source.name)
     yield from _json_objects(source, multiline=not one_per_line)
 
 
@@ -232,8 +296,9 @@ def _json_options(multiline: bool) -> pajson.ParseOptions:
 def _json_objects(source: Source, multiline: bool) -> Iterator[Piece]:
     """JSON Lines (or objects spread over lines), streamed in blocks by Arrow."""
     stream: Any = (pa.BufferReader(source.data) if source.data is not None
-                   else pa.PythonFile(open(source.name, "rb"), mode="r"))  # noqa: SIM115
+                   else source.open())
     done = 0
+    reader = None
     try:
         try:
             reader = pajson.open_json(
@@ -247,6 +312,7 @@ def _json_objects(source: Source, multiline: bool) -> Iterator[Piece]:
         except pa.ArrowInvalid:
             pass  # a type Arrow cannot hold, or a syntax error: Python says which
     finally:
+        release(reader)
         stream.close()
     yield from _python_objects(source, skip=done)
 
@@ -263,6 +329,9 @@ def _python_objects(source: Source, skip: int) -> Iterator[Piece]:
             break
         try:
             value, pos = decoder.raw_decode(text, pos)
+        except RecursionError:
+            raise limits.exceeded("json_depth", f"{source.name} nests too deep "
+                                             "for the JSON reader", file=source.name) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", code="INVALID_JSON",
                              file=source.name, line=exc.lineno,
@@ -285,6 +354,7 @@ def _json_array(source: Source) -> Iterator[Piece]:
     raw = _raw(source)
     if raw.startswith(_BOM):
         raw = raw[len(_BOM):]
+    json_input.check_depth(raw, source.name)
     wrapped = b'{"records":' + raw.strip() + b"}"
     item = pa.struct([(name, pa.string()) for name in _time_fields()])
     options = pajson.ParseOptions(explicit_schema=pa.schema([("records", pa.list_(item))]),
@@ -308,6 +378,9 @@ def _json_array(source: Source) -> Iterator[Piece]:
 def _python_array(source: Source, raw: bytes) -> Iterator[Piece]:
     try:
         value = json.loads(raw.decode("utf-8", errors="replace"))
+    except RecursionError:
+        raise limits.exceeded("json_depth", f"{source.name} nests too deep for "
+                                         "the JSON reader", file=source.name) from None
     except json.JSONDecodeError as exc:
         raise InputError(f"invalid JSON: {exc.msg}", code="INVALID_JSON", file=source.name,
                          line=exc.lineno, location=f"column {exc.colno}",
@@ -324,7 +397,8 @@ def _csv(source: Source, head: bytes) -> Iterator[Piece]:
         return
     props = record_schema()["properties"]
     stream: Any = (pa.BufferReader(source.data) if source.data is not None
-                   else pa.PythonFile(open(source.name, "rb"), mode="r"))  # noqa: SIM115
+                   else source.open())
+    reader = None
     try:
         reader = pcsv.open_csv(
             stream,
@@ -349,6 +423,7 @@ def _csv(source: Source, head: bytes) -> Iterator[Piece]:
                          file=source.name,
                          hint="Each line needs as many cells as the header") from None
     finally:
+        release(reader)
         stream.close()
 
 

@@ -19,10 +19,9 @@ Examples:
   odse run pipeline.yaml -j 4 --json run.json
 
 \b
-A file is ingested when the lake's ingest log (the folder .NAME.ingest-log beside
-the lake folder NAME) has no entry for it, or its content, mapping or settings
-changed; otherwise it is skipped. The log is committed with the data: a killed run is
-simply run again.
+A file is ingested when the lake's ingest log (<lake>/_odse/ingest-log/) has no entry
+for it, or its content, mapping or settings changed; otherwise it is skipped. The log
+is committed with the data: a killed run is simply run again.
 Exit codes: 0 every file ingested; 1 invalid records kept (invalid: keep) or a file
 failed on its data; 2 bad pipeline spec, unknown source or parameter; 3 a file or the
 lake could not be read or written (the other files are still ingested). A file that

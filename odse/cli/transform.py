@@ -16,7 +16,8 @@ import click
 from odse.cli import console, errors
 from odse.cli.app import CONTEXT_SETTINGS
 
-FORMATS = ("json", "jsonl", "csv", "parquet")
+FORMATS = ("json", "jsonl", "csv", "parquet", "delta")
+LAKE_FORMATS = ("parquet", "delta")
 DEFAULT_PARTITION_BY = "asset_id,year,month,day"
 DEFAULT_MODE = "merge"
 MODES = ("merge", "overwrite", "append")
@@ -25,7 +26,6 @@ JSON_SUFFIXES = (".jsonl", ".json", ".ndjson")
 OWN_OPTIONS = {"asset_id": "--asset-id", "timezone": "--timezone",
                "interval_minutes": "--interval-minutes", "column_map": "--column-map",
                "mapping": "--mapping", "source": "--source"}
-NULL_PARTITION = "__HIVE_DEFAULT_PARTITION__"
 
 EPILOG = """\b
 Examples:
@@ -57,12 +57,15 @@ written with --rejects. --strict makes the first one fail it (exit 1)."""
                    "error_code, asset_id, and extra.FIELD for any other field; e.g. "
                    "timestamp=Time,kWh=E,extra.kVAr=Q")
 @click.option("-i", "--input", "input_path", metavar="FILE", required=True,
-              help="The export to read (CSV, JSON, JSON Lines; .gz too); - reads stdin.")
+              help="The export to read (CSV, JSON, JSON Lines; .gz too): a path, or a "
+                   "s3://, gs://, abfs:// or file:// URI; - reads stdin.")
 @click.option("-o", "--output", metavar="PATH", default="-",
-              help="Output file, or the lake folder for parquet; - (default) is stdout.")
+              help="Output file, or the lake folder for parquet and delta (a path or a "
+                   "s3://, gs://, abfs://, file:// URI); - (default) is stdout.")
 @click.option("-f", "--format", "fmt", type=click.Choice(FORMATS, case_sensitive=False),
-              help="json (JSON Lines, one record a line; jsonl is the same), csv or parquet "
-                   "(a Hive-partitioned folder). Default: from -o, else json.")
+              help="json (JSON Lines, one record a line; jsonl is the same), csv, parquet "
+                   "(a Hive-partitioned folder) or delta (a Delta Lake table; needs "
+                   "odse[delta]). Default: from -o, else json.")
 @click.option("--asset-id", metavar="ID", help="Asset identifier for records that carry none.")
 @click.option("--timezone", metavar="ZONE",
               help="Zone of naive input times: IANA name (Africa/Johannesburg) or offset "
@@ -75,10 +78,10 @@ written with --rejects. --strict makes the first one fail it (exit 1)."""
               help="Another source parameter, repeatable, e.g. --param expected_devices=12 "
                    "(the params of a source: odse sources show NAME).")
 @click.option("--partition-by", metavar="COLUMNS",
-              help=f"Parquet only: partition columns in folder order [default: "
+              help=f"Parquet and delta only: partition columns in folder order [default: "
                    f"{DEFAULT_PARTITION_BY}]; none for a flat folder.")
 @click.option("--mode", type=click.Choice(MODES, case_sensitive=False),
-              help="Parquet only: merge (default; upsert by asset_id and timestamp, so "
+              help="Parquet and delta only: merge (default; upsert by asset_id and timestamp, so "
                    "re-runs never duplicate), overwrite (replace touched partitions) or "
                    "append.")
 @click.option("--rejects", "rejects_path", metavar="FILE",
@@ -117,29 +120,37 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
         mapping = column_map_spec(column_map)
 
     clock = console.Stopwatch()
-    data: Any = console.binary_stdin() if input_path == "-" else Path(input_path)
+    from odse.filesystems import is_uri
+
+    data: Any = (console.binary_stdin() if input_path == "-"
+                 else input_path if is_uri(input_path) else Path(input_path))
     stream = transform_batches(data, source, asset_id, timezone, mapping,
                                errors="raise" if strict else "collect", **extra)
     report = stream.report
     shown_input = "stdin" if input_path == "-" else input_path
     batches = console.with_progress(stream, report, f"odse: {Path(shown_input).name}",
                                     console.want_progress(quiet, report.input_bytes))
-    missing_ids = _Counter()
-    if layout is not None and "asset_id" in layout[0]:
-        batches = _count_missing(batches, "asset_id", missing_ids)
-    summary = write(batches, stream.schema, fmt, output, layout)
-    if rejects_path is not None:
-        write_rejects(report.rejects_table, rejects_path, rejects_format)
+    from odse.writers.commit import together
+
+    # records and rejects land together or not at all: the rejects file is written (to a
+    # temporary name) when the records end, before a lake commits; all renamed at the end
+    with together():
+        if rejects_path is not None:
+            batches = _then(batches, lambda: write_rejects(report.rejects_table,
+                                                           rejects_path, rejects_format))
+        summary = write(batches, stream.schema, fmt, output, layout)
 
     rejected = report.reject_count > 0
     if not quiet or rejected:
         console.note(summary_line(report, summary, shown_input, output, clock))
         if rejected and rejects_path is None:
             console.note(first_reject_line(report))
-    if missing_ids.n and layout is not None:
-        verb = "has" if missing_ids.n == 1 else "have"
-        console.warn(f"{console.plural(missing_ids.n, 'record')} {verb} no asset_id and went "
-                     f"to the asset_id={NULL_PARTITION} partition; give --asset-id ID")
+
+
+def _then(batches: Any, action: Any) -> Any:
+    """Yield the batches, then run ``action`` (inside the consumer's last ``next``)."""
+    yield from batches
+    action()
 
 
 def output_format(fmt: str | None, output: str) -> str:
@@ -151,10 +162,10 @@ def output_format(fmt: str | None, output: str) -> str:
         fmt = "json"
     else:
         fmt = _format_from_path(output)
-    if fmt == "parquet" and to_stdout:
-        errors.fail("--format parquet writes a folder of files, not a stream; give the "
+    if fmt in LAKE_FORMATS and to_stdout:
+        errors.fail(f"--format {fmt} writes a folder of files, not a stream; give the "
                     "folder with -o, e.g. -o lake/ (or use -f json or -f csv for stdout)")
-    if fmt != "parquet" and not to_stdout and os.path.isdir(output):
+    if fmt not in LAKE_FORMATS and not to_stdout and os.path.isdir(output):
         errors.fail(f"-o {output} is a folder, but {fmt.upper()} output is one file; give a "
                     f"file such as -o {os.path.join(output, 'records.' + _suffix(fmt))}, "
                     "or use -f parquet for a lake folder")
@@ -182,8 +193,8 @@ def _suffix(fmt: str) -> str:
 
 def parquet_options(fmt: str, partition_by: str | None,
                     mode: str | None) -> tuple[list[str], str] | None:
-    """Return (partition columns, mode) for parquet output; None for the other formats."""
-    if fmt != "parquet":
+    """Return (partition columns, mode) for parquet and delta output; None for the others."""
+    if fmt not in LAKE_FORMATS:
         for flag, value in (("--partition-by", partition_by), ("--mode", mode)):
             if value is not None:
                 errors.fail(f"{flag} applies to Parquet output only; add -f parquet and "
@@ -280,14 +291,15 @@ def write(batches: Any, schema: Any, fmt: str, output: str,
     """Stream the batches into the writer of ``fmt``; return its WriteSummary."""
     import pyarrow as pa
 
-    from odse.writers import to_csv, to_json, to_parquet
+    from odse.writers import to_csv, to_delta, to_json, to_parquet
 
     # A reader with the schema lets the CSV writer write its header before the first row.
     reader = pa.RecordBatchReader.from_batches(schema, batches)
-    if fmt == "parquet":
+    if fmt in LAKE_FORMATS:
         assert layout is not None
         columns, mode = layout
-        return to_parquet(reader, output, partition_by=columns or None, mode=mode)
+        lake_writer = to_parquet if fmt == "parquet" else to_delta
+        return lake_writer(reader, output, partition_by=columns or None, mode=mode)
     target: Any = sys.stdout if output == "-" else output  # the writer takes its buffer
     writer = to_json if fmt == "json" else to_csv
     return writer(reader, target)
@@ -309,7 +321,7 @@ def summary_line(report: Any, written: Any, shown_input: str, output: str,
         what += f"/{report.variant}"
     text = (f"{shown_input} ({what}): {console.plural(report.rows_read, 'row')} read, "
             f"{console.plural(written.rows_written, 'record')} written to {where}")
-    if written.format == "parquet":
+    if written.format in LAKE_FORMATS:
         parts = len(written.partitions)
         text += (f" ({written.mode}: {console.plural(parts, 'partition')}, "
                  f"{console.plural(written.files_written, 'file')}")
@@ -317,6 +329,9 @@ def summary_line(report: Any, written: Any, shown_input: str, output: str,
             text += f", {written.duplicates_dropped} duplicates dropped"
         if written.rows_replaced:
             text += f", {written.rows_replaced} existing rows replaced"
+        if getattr(written, "files_upgraded", 0):
+            text += (f", {console.plural(written.files_upgraded, 'older file')} given the "
+                     "new columns")
         text += ")"
     text += f", {console.plural(report.rows_rejected, 'row')} rejected"
     reasons = report.reasons()
@@ -326,7 +341,14 @@ def summary_line(report: Any, written: Any, shown_input: str, output: str,
     clipped = sum(report.values_clipped.values())
     if clipped:
         text += f", {console.plural(clipped, 'value')} clipped"
-    return f"{text}, {clock}"
+    skipped = getattr(report, "rows_skipped", 0)
+    if skipped:
+        why = ", ".join(f"{n}x {reason}" for reason, n in report.skipped.items())
+        text += f", {console.plural(skipped, 'row')} skipped by the mapping ({why})"
+    text = f"{text}, {clock}"
+    if getattr(report, "assumed_zone", None):
+        text += f"; naive times read as {report.assumed_zone}: pass --timezone"
+    return text
 
 
 def first_reject_line(report: Any) -> str:
@@ -337,16 +359,3 @@ def first_reject_line(report: Any) -> str:
     more = report.reject_count - 1
     others = f" (and {more} more)" if more else ""
     return f"first rejected: {first}{others}; write them all with --rejects FILE"
-
-
-class _Counter:
-    n = 0
-
-
-def _count_missing(batches: Any, name: str, counter: _Counter) -> Any:
-    for batch in batches:
-        if name in batch.schema.names:
-            counter.n += batch.column(name).null_count
-        else:
-            counter.n += batch.num_rows
-        yield batch

@@ -51,7 +51,8 @@ Exit 0 when every record passes (warnings allowed), 1 when one fails."""
 @click.option("--capacity-kw", type=click.FloatRange(min=0, min_open=True), metavar="KW",
               help="Rated capacity for EXCEEDS_PHYSICAL_MAXIMUM (semantic) [kW].")
 @click.option("--latitude", type=click.FloatRange(-90, 90), metavar="DEG",
-              help="Site latitude for the night-time generation check (semantic) [deg].")
+              help="Site latitude for the night-time generation and time-zone checks "
+                   "(semantic) [deg].")
 @click.option("--longitude", type=click.FloatRange(-180, 180), metavar="DEG",
               help="Site longitude, with --latitude [deg, east positive].")
 @click.option("--interval-minutes", type=click.FloatRange(min=0, min_open=True),
@@ -221,13 +222,13 @@ class Tally:
         self.valid += result.valid
         for pairs, listed, codes in ((result.errors, self.errors, self.error_codes),
                                      (result.warnings, self.warnings, self.warning_codes)):
-            for index, finding in pairs:
-                codes[finding.code] += 1
-                if len(listed) < self.max_errors:
-                    name, row = chunk.locate(index)
-                    listed.append({"record": offset + index, "path": finding.path,
-                                   "code": finding.code, "message": finding.message,
-                                   "file": name, "row": row})
+            # counts come from the masks; only the findings the report lists are rendered
+            codes.update(pairs.counts())
+            for index, finding in pairs.head(max(0, self.max_errors - len(listed))):
+                name, row = chunk.locate(index)
+                listed.append({"record": offset + index, "path": finding.path,
+                               "code": finding.code, "message": finding.message,
+                               "file": name, "row": row})
 
     def report(self, level: str, profile: str | None) -> dict[str, Any]:
         """Return the JSON report (the contract's five keys first)."""

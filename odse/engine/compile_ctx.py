@@ -52,3 +52,4 @@ class RunState:
 
     formats: dict[int, str] = field(default_factory=dict)   # format "auto", as decided
     clipped: dict[str, int] = field(default_factory=dict)   # values clip changed, by field
+    assumed_zone: str | None = None     # naive times were read in this zone, none being given

@@ -7,13 +7,13 @@ false, so a rule never fires on missing data unless it asks ``is_null``.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from odse import patterns
 from odse.engine.compile_ctx import Ctx, RunState
 from odse.engine.convert import to_text
 from odse.engine.expressions import compile_value, literal_type
@@ -129,11 +129,10 @@ def _is_null(value_spec: dict[str, Any], operand: Any, ctx: Ctx) -> Cond:
 
 
 def _matches(value_spec: dict[str, Any], operand: Any, ctx: Ctx) -> Cond:
-    try:
-        re.compile(operand)
-    except re.error as exc:
-        raise ctx.error(f"invalid regular expression {operand!r}: {exc}", None,
-                        "matches") from None
+    why = patterns.problem(operand)
+    if why:
+        raise ctx.error(f"invalid regular expression {operand!r}: {why}",
+                        "Write it without lookaround or backreferences", "matches")
     left = compile_value(value_spec, ctx)
 
     def run(frame: Frame, state: RunState) -> pa.Array:

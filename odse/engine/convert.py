@@ -12,6 +12,8 @@ import pyarrow.compute as pc
 from odse.engine.values import Col, null_where, problem
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
+EXACT = 2 ** 53
+_NOT_EXACT = "an integer beyond 2^53, which a float64 cannot hold exactly"
 _TRUE = ("true", "yes", "on", "1", "y", "t")
 _FALSE = ("false", "no", "off", "0", "n", "f")
 
@@ -26,6 +28,12 @@ def to_number(col: Col, decimal: str = ".", thousands: str = "") -> Col:
         bad = pc.is_valid(values)
         return col.with_values(pa.nulls(len(values), pa.float64()),
                                *problem(bad, "NOT_A_NUMBER", "a boolean is not a number"))
+    if pa.types.is_integer(typ) and typ.bit_width == 64:
+        big = pc.or_(pc.greater(values, EXACT), pc.less(values, -EXACT))
+        if pc.any(big).as_py():
+            return _finite(col.with_values(col.values, *problem(pc.fill_null(big, False),
+                                                                "NOT_EXACT", _NOT_EXACT)),
+                           null_where(pc.cast(values, pa.float64()), big))
     if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
         out = pc.cast(values, pa.float64())
         return _finite(col, out)
@@ -53,7 +61,21 @@ def to_number(col: Col, decimal: str = ".", thousands: str = "") -> Col:
         text = null_where(text, bad)
         out = pc.cast(text, pa.float64())
         col = col.with_values(col.values, *problem(bad, "NOT_A_NUMBER", "not a number"))
-    return _finite(col, out)
+    return _finite(*_exact_integers(col, text, out))
+
+
+def _exact_integers(col: Col, text: pa.Array, out: pa.Array) -> tuple[Col, pa.Array]:
+    # an integer written with more digits than a float64 holds exactly (above 2^53) would be
+    # rounded without a word: a problem, with the text as written
+    big = pc.greater(pc.abs(out), float(EXACT))
+    if not pc.any(big).as_py():
+        return col, out
+    integral = pc.match_substring_regex(pc.utf8_trim_whitespace(text), r"^[+-]?\d+$")
+    bad = pc.fill_null(pc.and_(big, integral), False)
+    if not pc.any(bad).as_py():
+        return col, out
+    return (col.with_values(col.values, *problem(bad, "NOT_EXACT", _NOT_EXACT)),
+            null_where(out, bad))
 
 
 def _finite(col: Col, out: pa.Array) -> Col:

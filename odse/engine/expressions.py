@@ -120,7 +120,7 @@ def _join(spec: dict[str, Any], ctx: Ctx) -> Expr:
     def run(frame: Frame, state: RunState) -> Col:
         cols = [p(frame, state) for p in parts]
         values = pc.binary_join_element_wise(*[to_text(c.values) for c in cols], sep)
-        column = "+".join(c.column or "?" for c in cols)
+        column = "+".join(c.column if isinstance(c.column, str) else "?" for c in cols)
         return Col(values, values, column, [pr for c in cols for pr in c.problems])
 
     return run
@@ -165,17 +165,24 @@ def _blame(cols: list[Col]) -> tuple[Any, pa.Array | None]:
         first = named[0] if named else cols[0]
         return first.column, first.raw
     n = len(cols[0].values)
-    names = pa.repeat(pa.scalar(named[0].column, pa.string()), n)
+    names = _names(named[0].column, n)
     raws = to_text(named[0].raw) if named[0].raw is not None else pa.nulls(n, pa.string())
     for col in reversed(named):
         bad = pc.is_null(col.values)
         mask = col.problem_mask()
         if mask is not None:
             bad = pc.or_(bad, mask)
-        names = pc.if_else(bad, pa.scalar(col.column, pa.string()), names)
+        names = pc.if_else(bad, _names(col.column, n), names)
         if col.raw is not None:
             raws = pc.if_else(bad, to_text(col.raw), raws)
     return names, raws
+
+
+def _names(column: Any, n: int) -> pa.Array:
+    """An operand's column name per row (a nested operator already names one per row)."""
+    if isinstance(column, (pa.Array, pa.ChunkedArray)):
+        return to_text(column)
+    return pa.repeat(pa.scalar(str(column), pa.string()), n)
 
 
 SOURCES: dict[str, Callable[[dict[str, Any], Ctx], Expr]] = {

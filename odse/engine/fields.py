@@ -18,12 +18,15 @@ from odse import records
 from odse.engine import timestamps, units
 from odse.engine.compile_ctx import Ctx, RunState
 from odse.engine.conditions import compile_condition
+from odse.engine.convert import to_text
 from odse.engine.expressions import SOURCE_KEYS, compile_value, literal_type, unit_quantity
 from odse.engine.frame import Frame
 from odse.engine.values import Col, null_where, problem
 
-TIME_KEYS = ("format", "label", "nonexistent", "add_seconds")
-FIELD_KEYS = ("required", "rules", "measure", "description", *TIME_KEYS)
+ZONE_SOURCE = "_zone_source"
+"""Run parameter: where the run's zone came from (caller, spec or assumed)."""
+TIME_KEYS = ("format", "label", "nonexistent", "add_seconds", "timezone", "truncate")
+FIELD_KEYS = ("required", "rules", "measure", "first_reading", "description", *TIME_KEYS)
 _ARROW_KIND = {pa.float64(): "number", pa.int64(): "integer", pa.string(): "string",
                pa.bool_(): "boolean"}
 _KIND_TYPE = {"number": pa.float64(), "integer": pa.int64(), "string": pa.string(),
@@ -47,6 +50,9 @@ class FieldProgram:
     evaluate: Callable[[Frame, RunState], Col]
     required: bool = False
     measure: str = "energy"
+    # counters: what a series' first reading gives (skip: nothing; zero: a 0 kWh record for
+    # the interval that ends at it)
+    first_reading: str = "skip"
     label: str = "start"
     # counters: the scale of each difference, row by row
     factor: Callable[[Frame, RunState], pa.Array] | None = None
@@ -89,6 +95,10 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
     measure = spec.get("measure", "energy")
     _check_quantity(name, spec, kind, measure, ctx)
     factor = None
+    first_reading = spec.get("first_reading", "skip")
+    if first_reading != "skip" and measure != "counter":
+        raise ctx.error("first_reading applies to counters only", "Add measure: counter, or "
+                        "drop first_reading", "first_reading")
     if spec.get("measure") == "counter":
         # A counter is differenced first: its scale (and the scale of a rule's value) applies
         # to the differences, since a negative scale would turn a rising counter into a falling
@@ -101,7 +111,7 @@ def compile_field(name: str, spec: Any, ctx: Ctx) -> FieldProgram:
     required = bool(spec.get("required", name in ("timestamp", "kWh")))
     return FieldProgram(
         name=name, kind=kind, evaluate=evaluate, required=required, measure=measure,
-        label=spec.get("label", "start"),
+        first_reading=first_reading, label=spec.get("label", "start"),
         factor=factor, reads_only=_reads_only(spec))
 
 
@@ -306,6 +316,15 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
     add_seconds = compile_value(spec["add_seconds"], ctx.at("add_seconds"), "number") \
         if "add_seconds" in spec else None
     memo_key = id(spec)
+    truncate = spec.get("truncate")
+    zone_spec = spec.get("timezone")
+    zone_expr = None
+    if isinstance(zone_spec, str):
+        if message := timestamps.check_zone(zone_spec):
+            raise ctx.error(message, None, "timezone")
+        zone_spec = timestamps.zone_name(zone_spec)
+    elif isinstance(zone_spec, dict):
+        zone_expr = compile_value(zone_spec, ctx.at("timezone"), "string")
 
     def run(frame: Frame, state: RunState) -> Col:
         col = value(frame, state)
@@ -329,14 +348,31 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
             parsed.col = col.with_values(parsed.local, *problem(
                 bad, "NOT_A_TIMESTAMP", f"matches none of the time formats {', '.join(chosen)}"))
         zone = frame.params.get("timezone") or "UTC"
-        placed = timestamps.place(parsed, zone)
-        utc = placed.utc
+        source = frame.params.get(ZONE_SOURCE)
+        if source != "caller" and isinstance(zone_spec, str):
+            zone, source = zone_spec, "spec"
+        if source == "assumed" and zone_expr is None and pc.any(pc.and_(
+                pc.is_valid(parsed.local), pc.is_null(parsed.offset))).as_py():
+            # naive times read in a zone nobody gave
+            state.assumed_zone = "UTC" if zone in ("+00:00", "UTC") else zone
         problems = list(parsed.col.problems)
+        if zone_expr is not None:
+            given = zone_expr(frame, state)
+            zones = pc.fill_null(to_text(given.values), zone)
+            placed, unknown = timestamps.place_by_zone(parsed, zones, truncate)
+            if unknown is not None:
+                problems += problem(unknown, "UNKNOWN_ZONE",
+                                    f"the zone in {given.column or 'the data'} is not an IANA "
+                                    "name or an offset")
+        else:
+            placed = timestamps.place_truncated(parsed, zone, truncate)
+        utc = placed.utc
         if placed.nonexistent is not None and nonexistent == "reject":
             gap = pc.fill_null(placed.nonexistent, False)
             utc = null_where(utc, gap)
             problems += problem(gap, "NONEXISTENT_LOCAL_TIME",
-                                f"this local time does not exist in {zone} "
+                                "this local time does not exist in "
+                                f"{zone if zone_expr is None else 'its zone'} "
                                 "(clocks jumped forward)")
         if add_seconds is not None:
             extra = add_seconds(frame, state)
@@ -346,6 +382,8 @@ def _compile_time(spec: dict[str, Any], ctx: Ctx) -> Callable[[Frame, RunState],
             bad = pc.and_(pc.is_valid(extra.raw if extra.raw is not None else extra.values),
                           pc.is_null(extra.values))
             problems += problem(bad, "NOT_A_NUMBER", "the seconds to add are not a number")
-        return TimeCol(utc, col.raw, col.column, problems, alt=placed.alt, local=placed.local)
+        # a reject shows the input value, not what the parse made of it
+        raw = col.raw if col.raw is not None else col.values
+        return TimeCol(utc, raw, col.column, problems, alt=placed.alt, local=placed.local)
 
     return run

@@ -16,6 +16,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from odse import patterns
 from odse.engine.convert import to_text
 from odse.engine.values import null_where
 from odse.errors import InputError
@@ -113,6 +114,19 @@ class CsvFrame(Frame):
     def locations(self, indices: Sequence[int]) -> list[str]:
         rows = pc.take(self.rows, pa.array(indices, pa.int64())).to_pylist()
         return [f"line {row + self.header_lines}" for row in rows]
+
+
+class WorkbookFrame(CsvFrame):
+    """Rows of a workbook sheet: text columns by header name, placed by sheet and row."""
+
+    def __init__(self, batch: pa.RecordBatch, rows: pa.Array, sheet: str, header_row: int,
+                 params: dict[str, Any], null_values: Sequence[str] = ()) -> None:
+        super().__init__(batch, rows, header_row, {}, params, null_values)
+        self.sheet = sheet
+
+    def locations(self, indices: Sequence[int]) -> list[str]:
+        rows = pc.take(self.rows, pa.array(indices, pa.int64())).to_pylist()
+        return [f"sheet '{self.sheet}' row {row + self.header_lines}" for row in rows]
 
 
 # ----------------------------------------------------------------------------- JSON
@@ -240,8 +254,9 @@ def _struct_entries(nav: _Nav, value: pa.Array, level: Level) -> list[_Nav]:
         value = value.combine_chunks()
     # all children at once: field-by-field access costs O(fields) each, O(fields^2) in all
     children = value.flatten()
-    chosen = [i for i in range(typ.num_fields)
-              if not level.match or re.search(level.match, typ.field(i).name)]
+    names = [typ.field(i).name for i in range(typ.num_fields)]
+    hits = patterns.search(names, level.match) if level.match else [True] * len(names)
+    chosen = [i for i in range(typ.num_fields) if hits[i]]
     groups: dict[str, list[int]] = {}
     for i in chosen:
         groups.setdefault(_kind(children[i].type), []).append(i)

@@ -1,25 +1,24 @@
 """Running a variant over one input: CSV in streamed batches, a JSON document whole,
-JSON Lines in blocks. Each batch goes through :mod:`odse.engine.stages`.
+JSON Lines in blocks, a workbook sheet read whole and processed in slices. Each batch goes
+through :mod:`odse.engine.stages`.
 """
 
 from __future__ import annotations
 
 import bisect
 from collections.abc import Iterator
-from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from odse import limits
 from odse.engine import rejects, stages
-from odse.engine.frame import CsvFrame, row_numbers
+from odse.engine.frame import CsvFrame, WorkbookFrame, row_numbers
 from odse.engine.run_context import RunContext
-from odse.readers import csv_input, json_input
+from odse.engine.variant import Variant
+from odse.readers import csv_input, json_input, workbook_input
 from odse.readers.inputs import InputData
 from odse.readers.read_ahead import read_ahead
-
-if TYPE_CHECKING:
-    from odse.engine.variant import Variant
 
 
 def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | None = None
@@ -28,6 +27,8 @@ def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | Non
     params = run.params
     if variant.format == "csv":
         yield from run_csv(variant, data, run)
+    elif variant.format == "workbook":
+        yield from run_workbook(variant, data, run, root)
     elif variant.format == "json":
         if root is None:
             root = json_input.read_document(data)
@@ -86,7 +87,9 @@ class MalformedLines:
         # the reader may append more lines meanwhile (it reads ahead): take a fixed slice
         new = self.found[self.located:]
         for line in new:
-            line.row = self.finder.locate(line.text)
+            if line.row is None:   # reported by Arrow's reader: find it by its text
+                line.row = self.finder.locate(line.text)
+                line.text = limits.excerpt(line.text) or ""
             if line.row is not None:
                 self.rows.append(line.row)
         self.located += len(new)
@@ -95,7 +98,9 @@ class MalformedLines:
 
     def due(self, last_row: int | None) -> list[csv_input.MalformedRow]:
         """Return the lines not yet reported that lie before ``last_row`` (None: all)."""
-        pending = self.found[self.reported:self.located]
+        pending = sorted(self.found[self.reported:self.located],
+                         key=lambda m: m.row if m.row is not None else 1 << 62)
+        self.found[self.reported:self.located] = pending
         due = [m for m in pending if last_row is None or m.row is None or m.row <= last_row]
         if len(due) == len(pending):
             self.reported = self.located
@@ -155,6 +160,37 @@ def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.R
         rejects.record(rejects.for_malformed(rest, layout.header_lines), run)
 
 
+WORKBOOK_SLICE = 65536
+"""Sheet rows taken through the stages at a time (the sheet itself is read whole)."""
+
+
+def run_workbook(variant: Variant, data: InputData, run: RunContext,
+                 sheet: workbook_input.Sheet | None = None) -> Iterator[pa.RecordBatch]:
+    """Read one sheet of a workbook and take it through the stages in slices."""
+    if not isinstance(sheet, workbook_input.Sheet):
+        sheet = workbook_input.read_sheet(data, variant.workbook, variant.detect_groups)
+    run.header_lines = sheet.header_row
+    report = run.report
+    report.sheet = sheet.name
+    report.rows_read += sheet.blank + sheet.footer
+    report.skip("blank row", sheet.blank)
+    report.skip("footer row (workbook.skip_footer)", sheet.footer)
+    table = sheet.table
+    n = table.num_rows
+    step = (n or 1) if variant.order == "time" else WORKBOOK_SLICE
+    for start in range(0, n, step):
+        part = table.slice(start, step).combine_chunks()
+        batch = pa.RecordBatch.from_arrays([c.combine_chunks() for c in part.columns],
+                                           names=part.column_names)
+        frame = WorkbookFrame(batch, sheet.rows.slice(start, step), sheet.name,
+                              sheet.header_row, run.params, variant.dialect.null_values)
+        report.rows_read += frame.n
+        report.bytes_read = data.size or 0
+        out = stages.process(variant, frame, run)
+        if out is not None and out.num_rows:
+            yield out
+
+
 def finish(variant: Variant, run: RunContext) -> None:
     """Reject the counters that never got a second reading."""
     pending = run.series.pending
@@ -165,7 +201,7 @@ def finish(variant: Variant, run: RunContext) -> None:
     # one row may open several series (unpivot channels); and a row that made a record
     # through another channel is not a rejected row
     run.report.rows_rejected += len({r["row"] for r in rows if not r.get("contributed")})
-    header = run.header_lines if variant.format == "csv" else None
+    header = run.header_lines if variant.format in ("csv", "workbook") else None
     rejects.record(rejects.for_single_readings(rows, header), run)
 
 

@@ -13,9 +13,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from odse import records
+from odse import limits, records
 from odse.engine.convert import to_text
-from odse.engine.frame import CsvFrame, Frame, row_numbers
+from odse.engine.frame import CsvFrame, Frame, WorkbookFrame, row_numbers
 from odse.engine.names import INDEX, PREVIOUS, ROW
 from odse.engine.run_context import RunContext
 from odse.engine.series import shift
@@ -41,6 +41,7 @@ def _table(n: int, **columns: Any) -> pa.Table:
             data[field.name] = pa.array(value, field.type)
         else:
             data[field.name] = pa.repeat(pa.scalar(value, field.type), n)
+    data["value"] = _excerpts(data["value"])
     return pa.table(data, schema=REJECT_SCHEMA)
 
 
@@ -57,8 +58,27 @@ def locations_of(table: pa.Table, frame: Frame) -> pa.Array:
     return pa.array(frame.locations(table.column(INDEX).to_pylist()), pa.string())
 
 
+def _excerpts(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    """Cut raw values longer than the reject_value_chars limit, saying how long they were."""
+    size = limits.current().reject_value_chars
+    if not len(values) or values.null_count == len(values):
+        return values
+    lengths = pc.utf8_length(values)
+    # a value the reader already cut carries its note (a few dozen characters more)
+    long = pc.fill_null(pc.greater(lengths, size + 64), False)
+    if not pc.any(long).as_py():
+        return values
+    cut = pc.binary_join_element_wise(
+        pc.utf8_slice_codeunits(values, 0, size), "... (",
+        pc.cast(lengths, pa.string()), " characters in all)", "")
+    return pc.if_else(long, cut, values)
+
+
 def _places(frame: Frame, idx: pa.Array, rows: pa.Array) -> dict[str, Any]:
     # CSV rejects carry the line, JSON rejects the path of the record
+    if isinstance(frame, WorkbookFrame):
+        return {"line": pc.add(rows, frame.header_lines),
+                "path": frame.locations(idx.to_pylist())}
     if isinstance(frame, CsvFrame):
         return {"line": pc.add(rows, frame.header_lines)}
     return {"path": frame.locations(idx.to_pylist())}
@@ -107,8 +127,8 @@ def for_malformed(rows: list[csv_input.MalformedRow], header_lines: int) -> pa.T
     return _table(len(rows), row=numbers,
                   line=[n + header_lines if n else None for n in numbers],
                   value=[r.text for r in rows], code="MALFORMED_ROW", scope="record",
-                  reason=[f"the line has {r.actual} fields, the header {r.expected}"
-                          for r in rows])
+                  reason=[r.reason or f"the line has {r.actual} fields, the header "
+                          f"{r.expected}" for r in rows])
 
 
 def for_records_without_entry(frame: Frame) -> pa.Table:

@@ -11,13 +11,14 @@
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from odse import records
-from odse.engine import rejects, series, timestamps
+from odse.engine import pivot, rejects, series, timestamps
 from odse.engine.fields import TimeCol
 from odse.engine.frame import Frame
 from odse.engine.names import ALT, ENTRY, INDEX, LOCAL, PREVIOUS, ROW, SCALE
@@ -36,11 +37,15 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     found: list[pa.Table] = []
     if extra_rejects is not None and extra_rejects.num_rows:
         found.append(extra_rejects)
+    skipped = where_stage(variant, frame, run)
+    if variant.pivot is not None:
+        frame = pivot.apply(variant.pivot, frame, run.report, skipped)
+        skipped = None
     for entry in variant.entries:
         if entry.optional and any(not any(frame.has(n) for n in g)
                                   for g in entry.own_columns):
             continue
-        table = evaluate(variant, entry, frame, run, found)
+        table = evaluate(variant, entry, frame, run, found, skipped)
         parts.append(table)
     if not parts:
         found.append(rejects.for_records_without_entry(frame))
@@ -54,6 +59,7 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     table = final_checks(variant, table, frame, run, found)
     rejects.account(table, found, run)
     run.report.values_clipped.update(run.state.clipped)
+    run.report.assumed_zone = run.state.assumed_zone
     run.report.records += table.num_rows
     batch = output(variant, table, run.absent)
     if run.lineage:
@@ -61,16 +67,28 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     return batch
 
 
+def where_stage(variant: Variant, frame: Frame, run: RunContext) -> pa.Array | None:
+    """Return the rows the spec's ``where:`` skips (counted in the report), or None."""
+    if variant.where is None or frame.n == 0:
+        return None
+    skipped = pc.invert(variant.where(frame, run.state))
+    count = pc.sum(skipped.cast(pa.int64())).as_py() or 0
+    run.report.skip(variant.where_text, count)
+    return skipped if count else None
+
+
 def evaluate(variant: Variant, entry: Entry, frame: Frame, run: RunContext,
-              found: list[pa.Table]) -> pa.Table:
-    """Evaluate one entry's fields; drop and report the rows a required field rejects."""
+             found: list[pa.Table], skipped: pa.Array | None = None) -> pa.Table:
+    """Evaluate one entry's fields; drop and report the rows a required field rejects.
+
+    Rows in ``skipped`` (the spec's ``where:``) make no record and no reject."""
     fields = {name: program for name, program in entry.fields.items()
               if name not in run.absent}
     cols: dict[str, Col] = {}
     for name, program in fields.items():
         cols[name] = program.evaluate(frame, run.state)
     n = frame.n
-    rejected = pa.repeat(pa.scalar(False), n)
+    rejected = pa.repeat(pa.scalar(False), n) if skipped is None else skipped
     for name, program in fields.items():
         col = cols[name]
         if program.required:
@@ -161,6 +179,20 @@ def counters(variant: Variant, table: pa.Table, groups: series.Groups, names: li
     run.report.counter_resets += diffs.resets
     run.report.counter_jitter += diffs.jitter
     has_previous = pc.is_valid(diffs.values)
+    program = next(e.fields[primary] for e in variant.entries if primary in e.fields)
+    opening = None
+    if program.first_reading == "zero":
+        # the first reading of a series also closes the interval before it, with 0 kWh
+        run.series.pending.clear()
+        opening = pc.invert(pc.fill_null(has_previous, False))
+        if pc.any(opening).as_py():
+            back = interval_us(variant, table, groups, run)
+            reading = table.column("timestamp").combine_chunks()
+            before = pc.subtract(reading.cast(pa.int64()), back).view(reading.type)
+            diffs.values = pc.if_else(opening, 0.0, diffs.values)
+            diffs.start = pc.if_else(opening, before, diffs.start)
+            diffs.previous_row = pc.if_else(opening, table.column(ROW).combine_chunks(),
+                                            diffs.previous_row)
     # the previous reading opened the interval: that row is in the output too
     table = table.append_column(PREVIOUS, diffs.previous_row)
     table = table.set_column(table.schema.get_field_index(primary), primary,
@@ -177,8 +209,10 @@ def counters(variant: Variant, table: pa.Table, groups: series.Groups, names: li
         other.commit()
         table = table.set_column(table.schema.get_field_index(name), name,
                                  post_scale(name, other.values, table))
-    # the first reading of a series only opens an interval
+    # the first reading of a series only opens an interval (unless first_reading: zero)
     keep = pc.fill_null(has_previous, False)
+    if opening is not None:
+        keep = pc.or_(keep, opening)
     table = table.filter(keep)
     return table, series.Groups(table)
 
@@ -195,12 +229,30 @@ def post_scale(name: str, values: pa.Array, table: pa.Table) -> pa.Array:
     return pc.if_else(whole, pc.divide(values, inverse), pc.multiply(values, factor))
 
 
+MIN_INTERVAL_MINUTES = 1 / 60
+MAX_INTERVAL_MINUTES = 366 * 1440
+
+
+def interval_problem(minutes: float) -> str | None:
+    """Say what is wrong with an interval of ``minutes`` (None: nothing): it must be a
+    finite number from one second to 366 days."""
+    if math.isnan(minutes) or math.isinf(minutes):
+        return "must be a finite number of minutes"
+    if minutes <= 0:
+        return "must be positive"
+    if not MIN_INTERVAL_MINUTES <= minutes <= MAX_INTERVAL_MINUTES:
+        return "must be from one second (1/60 minute) to 366 days (527040 minutes)"
+    return None
+
+
 def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
                  run: RunContext) -> pa.Array | None:
     """Return each record's interval in microseconds (null where it cannot be told)."""
     spec = variant.interval
+    fallback = None
     if isinstance(spec, dict):
         given = run.params.get(spec["param"])
+        fallback = spec.get("fallback")
         spec = given if given is not None else spec.get("default")
     if spec is None:
         raise ParameterError(
@@ -209,8 +261,13 @@ def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
     n = table.num_rows
     if spec == "data":
         groups = groups or series.Groups(table)
-        return series.median_spacing(table.column("timestamp").combine_chunks(), groups,
-                                     run.series)
+        spacing = series.median_spacing(table.column("timestamp").combine_chunks(), groups,
+                                        run.series)
+        if fallback is not None:
+            # a lone reading: the length the source's documentation fixes
+            spacing = pc.fill_null(spacing, pa.scalar(round(float(fallback) * 60_000_000),
+                                                      pa.int64()))
+        return spacing
     if spec == "day":
         # a calendar day in the zone: 23 or 25 hours on the days the clocks change
         stamp = table.column("timestamp").combine_chunks()
@@ -228,9 +285,10 @@ def interval_us(variant: Variant, table: pa.Table, groups: series.Groups | None,
     except (TypeError, ValueError):
         raise ParameterError(f"interval must be a number of minutes, got {spec!r}",
                              code="BAD_INTERVAL") from None
-    if minutes <= 0:
-        raise ParameterError(f"interval must be positive, got {minutes}",
-                             code="BAD_INTERVAL")
+    problem = interval_problem(minutes)
+    if problem:
+        raise ParameterError(f"interval {problem}, got {spec!r}", code="BAD_INTERVAL",
+                             hint="Give the interval in minutes, e.g. interval_minutes=5")
     return pa.repeat(pa.scalar(round(minutes * 60_000_000), pa.int64()), n)
 
 

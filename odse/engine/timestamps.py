@@ -48,7 +48,9 @@ AUTO_FORMATS = (
     "%Y%m%d%H%M%S", "%Y%m%dT%H%M%S",
 )
 EPOCH_FORMATS = {"epoch_s": 1_000_000, "epoch_ms": 1_000, "epoch_us": 1}
-NAMED_FORMATS = ("iso8601", "auto", *EPOCH_FORMATS)
+NAMED_FORMATS = ("iso8601", "auto", "excel", *EPOCH_FORMATS)
+EXCEL_EPOCH_DAYS = 25569          # 1970-01-01 as an Excel day serial (1900 date system)
+EXCEL_MAX_SERIAL = 2_958_465      # 9999-12-31
 
 
 @dataclass
@@ -289,13 +291,37 @@ def parse_epoch(col: Col, fmt: str) -> Parsed:
     offset = pc.if_else(pc.is_valid(local), pa.scalar(0, pa.int64()),
                         pa.nulls(len(local), pa.int64()))
     problems = [*num.problems, *problem(bad, "NOT_A_TIMESTAMP", "epoch value out of range")]
-    return Parsed(local, offset, Col(local, col.raw, col.column, [*col.problems, *problems]))
+    raw = col.raw if col.raw is not None else to_text(col.values)   # shown as written
+    return Parsed(local, offset, Col(local, raw, col.column, [*col.problems, *problems]))
+
+
+def parse_excel(col: Col) -> Parsed:
+    """Parse Excel day serials (days since 1899-12-30, the fraction the time of day).
+
+    A serial is a wall-clock time with no zone (a date cell shows local time); it is rounded
+    to the millisecond, since a serial's binary fraction is rarely exact (00:15 is
+    45413.010416666664).
+    """
+    num = to_number(col)
+    days = num.values
+    bad = pc.and_(pc.is_valid(days), pc.invert(pc.fill_null(pc.and_(
+        pc.greater_equal(days, 1), pc.less_equal(days, EXCEL_MAX_SERIAL)), False)))
+    days = null_where(days, bad)
+    millis = pc.round(pc.multiply(pc.subtract(days, EXCEL_EPOCH_DAYS), 86_400_000.0))
+    micros = pc.multiply(pc.cast(millis, pa.int64(), safe=False), 1000)
+    local = pc.cast(micros, NAIVE)
+    problems = [*num.problems, *problem(bad, "NOT_A_TIMESTAMP",
+                                        "not an Excel date serial (1 to 2958465)")]
+    return Parsed(local, pa.nulls(len(local), pa.int64()),
+                  Col(local, col.raw, col.column, [*col.problems, *problems]))
 
 
 def parse_with(col: Col, fmt: str) -> Parsed:
     """Parse with one format: a strptime string or a named format."""
     if fmt == "iso8601":
         return parse_iso(col)
+    if fmt == "excel":
+        return parse_excel(col)
     if fmt in EPOCH_FORMATS:
         return parse_epoch(col, fmt)
     return parse_strptime(col, fmt)
@@ -311,8 +337,7 @@ def choose_auto_format(col: Col) -> str:
     """
     values = col.values
     if pa.types.is_integer(values.type) or pa.types.is_floating(values.type):
-        biggest = pc.max(pc.abs(pc.cast(values, pa.float64()))).as_py() or 0
-        return "epoch_ms" if biggest > 1e11 else "epoch_s"
+        return _numeric_format(pc.max(pc.abs(pc.cast(values, pa.float64()))).as_py() or 0)
     present = pc.drop_null(to_text(values))
     if len(present) == 0:
         return "iso8601"
@@ -327,9 +352,16 @@ def choose_auto_format(col: Col) -> str:
     if best is None or best[0] < len(present):
         numeric = to_number(sample)
         if numeric.values.null_count == 0:
-            biggest = pc.max(pc.abs(numeric.values)).as_py() or 0
-            return "epoch_ms" if biggest > 1e11 else "epoch_s"
+            return _numeric_format(pc.max(pc.abs(numeric.values)).as_py() or 0)
     return best[3] if best else "iso8601"
+
+
+def _numeric_format(biggest: float) -> str:
+    """Numbers as times: Excel day serials below 3 million, else seconds or milliseconds
+    since 1970 (a time after 1970-02-04 in epoch seconds is above 3 million)."""
+    if 0 < biggest <= EXCEL_MAX_SERIAL:
+        return "excel"
+    return "epoch_ms" if biggest > 1e11 else "epoch_s"
 
 
 def _in_order(local: pa.Array) -> float:
@@ -374,6 +406,57 @@ def place(parsed: Parsed, zone: str) -> Placed:
     has_fold = pc.any(ambiguous).as_py()
     return Placed(utc, alt if has_fold else None, local if has_fold else None,
                   nonexistent if has_gap else None)
+
+
+def place_truncated(parsed: Parsed, zone: str, unit: str | None) -> Placed:
+    """Place times in UTC; with ``unit`` (day, month), at the start of their local day or
+    month in ``zone`` (a day total dated 2024-10-27 starts at that day's local midnight,
+    whatever the offset in force later that day)."""
+    if unit is None:
+        return place(parsed, zone)
+    local = parsed.local
+    has_offset = pc.is_valid(parsed.offset)
+    if pc.any(has_offset).as_py():
+        # a time with its own offset: its instant, seen on the zone's clock
+        first = place(parsed, zone)
+        seen = pc.local_timestamp(first.utc.cast(pa.timestamp("us", tz=zone)))
+        local = pc.if_else(has_offset, seen, local)
+    local = pc.floor_temporal(local, unit=unit)
+    return place(Parsed(local, pa.nulls(len(local), pa.int64()), parsed.col), zone)
+
+
+def place_by_zone(parsed: Parsed, zones: pa.Array, unit: str | None = None
+                  ) -> tuple[Placed, pa.Array | None]:
+    """Place times in UTC, each row in its own zone (text: IANA names or offsets).
+
+    Returns the placed times and the rows whose zone is unknown (None when there are none).
+    Each distinct zone is placed in one vectorised pass.
+    """
+    zones = pc.utf8_trim_whitespace(zones)
+    distinct = [z for z in pc.unique(zones).to_pylist() if z is not None]
+    n = len(parsed.local)
+    known = {z: zone_name(z) for z in distinct if check_zone(z) is None}
+    unknown = [z for z in distinct if z not in known]
+    bad = pc.fill_null(pc.is_in(zones, pa.array(unknown, pa.string())), False) \
+        if unknown else None
+    if len(known) == 1 and not unknown:
+        return place_truncated(parsed, next(iter(known.values())), unit), None
+    utc = pa.nulls(n, UTC)
+    alt = local = gap = None
+    for written, zone in known.items():
+        mask = pc.fill_null(pc.equal(zones, written), False)
+        sub = Parsed(pc.filter(parsed.local, mask), pc.filter(parsed.offset, mask), parsed.col)
+        placed = place_truncated(sub, zone, unit)
+        utc = pc.replace_with_mask(utc, mask, placed.utc)
+        if placed.alt is not None:
+            alt = pc.replace_with_mask(alt if alt is not None else pa.nulls(n, UTC), mask,
+                                       placed.alt)
+            local = pc.replace_with_mask(local if local is not None else pa.nulls(n, NAIVE),
+                                         mask, placed.local)
+        if placed.nonexistent is not None:
+            gap = pc.replace_with_mask(gap if gap is not None else pa.nulls(n, pa.bool_()),
+                                       mask, placed.nonexistent)
+    return Placed(utc, alt, local, gap), bad
 
 
 def _as_utc(micros: pa.Array) -> pa.Array:

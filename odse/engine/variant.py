@@ -2,28 +2,28 @@
 
 A variant is compiled once from its spec: its reader settings (CSV dialect, JSON record
 levels), its fields and unpivot entries as compiled programs, the columns detection needs,
-and the schema of its output. Running it (:mod:`odse.engine.reading`) takes each batch
-through the stages of :mod:`odse.engine.stages`.
+and the schema of its output. This module only describes the shape: running it is
+:func:`odse.engine.reading.run`, which takes each batch through :mod:`odse.engine.stages`
+(imports run one way: reading -> stages -> variant).
 """
 
 from __future__ import annotations
 
 import codecs
-import re
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pyarrow as pa
 
-from odse import records
-from odse.engine import reading
+from odse import patterns, records
+from odse.engine import pivot
 from odse.engine.compile_ctx import Ctx, Param
+from odse.engine.conditions import compile_condition
 from odse.engine.fields import FieldProgram, columns_of, compile_field
 from odse.engine.frame import Frame, JsonFrame, Level, split_path
 from odse.engine.run_context import RunContext
 from odse.engine.timestamps import check_zone
-from odse.readers import csv_input
+from odse.readers import csv_input, workbook_input
 from odse.readers.inputs import InputData
 
 
@@ -55,6 +55,10 @@ class Variant:
         self.interval = spec.get("interval")
         self.dialect = self._dialect(spec.get("csv") or {}, ctx.at("csv"))
         self.levels = self._levels((spec.get("json") or {}).get("records", "@"), ctx)
+        self.workbook = self._workbook(spec.get("workbook") or {}, ctx.at("workbook"))
+        self.where = compile_condition(spec["where"], ctx.at("where")) if "where" in spec \
+            else None
+        self.where_text = _describe_where(spec.get("where"))
         ctx = Ctx(ctx.spec, ctx.path, params, self.format, self.dialect.decimal,
                   self.dialect.thousands)
         self._check_interval(ctx)
@@ -86,6 +90,11 @@ class Variant:
                 raise ctx.error(f"{name} is a counter in some unpivot entries and not in others",
                                 "Give every entry the same measure for a counter field",
                                 "unpivot")
+        if self.interval is None and any(p.first_reading == "zero" for e in self.entries
+                                         for p in e.fields.values()):
+            raise ctx.error("first_reading: zero needs the interval that ends at the first "
+                            "reading", "Give the variant an interval: (minutes or {param: "
+                            "interval_minutes})", "interval")
         for entry in self.entries:
             where = ("unpivot", entry.index) if spec.get("unpivot") else ("fields",)
             if "kWh" not in entry.fields:
@@ -118,6 +127,11 @@ class Variant:
                               set(columns_of(spec.get("unpivot"))) |
                               set(columns_of({"column": _detect_columns(spec)})))
         self.detect_groups = self._detect_groups(spec, base_specs)
+        self.pivot = pivot.compile_pivot(spec.get("pivot"), self.columns)
+        if self.pivot is not None:
+            # the input holds the key, value and by columns; the channels come from the key
+            self.detect_groups = [[self.pivot.key], [self.pivot.value],
+                                  *[[b] for b in self.pivot.by]]
         self.needs_interval = any(
             p.measure == "power" or (p.kind == "timestamp" and p.label == "end")
             for e in self.entries for p in e.fields.values())
@@ -154,6 +168,23 @@ class Variant:
             skip_lines=spec.get("skip_lines", 0), header_rows=rows,
             names_row=header.get("names"), units_row=header.get("units"), null_values=nulls)
 
+    def _workbook(self, spec: dict[str, Any], ctx: Ctx) -> workbook_input.WorkbookSettings:
+        if spec and self.format != "workbook":
+            raise ctx.error("workbook: settings need format: workbook", None)
+        sheet = spec.get("sheet", 0)
+        if isinstance(sheet, dict) and "match" in sheet:
+            why = patterns.problem(sheet["match"])
+            if why:
+                raise ctx.error(f"invalid regular expression {sheet['match']!r}: {why}",
+                                "Write it without lookaround or backreferences", "workbook",
+                                "sheet", "match")
+        header = spec.get("header") or {}
+        find = tuple(tuple(_column_names(g)) for g in header.get("find") or ())
+        return workbook_input.WorkbookSettings(
+            sheet=sheet, header_row=header.get("row"), find=find,
+            within=header.get("within", workbook_input.DEFAULT_WITHIN),
+            skip_footer=spec.get("skip_footer", 0))
+
     @staticmethod
     def _levels(spec: Any, ctx: Ctx) -> list[Level]:
         if isinstance(spec, str):
@@ -161,11 +192,11 @@ class Variant:
         levels = []
         for i, s in enumerate(spec):
             if s.get("match"):
-                try:
-                    re.compile(s["match"])
-                except re.error as exc:
-                    raise ctx.error(f"invalid regular expression: {exc}", None, "json",
-                                    "records", i, "match") from None
+                why = patterns.problem(s["match"])
+                if why:
+                    raise ctx.error(f"invalid regular expression {s['match']!r}: {why}",
+                                    "Write it without lookaround or backreferences", "json",
+                                    "records", i, "match")
             levels.append(Level(s["path"], s.get("as"), bool(s.get("entries")), s.get("key"),
                                 s.get("match")))
         return levels
@@ -175,6 +206,15 @@ class Variant:
         if isinstance(interval, dict) and interval["param"] not in self.params:
             raise ctx.error(f"interval uses the undeclared parameter '{interval['param']}'",
                             "Declare it under params:", "interval", "param")
+        minutes = interval.get("default") if isinstance(interval, dict) else interval
+        if isinstance(minutes, (int, float)) and not isinstance(minutes, bool):
+            from odse.engine.stages import interval_problem
+
+            problem = interval_problem(float(minutes))
+            if problem:
+                path = ("interval", "default") if isinstance(interval, dict) else ("interval",)
+                raise ctx.error(f"interval {problem}, got {minutes!r}",
+                                "Give the interval in minutes, e.g. interval: 5", *path)
 
     def _detect_groups(self, spec: dict[str, Any], base_specs: dict[str, Any]) -> list[list[str]]:
         groups = [_column_names(c) for c in (spec.get("detect") or {}).get("columns", [])]
@@ -247,12 +287,6 @@ class Variant:
 
     # ------------------------------------------------------------------ running
 
-    def run(self, data: InputData, run: RunContext, root: pa.Array | None = None
-            ) -> Iterator[pa.RecordBatch]:
-        """Yield record batches for ``data`` (without ``run.absent``'s fields); fill
-        ``run.report`` as it goes."""
-        return reading.run(self, data, run, root)
-
     def program(self, name: str) -> FieldProgram | None:
         """Return the compiled field ``name`` (from the first entry that has it)."""
         for entry in self.entries:
@@ -266,13 +300,17 @@ class Variant:
         return pa.schema([(n, (self.program(n).arrow_type if self.program(n) else pa.string()))
                           for n in self.output_fields])
 
-    def absent_fields(self, data: InputData) -> tuple[str, ...]:
+    def absent_fields(self, data: InputData, sheet: Any = None) -> tuple[str, ...]:
         """Return the optional fields that ``data`` cannot give a value: those read only from
-        columns its CSV header lacks. They are left out of its records (a field that is null
-        in every record is noise in a table and costs a column in every lake file)."""
-        if self.format != "csv":
+        columns its CSV header (or workbook ``sheet``) lacks. They are left out of its records
+        (a field that is null in every record is noise in a table and costs a column in every
+        lake file)."""
+        if self.format == "workbook" and isinstance(sheet, workbook_input.Sheet):
+            names = set(sheet.names)
+        elif self.format == "csv":
+            names = set(self.csv_layout(data).names)
+        else:
             return ()
-        names = set(self.csv_layout(data).names)
         absent = []
         for name in self.output_fields:
             programs = [e.fields[name] for e in self.entries if name in e.fields]
@@ -281,6 +319,14 @@ class Variant:
                 continue
             absent.append(name)
         return tuple(absent)
+
+
+def _describe_where(spec: Any) -> str:
+    """Render a where: condition for the report (``where: Status ne 'Total'``)."""
+    if spec is None:
+        return ""
+    import json
+    return "where: " + json.dumps(spec, ensure_ascii=False, separators=(", ", ": "))
 
 
 def _uses_header_units(spec: Any) -> bool:

@@ -7,38 +7,36 @@ returns the problems instead of raising. See ``docs/mapping-language.md``.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from odse.engine.compile_ctx import Ctx, Param
+from odse.engine.variant import Variant, describe_missing
 from odse.errors import InputError, MappingError, ParameterError
 from odse.mapping import generic
 from odse.mapping.schema_check import check_schema
 from odse.mapping.source_text import SpecText, parse_text, read_spec
+from odse.readers import filetype, json_input, workbook_input
+from odse.readers.inputs import InputData, sniff_format
 from odse.suggest import did_you_mean
-
-if TYPE_CHECKING:
-    from odse.engine.variant import Variant
-    from odse.readers.inputs import InputData
 
 BUILTIN_PARAMS = {
     "asset_id": Param("asset_id", "string", None, description="identifier of the asset"),
     "timezone": Param("timezone", "string", None,
                       description="zone of naive input times (IANA name or +HH:MM)"),
 }
-_VARIANT_KEYS = ("name", "description", "format", "csv", "json", "detect", "timezone",
-                 "interval", "order", "fields", "unpivot", "examples")
+_VARIANT_KEYS = ("name", "description", "format", "csv", "json", "workbook", "detect",
+                 "timezone", "interval", "order", "where", "pivot", "fields", "unpivot", "examples")
+_FORMAT_NAMES = {"csv": "CSV", "json": "JSON", "jsonl": "JSON Lines",
+                 "workbook": "workbooks (.xlsx, .xls, .ods)"}
 
 
 class Mapping:
     """A compiled mapping spec: its name, parameters and input variants."""
 
     def __init__(self, spec: SpecText) -> None:
-        # the engine loads with the first compiled spec: reading and checking spec files
-        # (pipelines, the registry) stays free of pyarrow
-        from odse.engine.variant import Variant
-
         check_schema(spec)
         data: dict[str, Any] = spec.data
         self.text = spec
@@ -53,11 +51,12 @@ class Mapping:
             self.params[pname] = Param(pname, p.get("type", "string"), p.get("default"),
                                        p.get("minimum"), p.get("description", ""))
         ctx = Ctx(spec, (), self.params)
-        if "variants" in data:
-            specs = [(v, ctx.at("variants", i)) for i, v in enumerate(data["variants"])]
-        else:
+        specs = []
+        if "format" in data:
+            # a top-level shape is the first variant; 1.1 lets variants: add more shapes
             inline = {k: v for k, v in data.items() if k in _VARIANT_KEYS and k != "examples"}
-            specs = [(inline, ctx)]
+            specs.append((inline, ctx))
+        specs += [(v, ctx.at("variants", i)) for i, v in enumerate(data.get("variants") or [])]
         self.variants = [Variant(v, c, self.params, i) for i, (v, c) in enumerate(specs)]
         names = [v.name for v in self.variants]
         duplicate = next((n for n in names if names.count(n) > 1), None)
@@ -87,6 +86,13 @@ class Mapping:
         for name, param in self.params.items():
             if name not in out and param.default is not None:
                 out[name] = param.default
+        asset = out.get("asset_id")
+        if asset is not None and (not str(asset).strip()
+                                  or str(asset) == "__HIVE_DEFAULT_PARTITION__"):
+            raise ParameterError(
+                f"asset_id {asset!r} cannot name an asset: a lake would read it back as "
+                "no asset_id (the __HIVE_DEFAULT_PARTITION__ folder)", code="BAD_ASSET_ID",
+                source=self.name, hint="Give the asset's identifier, or leave asset_id out")
         zone = out.get("timezone")
         if zone is not None:
             from odse.engine.timestamps import check_zone
@@ -97,18 +103,31 @@ class Mapping:
 
     # ------------------------------------------------------------------ variants
 
-    def select(self, data: InputData) -> tuple[Variant, Any]:
-        """Return the first variant that fits ``data`` (and a parsed document, for JSON)."""
-        from odse.engine.variant import describe_missing
-        from odse.readers import json_input
-        from odse.readers.inputs import sniff_format
+    def reads(self) -> str:
+        """The input formats this source reads, for messages (``CSV and JSON``)."""
+        formats = list(dict.fromkeys(_FORMAT_NAMES[v.format] for v in self.variants))
+        return " and ".join([", ".join(formats[:-1]), formats[-1]] if len(formats) > 1
+                            else formats)
 
-        fmt = sniff_format(data.head())
+    def select(self, data: InputData) -> tuple[Variant, Any]:
+        """Return the first variant that fits ``data`` (and a parsed document, for JSON, or
+        the sheet read, for a workbook)."""
+        kind = filetype.identify(data)
+        if kind.is_workbook:
+            return self._select_workbook(data, kind)
+        if kind.family != filetype.TEXT:
+            raise InputError(
+                f"{data.name} is {kind.label}; source '{self.name}' reads {self.reads()}",
+                code="INPUT_WRONG_TYPE", file=data.name, source=self.name,
+                hint=filetype.what_to_do(kind))
+        head = data.head()
+        refuse_unreadable(head, data.name)
+        fmt = sniff_format(head)
         tried: list[str] = []
         root = None
         for variant in self.variants:
             if variant.format != fmt:
-                tried.append(f"{variant.name} reads {variant.format.upper()}")
+                tried.append(f"{variant.name} reads {_FORMAT_NAMES[variant.format]}")
                 continue
             if fmt == "csv":
                 layout = variant.csv_layout(data)
@@ -144,6 +163,40 @@ class Mapping:
             hint="Checked: " + "; ".join(tried) + ". Check the source name, or write a "
                  "mapping for this shape (docs/mapping-language.md)")
 
+    def _select_workbook(self, data: InputData, kind: filetype.Kind) -> tuple[Variant, Any]:
+        """Return the first workbook variant whose sheet holds its columns, and the sheet."""
+        candidates = [v for v in self.variants if v.format == "workbook"]
+        if not candidates:
+            raise InputError(
+                f"{data.name} is {kind.label}; source '{self.name}' reads {self.reads()} "
+                "and has no spreadsheet shape", code="INPUT_WRONG_TYPE", file=data.name,
+                source=self.name,
+                hint="Export the data from the portal as CSV, or give the source a variant "
+                     "with format: workbook (docs/mapping-language.md, Workbooks)")
+        reader = workbook_input.open_workbook(data)
+        tried: list[str] = []
+        for variant in candidates:
+            try:
+                sheet = workbook_input.read_sheet(data, variant.workbook, variant.detect_groups,
+                                                  reader)
+            except InputError as exc:
+                if len(candidates) == 1:
+                    raise InputError(f"source '{self.name}' ({variant.name}): {exc.message}",
+                                     code=exc.code, file=data.name, source=self.name,
+                                     hint=exc.hint) from None
+                tried.append(f"{variant.name}: {exc.message}")
+                continue
+            missing = variant.missing(set(sheet.names))
+            if not missing:
+                return variant, sheet
+            tried.append(f"{variant.name} needs columns {describe_missing(missing)} in sheet "
+                         f"'{sheet.name}'")
+        raise InputError(
+            f"the workbook does not look like any shape source '{self.name}' knows",
+            code="INPUT_SHAPE_UNKNOWN", file=data.name, source=self.name,
+            hint="Checked: " + "; ".join(tried) + ". Check the source name, or write a "
+                 "mapping for this shape (docs/mapping-language.md)")
+
     def info(self) -> dict[str, Any]:
         """Describe the source: names, parameters, variants (for listings and --help)."""
         return {
@@ -156,11 +209,44 @@ class Mapping:
         }
 
 
+def refuse_unreadable(head: bytes, name: str) -> None:
+    """Raise a clear InputError for an input that is no text odse reads: empty, UTF-16,
+    binary, or a JSON document that is a single value."""
+    if not head.strip():
+        raise InputError(f"{name} is empty", code="INPUT_EMPTY", file=name,
+                         hint="Check that the export finished and the right file was given")
+    if head.startswith((b"\xff\xfe", b"\xfe\xff")) or (
+            b"\x00" in head[:4096] and head[:4096].count(b"\x00") * 4 >= len(head[:4096])):
+        raise InputError(f"{name} is UTF-16 text", code="INPUT_UTF16", file=name,
+                         hint="Save it as UTF-8 (or set csv.encoding: utf-16 in the mapping)")
+    if b"\x00" in head[:4096]:
+        raise InputError(f"{name} looks like a binary file, not text (it holds NUL bytes)",
+                         code="INPUT_BINARY", file=name,
+                         hint="odse reads CSV, JSON and JSON Lines exports (gzip too)")
+    first = head.lstrip(b"\xef\xbb\xbf \t\r\n")[:1]
+    if first in (b'"', b"-", b"t", b"f", b"n") or first.isdigit():
+        import json
+
+        try:
+            value = json.loads(head)
+        except (ValueError, UnicodeDecodeError):
+            return
+        raise InputError(f"{name} holds a single JSON {type(value).__name__}, not records",
+                         code="INPUT_NOT_JSON", file=name,
+                         hint="Records come from a JSON object or array, JSON Lines or CSV")
+
+
 def _coerce(param: Param, value: Any, source: str) -> Any:
     try:
         if param.type == "number":
             result: Any = float(value)
+            if math.isnan(result) or math.isinf(result):
+                raise ParameterError(
+                    f"parameter '{param.name}' must be a finite number, got {value!r}",
+                    code="BAD_PARAMETER", source=source)
         elif param.type == "integer":
+            if isinstance(value, str) and len(value.strip()) > 30:
+                raise ValueError
             result = int(value) if not isinstance(value, float) or value.is_integer() else None
             if result is None:
                 raise ValueError
@@ -171,7 +257,9 @@ def _coerce(param: Param, value: Any, source: str) -> Any:
                 result = bool(value)
         else:
             result = str(value)
-    except (TypeError, ValueError):
+    except ParameterError:
+        raise
+    except (TypeError, ValueError, OverflowError):
         raise ParameterError(
             f"parameter '{param.name}' must be {param.type}, got {value!r}",
             code="BAD_PARAMETER", source=source) from None
@@ -205,19 +293,44 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
     else:
         raise MappingError(f"cannot read a mapping from {type(source).__name__}",
                            hint="Pass a file path, a dict, or YAML text")
-    if generic.is_short_form(text.data):
-        text = SpecText(data=generic.expand(text.data, name=name or "csv", file=text.file),
-                        file=text.file)
-    return Mapping(text)
+    try:
+        if generic.is_short_form(text.data):
+            text = SpecText(data=generic.expand(text.data, name=name or "csv", file=text.file),
+                            file=text.file)
+        return Mapping(text)
+    except RecursionError:
+        # a dict that contains itself, or nesting past what the checks can walk
+        from odse.mapping.source_text import too_deep
+        raise too_deep(text.file) from None
+
+
+def short_form(source: Any) -> dict[str, Any] | None:
+    """Return the short generic column map ``source`` holds (dict, file or text), else None."""
+    if isinstance(source, Mapping):
+        return None
+    if isinstance(source, MappingABC):
+        data: Any = dict(source)
+    elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
+                                      and source.strip().endswith((".yaml", ".yml", ".json"))):
+        data = read_spec(source).data
+    elif isinstance(source, str):
+        data = parse_text(source).data
+    else:
+        return None
+    return dict(data) if generic.is_short_form(data) else None
 
 
 def check_mapping(source: Any) -> list[MappingError]:
-    """Return the problems of a mapping spec (an empty list when it is valid)."""
+    """Return the problems of a mapping spec (an empty list when it is valid).
+
+    Besides loading it, every expression is run over a small synthetic batch, so that a
+    spec that would crash at run time is a problem here."""
     try:
-        load_mapping(source)
+        mapping = load_mapping(source)
     except MappingError as exc:
         return [exc]
-    return []
+    from odse.mapping.dry_run import dry_run
+    return dry_run(mapping)
 
 
 __all__ = ["Mapping", "check_mapping", "load_mapping"]

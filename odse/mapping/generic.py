@@ -109,6 +109,33 @@ def expand(short: dict[str, Any], *, name: str = "csv", file: str | None = None)
     }
 
 
+# The name under which a rising kWh column reads as a cumulative counter (the command line's
+# name for the generic mapper); csv and generic always read kWh as energy per row.
+COUNTER_NAME = "generic_csv"
+
+
+def counter_candidate(name: str | None, short: dict[str, Any] | None) -> str | None:
+    """Return the kWh column of a ``generic_csv`` map that names it plainly, else None."""
+    if not name or name.lower() != COUNTER_NAME or not short:
+        return None
+    column = short.get("kWh")
+    return column if isinstance(column, str) else None
+
+
+COUNTER_VARIANT = "rising_kwh_counter"
+"""The variant name (in the report) when a generic_csv kWh column is read as a counter."""
+
+
+def as_counter(short: dict[str, Any], column: str, *, name: str) -> dict[str, Any]:
+    """Return the full spec with kWh read as a cumulative counter (first reading: 0 kWh)."""
+    spec = expand({**short, "kWh": {"column": column, "measure": "counter",
+                                    "first_reading": "zero"}}, name=name)
+    shape = {k: spec.pop(k) for k in ("format", "interval", "fields")}
+    spec["variants"] = [{"name": COUNTER_VARIANT, **shape,
+                         "description": f"the kWh column '{column}' never falls: a counter"}]
+    return spec
+
+
 def _field(value: Any) -> dict[str, Any]:
     if isinstance(value, dict):
         return dict(value)

@@ -18,7 +18,10 @@ from odse.resources import load_schema
 from odse.suggest import did_you_mean
 
 SCHEMA_FILE = "mapping-v1.json"
-LANGUAGE_VERSION = 1
+LANGUAGE_VERSION = 1.1
+LANGUAGE_VERSIONS = (1, 1.1)
+"""Versions this odse reads: a 1 spec runs unchanged; 1.1 adds workbooks, where:, pivot:, a
+field's own timezone:, truncate:, the time format excel and const: null."""
 
 
 @cache
@@ -51,21 +54,30 @@ def check_schema(spec: SpecText) -> None:
                            code="MAPPING_INVALID", file=spec.file, line=spec.line_of(()),
                            hint="Start the file with 'odse_mapping: 1' and 'name: ...'")
     version = data.get("odse_mapping")
-    if version is not None and version != LANGUAGE_VERSION:
+    if version is not None and (isinstance(version, bool) or version not in LANGUAGE_VERSIONS):
         raise MappingError(
             f"unsupported mapping language version {version!r}",
             code="MAPPING_VERSION", file=spec.file, line=spec.line_of(("odse_mapping",)),
             key_path="odse_mapping",
-            hint=f"This odse reads version {LANGUAGE_VERSION}; write 'odse_mapping: 1'")
-    check_against(spec, SCHEMA_FILE)
-    _check_shape(spec)
+            hint="This odse reads versions 1 and 1.1; write 'odse_mapping: 1.1'")
+    error = best_match(_validator().iter_errors(data), key=_relevance)
+    if error is None:
+        _check_shape(spec)
+        if version == 1:
+            _check_version_1(spec)
+        return
+    error = _deepest(error)
+    path = tuple(error.absolute_path)
+    message, hint, path = _describe(error, path)
+    raise MappingError(message, code="MAPPING_INVALID", file=spec.file,
+                       line=spec.line_of(path), key_path=render_path(path), hint=hint)
 
 
 def _check_shape(spec: SpecText) -> None:
     data = spec.data
     has_variants = "variants" in data
     inline = [k for k in ("format", "fields") if k in data]
-    if has_variants and inline:
+    if has_variants and inline and len(inline) < 2:
         raise MappingError(
             f"the spec has both 'variants' and top-level '{inline[0]}'",
             code="MAPPING_INVALID", file=spec.file, line=spec.line_of((inline[0],)),
@@ -77,6 +89,64 @@ def _check_shape(spec: SpecText) -> None:
             f"the spec has no '{missing}'", code="MAPPING_INVALID", file=spec.file,
             line=spec.line_of(()), key_path="(top level)",
             hint="Give 'format' and 'fields' at the top level, or a list of 'variants'")
+
+
+def _check_version_1(spec: SpecText) -> None:
+    """A spec that says version 1 may not use what 1.1 added (it would not run on 1.0)."""
+    data = spec.data
+    variants = [((), data)] + [(("variants", i), v) for i, v in
+                               enumerate(data.get("variants") or [])]
+    for where, variant in variants:
+        found = _feature_11(variant, where)
+        if found:
+            path, what = found
+            raise MappingError(
+                f"{what} was added in mapping language 1.1, but the spec says odse_mapping: 1",
+                code="MAPPING_VERSION", file=spec.file, line=spec.line_of(path),
+                key_path=render_path(path), hint="Write 'odse_mapping: 1.1' at the top")
+
+
+def _feature_11(variant: dict[str, Any], where: tuple[Any, ...]) -> tuple[tuple[Any, ...],
+                                                                           str] | None:
+    if variant.get("format") == "workbook":
+        return (*where, "format"), "format: workbook"
+    for key in ("workbook", "where", "pivot"):
+        if key in variant:
+            return (*where, key), f"{key}:"
+    if "variants" in variant and where == () and ("format" in variant or "fields" in variant):
+        return ("variants",), "variants beside a top-level shape"
+    parts = [(("fields",), variant.get("fields"))]
+    parts += [(("unpivot", i), e) for i, e in enumerate(variant.get("unpivot") or [])]
+    for base, fields in parts:
+        for name, spec in (fields or {}).items():
+            found = _expr_feature_11(spec, (*where, *base, name))
+            if found:
+                return found
+    return None
+
+
+def _expr_feature_11(spec: Any, path: tuple[Any, ...]) -> tuple[tuple[Any, ...], str] | None:
+    if isinstance(spec, list):
+        for i, item in enumerate(spec):
+            found = _expr_feature_11(item, (*path, i))
+            if found:
+                return found
+        return None
+    if not isinstance(spec, dict):
+        return None
+    for key in ("timezone", "truncate"):
+        if key in spec:
+            return (*path, key), f"a field's {key}:"
+    if "const" in spec and spec["const"] is None:
+        return (*path, "const"), "const: null"
+    formats = spec.get("format")
+    if formats == "excel" or (isinstance(formats, list) and "excel" in formats):
+        return (*path, "format"), "the time format excel"
+    for key, value in spec.items():
+        found = _expr_feature_11(value, (*path, key))
+        if found:
+            return found
+    return None
 
 
 def _relevance(error: ValidationError) -> Any:

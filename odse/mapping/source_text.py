@@ -61,8 +61,82 @@ def render_path(path: KeyPath) -> str:
     return out or "(top level)"
 
 
+def measure(text: str, file: str | None = None) -> None:
+    """Check the spec's size before it is built: its bytes, its nesting depth, and the number
+    of values once aliases are expanded (a 500-byte "billion laughs" file expands to billions).
+
+    Walks the parser's events, so nothing is expanded and nothing recurses: each anchor's
+    expanded size is remembered when its node ends, and an alias adds that size. An alias
+    to an anchor whose node has not ended (a node that contains itself) is an error too.
+    """
+    from odse import limits
+
+    bound = limits.current()
+    if len(text) > bound.spec_bytes:
+        raise limits.exceeded("spec_bytes", f"the mapping is {len(text):,} bytes", file=file)
+    sizes: dict[str, int] = {}
+    stack: list[list[Any]] = []            # [anchor, values so far] per open collection
+    total = 0
+
+    def add(count: int, line: int) -> None:
+        nonlocal total
+        total += count
+        if stack:
+            stack[-1][1] += count
+        if total > bound.spec_nodes:
+            raise limits.exceeded("spec_nodes", f"the mapping expands to more than "
+                                  f"{bound.spec_nodes:,} values (YAML aliases counted as "
+                                  "copies)", file=file, line=line)
+
+    loader = SpecLoader(text)
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            line = event.start_mark.line + 1
+            if isinstance(event, (yaml.SequenceStartEvent, yaml.MappingStartEvent)):
+                add(1, line)
+                stack.append([event.anchor, 0])
+                if len(stack) > bound.spec_depth:
+                    raise limits.exceeded("spec_depth", f"the mapping nests more than "
+                                          f"{bound.spec_depth} levels deep", file=file,
+                                          line=line)
+            elif isinstance(event, (yaml.SequenceEndEvent, yaml.MappingEndEvent)):
+                anchor, size = stack.pop()
+                if anchor is not None:
+                    sizes[anchor] = size + 1
+                if stack:
+                    stack[-1][1] += size
+            elif isinstance(event, yaml.ScalarEvent):
+                if event.anchor is not None:
+                    sizes[event.anchor] = 1
+                add(1, line)
+            elif isinstance(event, yaml.AliasEvent):
+                if event.anchor not in sizes:
+                    open_anchors = {entry[0] for entry in stack}
+                    if event.anchor in open_anchors:
+                        raise MappingError(
+                            f"the alias *{event.anchor} refers to the node that contains it",
+                            code="MAPPING_RECURSIVE_ALIAS", file=file, line=line,
+                            hint="A spec is a tree: copy the values instead of nesting the "
+                                 "anchor inside itself")
+                    continue  # an undefined alias: the parser says so below
+                add(sizes[event.anchor], line)
+    except yaml.YAMLError:
+        return  # parse_text reports syntax errors with their line
+    finally:
+        loader.dispose()
+
+
+def too_deep(file: str | None) -> Exception:
+    """The error for a spec nested deeper than the YAML parser (or a check) can recurse."""
+    from odse import limits
+
+    return limits.exceeded("spec_depth", "the mapping nests too deep to be read", file=file)
+
+
 def parse_text(text: str, file: str | None = None) -> SpecText:
     """Parse YAML (JSON is YAML too) and record the line of every mapping key and item."""
+    measure(text, file)
     loader = SpecLoader(text)
     try:
         node = loader.get_single_node()
@@ -86,10 +160,15 @@ def parse_text(text: str, file: str | None = None) -> SpecText:
     except yaml.YAMLError as exc:
         raise MappingError(f"the mapping is not valid YAML: {exc}", code="MAPPING_SYNTAX",
                            file=file) from None
+    except RecursionError:
+        raise too_deep(file) from None
     finally:
         loader.dispose()
     lines: dict[KeyPath, int] = {}
-    _walk(node, (), lines)
+    try:
+        _walk(node, (), lines)
+    except RecursionError:
+        raise too_deep(file) from None
     return SpecText(data=data, file=file, lines=lines)
 
 

@@ -1,22 +1,21 @@
 """The ingest log: which input files a lake holds, from which content, mapping and run.
 
-The log of the lake ``.../lake/energy`` is the hidden folder beside it,
-``.../lake/.energy.ingest-log/``, one JSON Lines file per run (``<run id>.jsonl``, one line
-per ingested input). Beside the root, not in it: a lake holds only partition folders and
-Parquet files, which every reader (polars reading the folder, DuckDB's ``**/*.parquet``)
-needs. A lake at the top of a bucket (no folder above it) keeps its log in
-``_odse/ingest-log/`` under the root instead.
+The log lives under the lake root in ``_odse/ingest-log/``, one JSON Lines file per run
+(``<run id>.jsonl``, one line per ingested input). Hive readers (pyarrow, Spark) skip names
+starting with ``_``, and a ``**/*.parquet`` glob never finds it; polars' plain folder read
+sees it, so read a pipeline lake with a glob there (``docs/output.md``, side files).
 
 A run's file is committed by the lake writer in the same write as the run's data, after
-every partition (see :func:`odse.writers.to_parquet`'s ``extra_files``): a run whose log
-file is present has all its data in the lake; a run killed before has no log file, and the
-next run ingests its files again (merge makes that idempotent).
+every partition (``to_parquet(..., extra_files=...)``): a run whose log file is present has
+all its data in the lake; a run killed before has no log file, and the next run ingests its
+files again (merge makes that idempotent).
 
-Each line: ``uri``, ``size``, ``mtime_ns``, ``sha256`` (of the content), ``asset_id``, ``source``,
-``mapping`` (name) and ``mapping_sha256``, ``settings_sha256`` (parameters, context and
-validation the file was ingested with), ``odse_version``, ``run_id``, ``rows_read``,
-``records_written``, ``rows_rejected``, ``rejects`` (count by code), ``invalid`` (records
-that failed validation), ``partitions``, ``ingested_at`` (UTC) and ``seconds``.
+Each line: ``uri``, ``size``, ``mtime_ns``, ``sha256`` (of the content), ``asset_id``,
+``source``, ``mapping`` (name) and ``mapping_sha256``, ``settings_sha256`` (parameters,
+context and validation the file was ingested with), ``odse_version``, ``run_id``,
+``reason``, ``rows_read``, ``records_written``, ``rows_rejected``, ``rejects`` (count by
+code), ``invalid`` and ``invalid_codes``, ``first`` and ``last``, ``ingested_at`` (UTC) and
+``seconds``.
 """
 
 from __future__ import annotations
@@ -28,8 +27,7 @@ from typing import Any
 
 from odse.errors import OutputError
 
-LOG_SUFFIX = ".ingest-log"
-INSIDE_DIR = "_odse/ingest-log"
+LOG_DIR = "_odse/ingest-log"
 SUFFIX = ".jsonl"
 
 
@@ -52,23 +50,16 @@ class IngestLog:
         return sorted({entry["run_id"] for entry in self.entries})
 
 
-def log_folder(lake_root: str) -> tuple[str, str]:
-    """(the log folder's path or URI, the same relative to the lake root for the writer)."""
-    root = lake_root.rstrip("/").rstrip(os.sep) if "://" in lake_root else \
-        os.path.abspath(lake_root)
-    if "://" in root:
-        scheme, rest = root.split("://", 1)
-        parent, _, name = rest.rpartition("/")
-        if not parent:  # the top of a bucket: no folder above the root
-            return f"{root}/{INSIDE_DIR}", INSIDE_DIR
-        return f"{scheme}://{parent}/.{name}{LOG_SUFFIX}", f"../.{name}{LOG_SUFFIX}"
-    parent, name = os.path.split(root)
-    return os.path.join(parent, f".{name}{LOG_SUFFIX}"), f"../.{name}{LOG_SUFFIX}"
+def log_folder(lake_root: str) -> str:
+    """The log folder of a lake (a path, or a URI for a remote lake)."""
+    if "://" in lake_root:
+        return f"{lake_root.rstrip('/')}/{LOG_DIR}"
+    return os.path.join(os.path.abspath(lake_root), *LOG_DIR.split("/"))
 
 
-def log_name(lake_root: str, run_id: str) -> str:
-    """One run's log file, relative to the lake root (``../`` is the folder above it)."""
-    return f"{log_folder(lake_root)[1]}/{run_id}{SUFFIX}"
+def log_name(run_id: str) -> str:
+    """One run's log file, relative to the lake root."""
+    return f"{LOG_DIR}/{run_id}{SUFFIX}"
 
 
 def encode(entries: list[dict[str, Any]]) -> bytes:
@@ -82,7 +73,7 @@ def read_log(lake_root: str) -> IngestLog:
     Files are read in run order (run ids sort by start time), so a later run's entry for an
     input wins.
     """
-    folder = log_folder(lake_root)[0]
+    folder = log_folder(lake_root)
     if "://" not in folder:
         try:
             names = sorted(os.path.join(folder, name) for name in os.listdir(folder)

@@ -208,17 +208,24 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
             if chunk.table is not None:
                 yield from chunk.table.to_batches()
 
+    logged = []
+
     def log_files() -> dict[str, bytes]:
         # called by the writer once every file is read, before anything is committed
+        logged.append(True)
         if keep_rejects:
             _write_rejects(spec.output.rejects or "", run_id, outcomes)
         entries = [_entry(o, run_id) for o in outcomes if o.error is None]
-        return {log_name(spec.output.path, run_id): encode(entries)} if entries else {}
+        return {log_name(run_id): encode(entries)} if entries else {}
 
     from odse.writers import to_parquet
 
     result.write = to_parquet(batches(), spec.output.path, list(spec.output.partition_by),
                               spec.output.mode, extra_files=log_files)
+    if not logged:
+        # no records at all (every file empty, rejected or quarantined): the writer changed
+        # nothing, and the log alone says these files are done
+        _write_alone(spec.output.path, log_files())
     result.seconds = time.perf_counter() - started
     return result
 
@@ -276,6 +283,14 @@ def _entry(outcome: Outcome, run_id: str) -> dict[str, Any]:
         "ingested_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "seconds": round(outcome.seconds, 4),
     }
+
+
+def _write_alone(root: str, files: dict[str, bytes]) -> None:
+    from odse.writers.targets import atomic_file, resolve
+
+    for rel, data in files.items():
+        with atomic_file(resolve(f"{root.rstrip('/')}/{rel}")) as sink:
+            sink.write(data)
 
 
 def _write_rejects(folder: str, run_id: str, outcomes: list[Outcome]) -> None:

@@ -19,8 +19,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from odse import limits
 from odse.errors import InputError
-from odse.readers.inputs import HEAD_BYTES, InputData
+from odse.readers.inputs import HEAD_BYTES, InputData, release
 
 DEFAULT_NULLS = ("", "NaN", "nan", "NAN", "NULL", "null", "None", "N/A", "n/a", "NA", "#N/A",
                  "--", "-", "#VALUE!", "#DIV/0!")
@@ -57,6 +58,11 @@ class CsvLayout:
 def read_layout(data: InputData, dialect: CsvDialect) -> CsvLayout:
     """Read the header region of ``data`` as ``dialect`` describes it."""
     head = data.head(HEAD_BYTES)
+    if b"\r" in head and b"\n" not in head and len(head.split(b"\r")) > 2:
+        raise InputError(f"{data.name} ends its lines with CR alone (classic Mac OS)",
+                         code="CSV_CR_LINE_ENDS", file=data.name,
+                         hint="Convert the line ends to LF or CRLF first, e.g. "
+                              "tr '\\r' '\\n' < in.csv > out.csv")
     offset = 0
     if head.startswith(codecs.BOM_UTF8):
         offset = len(codecs.BOM_UTF8)
@@ -106,8 +112,19 @@ def read_layout(data: InputData, dialect: CsvDialect) -> CsvLayout:
                      header_lines=lines_consumed)
 
 
+def _python_encoding(name: str) -> str:
+    try:
+        return codecs.lookup(name).name
+    except LookupError:
+        return "utf-8"
+
+
 def _split(line: str, delimiter: str) -> list[str]:
-    parsed = list(csv.reader(io.StringIO(line.rstrip("\r\n")), delimiter=delimiter))
+    try:
+        parsed = list(csv.reader(io.StringIO(line.rstrip("\r\n")), delimiter=delimiter))
+    except csv.Error:
+        # a header with a stray quote or a NUL byte: split it plainly
+        return line.rstrip("\r\n").replace("\x00", "").split(delimiter)
     return parsed[0] if parsed else []
 
 
@@ -134,12 +151,200 @@ def _unique(names: list[str]) -> list[str]:
 
 @dataclass
 class MalformedRow:
-    """A data line whose number of fields differs from the header's."""
+    """A data line whose number of fields differs from the header's (or that the guard
+    took out of the stream: a stray quote, a line past the csv_line_bytes limit)."""
 
     text: str
     expected: int
     actual: int
     row: int | None = None        # 1-based data row number, once located
+    reason: str | None = None     # set by the guard; else the field counts say it
+
+
+GUARD_MIN_READ = 1 << 16
+"""Bytes the guard reads from the input at least per call (read at call time: tests shrink
+it to put block boundaries inside quoted cells)."""
+_QUOTE_FREE = r'^(?:[^"]|"[^"\n]*")*$'
+"""RE2: text in which every quoted part closes on its own line."""
+_SPARSE_QUOTES = 4096
+
+
+class CsvGuard(io.RawIOBase):
+    """The data rows on their way to Arrow's reader, with what would derail it taken out.
+
+    * A quoted cell may span at most ``csv_quoted_lines`` physical lines: a line whose quote
+      does not close within them holds a stray quote. It is taken out (a MALFORMED_ROW reject
+      with its line) and reading goes on after it; without this, everything up to the next
+      quote in the file, or the rest of the file, would become one bad row.
+    * A line longer than ``csv_line_bytes`` is taken out the same way (Arrow's reader refuses
+      the whole file when a row does not fit its block).
+
+    Only text whose quotes might span lines is looked at line by line: a block without
+    quotes, or whose quotes all close on their own line (one RE2 pass, or a few finds when
+    quotes are few), goes through as it is.
+    """
+
+    def __init__(self, stream: Any, *, fields: int, encoding: str,
+                 found: list[MalformedRow], line_bytes: int, quoted_lines: int,
+                 excerpt_chars: int) -> None:
+        super().__init__()
+        self.stream = stream
+        self.fields = fields
+        self.encoding = encoding
+        self.found = found
+        self.line_bytes = line_bytes
+        self.quoted_lines = quoted_lines
+        self.excerpt_chars = excerpt_chars
+        self.ready = b""
+        self.held = b""               # whole lines kept back: a quoted cell may close later
+        self.carry = b""              # the start of a line not yet ended
+        self.line = 0                 # physical data lines before ``held``
+        self.skipping = False         # inside a line past the byte limit, up to its end
+        self.eof = False
+        self.consumed = 0             # bytes read from the input
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = BLOCK_SIZE
+        while not self.ready and not (self.eof and not self.held and not self.carry):
+            self._fill(max(size, GUARD_MIN_READ))
+        out, self.ready = self.ready[:size], self.ready[size:]
+        return out
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
+
+    # ------------------------------------------------------------------ internals
+
+    def _fill(self, size: int) -> None:
+        chunk = self.stream.read(size) if not self.eof else b""
+        self.consumed += len(chunk)
+        if not chunk:
+            self.eof = True
+        if self.skipping:
+            end = chunk.find(b"\n")
+            if end < 0 and not self.eof:
+                return
+            chunk = chunk[end + 1:] if end >= 0 else b""
+            self.skipping = False
+            self.line += 1
+        buf = self.held + self.carry + chunk
+        self.held = b""
+        cut = len(buf) if self.eof else buf.rfind(b"\n") + 1
+        region, self.carry = buf[:cut], buf[cut:]
+        if len(self.carry) > self.line_bytes:
+            # a line still open past the limit: take it out now and skip to its end
+            self._drop(self.line + region.count(b"\n") + 1, self.carry, self._too_long(),
+                       whole=False)
+            self.carry, self.skipping = b"", True
+        if region:
+            self.ready += self._check(region)
+
+    def _too_long(self) -> str:
+        return f"the line is longer than {self.line_bytes:,} bytes (limit csv_line_bytes)"
+
+    def _check(self, region: bytes) -> bytes:
+        long_lines = len(region) > self.line_bytes and not self._short_lines(region)
+        if not long_lines and self._valid_text(region) and self._quotes_close_per_line(region):
+            self.line += region.count(b"\n")
+            return region
+        return self._by_line(region)
+
+    def _valid_text(self, region: bytes) -> bool:
+        if self.encoding != "utf-8" or region.isascii():
+            return True
+        try:
+            region.decode("utf-8")
+        except UnicodeDecodeError:
+            return False
+        return True
+
+    def _short_lines(self, region: bytes) -> bool:
+        # every window of half the limit holds a line break: no line reaches the limit
+        half = max(self.line_bytes // 2, 1)
+        return all(region.find(b"\n", at, at + half) >= 0
+                   for at in range(0, len(region) - half, half))
+
+    @staticmethod
+    def _quotes_close_per_line(region: bytes) -> bool:
+        count = region.count(b'"')
+        if not count:
+            return True
+        if count & 1:
+            return False
+        if count <= _SPARSE_QUOTES:
+            at = region.find(b'"')
+            while at >= 0:
+                close = region.find(b'"', at + 1)
+                if region.find(b"\n", at, close) >= 0:
+                    return False
+                at = region.find(b'"', close + 1)
+            return True
+        import pyarrow.compute as pc
+
+        offsets = pa.array([0, len(region)], pa.int64()).buffers()[1]
+        text = pa.Array.from_buffers(pa.large_binary(), 1,
+                                     [None, offsets, pa.py_buffer(region)])
+        return bool(pc.match_substring_regex(text, _QUOTE_FREE)[0].as_py())
+
+    def _by_line(self, region: bytes) -> bytes:
+        ends = region.endswith(b"\n")
+        lines = region.split(b"\n")
+        if ends:
+            lines.pop()
+        keep = [True] * len(lines)
+        for i, text in enumerate(lines):
+            if len(text) > self.line_bytes:
+                keep[i] = False
+                self._drop(self.line + i + 1, text, self._too_long())
+            elif self.encoding == "utf-8" and not text.isascii():
+                try:
+                    text.decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    keep[i] = False
+                    self._drop(self.line + i + 1, text, f"the line is not valid UTF-8 text "
+                               f"(byte 0x{text[exc.start]:02x} at column {exc.start + 1}); "
+                               "set csv.encoding in the mapping if the file is not UTF-8")
+        odd = [i for i, text in enumerate(lines) if keep[i] and text.count(b'"') & 1]
+        held = len(lines)
+        k = 0
+        while k < len(odd):
+            opener = odd[k]
+            closer = odd[k + 1] if k + 1 < len(odd) else None
+            if closer is not None and closer - opener <= self.quoted_lines:
+                k += 2      # a quoted cell over several lines
+                continue
+            if closer is None and not self.eof and len(lines) - opener <= self.quoted_lines:
+                held = opener   # it may close in the next block: decide then
+                break
+            keep[opener] = False
+            self._drop(self.line + opener + 1, lines[opener],
+                       f"a quote opened on this line does not close within "
+                       f"{self.quoted_lines} lines (limit csv_quoted_lines): a stray quote")
+            k += 1
+        if held < len(lines):
+            self.held = b"\n".join(lines[held:]) + b"\n"
+        self.line += held
+        kept = [text for i, text in enumerate(lines[:held]) if keep[i]]
+        if not kept:
+            return b""
+        return b"\n".join(kept) + (b"\n" if ends or held < len(lines) else b"")
+
+    def _drop(self, row: int, text: bytes, reason: str, whole: bool = True) -> None:
+        shown = text[:self.excerpt_chars * 4].decode(self.encoding, "replace")
+        if len(text) > self.excerpt_chars:
+            size = f"{len(text):,} bytes in all" if whole else f"over {len(text):,} bytes"
+            shown = f"{shown[:self.excerpt_chars]}... ({size})"
+        self.found.append(MalformedRow(shown, self.fields, -1, row=row, reason=reason))
 
 
 class LineFinder:
@@ -220,7 +425,11 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
         malformed.append(MalformedRow(row.text, row.expected_columns, row.actual_columns))
         return "skip"
 
-    read_options = pacsv.ReadOptions(column_names=names, block_size=block_size or BLOCK_SIZE,
+    bound = data.limits
+    # a row must fit one of Arrow's blocks: a block holds at least two of the longest lines
+    block = max(block_size or BLOCK_SIZE, 2 * bound.csv_line_bytes + 1024) \
+        if block_size is None else block_size
+    read_options = pacsv.ReadOptions(column_names=names, block_size=block,
                                      encoding=dialect.encoding, use_threads=True)
     # quoted cells may hold line breaks (alarm texts, comments); costs nothing measurable
     parse_options = pacsv.ParseOptions(delimiter=layout.delimiter, newlines_in_values=True,
@@ -230,7 +439,12 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
     convert_options = pacsv.ConvertOptions(
         column_types={c: pa.string() for c in include}, include_columns=include,
         null_values=[], strings_can_be_null=False, quoted_strings_can_be_null=False)
-    stream = data.open_at(layout.data_offset)
+    guard = CsvGuard(data.open_at(layout.data_offset), fields=len(names),
+                     encoding=_python_encoding(dialect.encoding), found=malformed,
+                     line_bytes=bound.csv_line_bytes, quoted_lines=bound.csv_quoted_lines,
+                     excerpt_chars=bound.reject_value_chars)
+    stream = pa.PythonFile(guard, mode="r")
+    reader = None
     try:
         reader = pacsv.open_csv(stream, read_options=read_options, parse_options=parse_options,
                                 convert_options=convert_options)
@@ -246,12 +460,18 @@ def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
             except StopIteration:
                 return
             except pa.ArrowInvalid as exc:
+                if "straddl" in str(exc):
+                    raise limits.exceeded(
+                        "csv_line_bytes", f"a row of {data.name} near line "
+                        f"{guard.line + 1:,} (its quoted cells over several lines) does not "
+                        f"fit a block of {block:,} bytes", file=data.name) from None
                 raise InputError(f"cannot parse {data.name} as CSV: {exc}", code="CSV_PARSE",
                                  file=data.name,
                                  hint="Check the delimiter and quoting of the file") from None
             if position is not None and not data.gzip:
-                position[0] = stream.tell()
+                position[0] = guard.consumed
             if batch.num_rows:
                 yield batch
     finally:
+        release(reader)
         stream.close()

@@ -13,13 +13,16 @@ import io
 import os
 import tempfile
 import weakref
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import pyarrow as pa
+import pyarrow.fs as pafs
 
+from odse import limits
 from odse.errors import InputError, InputNotFoundError
+from odse.filesystems import from_uri, is_uri
 
 _GZIP_MAGIC = b"\x1f\x8b"
 _BOM = b"\xef\xbb\xbf"
@@ -34,6 +37,8 @@ class InputData:
     path: Path | None = None
     content: bytes | None = None
     gzip: bool = False
+    limits: limits.Limits = field(default_factory=limits.current)
+    """The limits in force when the input was opened (they go with it into a stream)."""
 
     @classmethod
     def of(cls, data: Any) -> InputData:
@@ -52,6 +57,8 @@ class InputData:
             if not data.strip():
                 raise InputError("the input is empty text", code="INPUT_EMPTY",
                                  hint="Pass a file path or the file's contents")
+            if is_uri(data):
+                return cls._from_uri(data)
             return cls._from_path(Path(data))
         if hasattr(data, "read"):
             name = getattr(data, "name", None)
@@ -83,6 +90,36 @@ class InputData:
         return data
 
     @classmethod
+    def _from_uri(cls, uri: str) -> InputData:
+        """A file in a filesystem named by URI (``s3://``, ``gs://``, ``abfs://``,
+        ``file://``): copied to a local temporary file in chunks, then read like one."""
+        try:
+            fs, path = from_uri(uri)
+            info = fs.get_file_info(path)
+        except (ValueError, OSError) as exc:
+            raise InputError(f"cannot open {uri}: {exc}", code="INPUT_URI", file=uri,
+                             hint="Check the URI and the store's settings (for S3: "
+                                  "AWS_PROFILE or AWS_ACCESS_KEY_ID, AWS_ENDPOINT_URL)"
+                             ) from None
+        if isinstance(fs, pafs.LocalFileSystem):
+            data = cls._from_path(Path(path))
+            data.name = uri
+            return data
+        if info.type == pafs.FileType.NotFound:
+            raise InputNotFoundError(f"file not found: {uri}", file=uri,
+                                     hint="Check the path and that the file was delivered")
+        if info.type == pafs.FileType.Directory:
+            raise InputError(f"{uri} is a directory, not a file", code="INPUT_IS_DIRECTORY",
+                             file=uri, hint="Pass one file at a time")
+        try:
+            stream = fs.open_input_stream(path)
+        except OSError as exc:
+            raise InputError(f"cannot read {uri}: {exc}", file=uri) from None
+        with stream:
+            data = cls._spooled(stream, uri)
+        return data
+
+    @classmethod
     def _from_path(cls, path: Path) -> InputData:
         if not path.exists():
             raise InputNotFoundError(f"file not found: {path}", file=str(path),
@@ -107,19 +144,24 @@ class InputData:
             opener = gzip.open if self.gzip else open
             with opener(self.path, "rb") as fh:
                 return fh.read(size)
+        except InputError:
+            raise
         except OSError as exc:
             raise InputError(f"cannot read {self.path}: {exc}", file=str(self.path)) from None
 
     def read_all(self) -> bytes:
         """Return the whole input (decompressed)."""
-        if self.content is not None:
-            return gzip.decompress(self.content) if self.gzip else self.content
-        assert self.path is not None
+        if self.content is not None and not self.gzip:
+            return self.content
+        assert self.path is not None or self.content is not None
         try:
             if self.gzip:
-                with gzip.open(self.path, "rb") as fh:
+                with self.open_lines() as fh:
                     return fh.read()
+            assert self.path is not None
             return self.path.read_bytes()
+        except InputError:
+            raise
         except OSError as exc:
             raise InputError(f"cannot read {self.path}: {exc}", file=str(self.path)) from None
 
@@ -137,7 +179,8 @@ class InputData:
             return pa.PythonFile(fh, mode="r")
         source = pa.BufferReader(self.content) if self.content is not None \
             else pa.OSFile(str(self.path), "rb")
-        stream = pa.CompressedInputStream(source, "gzip")
+        stream = pa.PythonFile(GzipBound(pa.CompressedInputStream(source, "gzip"), self),
+                               mode="r")
         remaining = offset
         while remaining:
             chunk = stream.read(min(remaining, 1 << 20))
@@ -150,9 +193,18 @@ class InputData:
         """Return a Python binary file over the (decompressed) input, for reading by line."""
         if self.content is not None:
             raw: IO[bytes] = io.BytesIO(self.content)
-            return gzip.GzipFile(fileobj=raw) if self.gzip else raw
+            if not self.gzip:
+                return raw
+            return io.BufferedReader(GzipBound(gzip.GzipFile(fileobj=raw), self), 1 << 20)
         assert self.path is not None
-        return gzip.open(self.path, "rb") if self.gzip else open(self.path, "rb")
+        if not self.gzip:
+            return open(self.path, "rb")
+        return io.BufferedReader(GzipBound(gzip.open(self.path, "rb"), self), 1 << 20)
+
+    def decompressed_limit(self) -> int:
+        """Bytes a gzip input may expand to: the gzip_ratio limit times its size, or the
+        gzip_floor limit when that is more."""
+        return max(self.limits.gzip_floor, self.limits.gzip_ratio * (self.size or 0))
 
     @property
     def size(self) -> int | None:
@@ -160,6 +212,53 @@ class InputData:
         if self.content is not None:
             return len(self.content)
         return self.path.stat().st_size if self.path else None
+
+
+class GzipBound(io.RawIOBase):
+    """A decompressing stream that stops with a LimitError past the input's allowance, so
+    that a small file that expands a thousandfold (a "gzip bomb") cannot fill memory or
+    keep the machine busy."""
+
+    def __init__(self, stream: Any, data: InputData) -> None:
+        super().__init__()
+        self.stream = stream
+        self.data = data
+        self.allowed = data.decompressed_limit()
+        self.done = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def read(self, size: int = -1) -> bytes:
+        if size is None or size < 0:
+            size = self.allowed - self.done + 1
+        chunk = self.stream.read(min(size, self.allowed - self.done + 1))
+        self.done += len(chunk)
+        if self.done > self.allowed:
+            size_text = f"{self.data.size:,}" if self.data.size is not None else "?"
+            with limits.override(**{k: getattr(self.data.limits, k)
+                                    for k in ("gzip_ratio", "gzip_floor")}):
+                raise limits.exceeded(
+                    "gzip_ratio", f"{self.data.name} expands past {self.allowed:,} bytes from "
+                    f"{size_text} compressed", file=self.data.name)
+        return chunk
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
+
+
+def release(reader: Any) -> None:
+    """Stop an Arrow streaming reader now, not at interpreter exit: its read-ahead threads
+    call back into Python (a PythonFile), which aborts the process once Python is gone."""
+    if reader is not None:
+        with contextlib.suppress(Exception):
+            reader.close()
 
 
 def _is_pipe(stream: Any) -> bool:

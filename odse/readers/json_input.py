@@ -17,13 +17,65 @@ from collections.abc import Iterator
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.json as pajson
 
+from odse import limits
 from odse.errors import InputError
-from odse.readers.inputs import InputData
+from odse.readers.inputs import InputData, release
 
 ROOT_ARRAY_KEY = "@"
 LINES_BLOCK = 8 << 20
+_NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+
+
+def _codes(text: bytes) -> pa.Array:
+    return pa.Array.from_buffers(pa.uint8(), len(text), [None, pa.py_buffer(text)])
+
+
+def nesting_depth(raw: bytes, limit: int) -> int:
+    """Return the nesting depth of JSON text ``raw``, exactly when it is over ``limit``
+    (within it, a bound that is itself within it).
+
+    Arrow's JSON reader recurses once per level and crashes the process past a few thousand,
+    so the depth is measured first: only the brackets and quotes are kept, brackets inside
+    strings dropped, then innermost pairs are removed a few times (real documents are
+    shallow) and what remains is summed. All of it runs in C, not per byte in Python.
+    """
+    if b"\\" in raw:   # escapes: an escaped quote is no quote
+        raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
+    # two adjacent quotes are an empty string or the end of one and the start of the next:
+    # either way, what lies between quotes stays between quotes when they go
+    text = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    if b'"' in text:
+        codes = _codes(text)
+        quote = pc.equal(codes, ord('"'))
+        inside = pc.bit_wise_and(pc.cumulative_sum(pc.cast(quote, pa.int32())), 1)
+        kept = pc.filter(codes, pc.and_(pc.invert(quote), pc.equal(inside, 0)))
+        text = kept.buffers()[1].to_pybytes()[:len(kept)]
+    passes = 0
+    while len(text) > 2 * (limit - passes) and passes < 8:
+        shorter = text.replace(b"[]", b"").replace(b"{}", b"")
+        if len(shorter) == len(text):
+            break
+        text, passes = shorter, passes + 1
+    if len(text) <= 2 * (limit - passes):
+        return passes + len(text) // 2
+    # "[" and "{" have bit 1 set, "]" and "}" not: +1 and -1
+    steps = pc.subtract(pc.cast(pc.bit_wise_and(_codes(text), 2), pa.int32()), 1)
+    return passes + int(pc.max(pc.cumulative_sum(steps)).as_py() or 0)
+
+
+def check_depth(raw: bytes, name: str, line: int | None = None) -> None:
+    """Raise a LimitError when ``raw`` nests deeper than the json_depth limit."""
+    limit = limits.current().json_depth
+    if len(raw) <= 2 * limit:
+        return
+    depth = nesting_depth(raw, limit)
+    if depth > limit:
+        where = f"line {line} of {name}" if line else name
+        raise limits.exceeded("json_depth", f"{where} nests {depth:,} levels deep",
+                              file=name, line=line)
 
 
 def read_document(data: InputData, schema: pa.Schema | None = None,
@@ -41,8 +93,13 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
     stripped = raw.lstrip()
     if not stripped:
         raise InputError("the JSON input is empty", code="INPUT_EMPTY", file=data.name)
+    check_depth(stripped, data.name)
     if stripped[:1] == b"[":
         raw = b'{"' + ROOT_ARRAY_KEY.encode() + b'":' + stripped + b"}"
+    elif stripped[:1] != b"{":
+        raise InputError(f"{data.name} holds a JSON value that is neither an object nor an "
+                         "array", code="INPUT_NOT_JSON", file=data.name,
+                         hint="Records come from a JSON object or array (or JSON Lines)")
     if text_leaves:
         return _python_document(raw, data.name, text_leaves=True)
     try:
@@ -51,37 +108,91 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
             read_options=pajson.ReadOptions(block_size=len(raw) + 64, use_threads=False),
             parse_options=pajson.ParseOptions(explicit_schema=schema, newlines_in_values=True,
                                               unexpected_field_behavior="infer"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return _python_document(raw, data.name)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as exc:
+        # Arrow's reader checks every object for a key given twice: Python then names it
+        return _python_document(raw, data.name, check_keys="specified twice" in str(exc))
     if table.num_rows != 1:
         return _python_document(raw, data.name)
     return table.to_struct_array().combine_chunks()
 
 
-def _python_document(raw: bytes, name: str, *, text_leaves: bool = False) -> pa.StructArray:
+def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    obj = dict(pairs)
+    if len(obj) != len(pairs):
+        seen: set[str] = set()
+        key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
+        raise _DuplicateKey(key)
+    return obj
+
+
+class _DuplicateKey(ValueError):
+    def __init__(self, key: str) -> None:
+        super().__init__(key)
+        self.key = key
+
+
+def loads(raw: bytes | str, name: str, line: int | None = None, *,
+          check_keys: bool = True) -> Any:
+    """Parse JSON text with Python, numbers kept as their text; every failure an InputError.
+
+    check_keys: a key given twice in one object is an error (``JSON_DUPLICATE_KEY``):
+        keeping either value would drop the other without a word. (Checking costs a Python
+        call per object; a caller whose text Arrow's reader has checked already skips it.)
+    """
+    where = f"line {line} of {name}" if line else name
+    try:
+        return json.loads(raw, parse_int=str, parse_float=str, parse_constant=str,
+                          object_pairs_hook=_no_duplicates if check_keys else None)
+    except _DuplicateKey as exc:
+        raise InputError(f"{where} gives the key '{exc.key}' twice in one object",
+                         code="JSON_DUPLICATE_KEY", file=name, line=line,
+                         hint="Each key may appear once per object; fix the export (odse "
+                              "would otherwise have to drop one of the values)") from None
+    except RecursionError:
+        raise limits.exceeded("json_depth", f"{where} nests too deep for the JSON reader",
+                              file=name, line=line) from None
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise InputError(f"{where} is not valid JSON: {exc}", code="INPUT_NOT_JSON", file=name,
+                         line=line,
+                         hint="Check that the file is complete JSON (or JSON Lines)") from None
+
+
+def _to_arrow(value: Any, name: str) -> pa.Array:
+    try:
+        return pa.array(value)
+    except UnicodeEncodeError as exc:
+        bad = exc.object[exc.start:exc.end] if isinstance(exc.object, str) else ""
+        shown = bad.encode("unicode_escape").decode("ascii") if bad else "?"
+        raise InputError(f"{name} holds text that is not valid Unicode (the escape {shown}, "
+                         "a lone surrogate)", code="INPUT_BAD_TEXT", file=name,
+                         hint="Such text cannot be written to any output; fix the export"
+                         ) from None
+    except RecursionError:
+        raise limits.exceeded("json_depth", f"{name} nests too deep to convert",
+                              file=name) from None
+
+
+def _python_document(raw: bytes, name: str, *, text_leaves: bool = False,
+                     check_keys: bool = False) -> pa.StructArray:
     # Arrow's reader stops at a field that is a number in one record and text in another
     # (a real export's "N/A" among readings). Python's parser then reads numbers as text,
     # which the engine converts as it does CSV cells.
-    try:
-        obj = json.loads(raw, parse_int=str, parse_float=str, parse_constant=str)
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise InputError(f"{name} is not valid JSON: {exc}", code="INPUT_NOT_JSON", file=name,
-                         hint="Check that the file is complete JSON (or JSON Lines)") from None
+    obj = loads(raw, name, check_keys=check_keys)
     if not isinstance(obj, dict):
         raise InputError(f"{name} holds a JSON {type(obj).__name__}, not an object or array",
                          code="INPUT_NOT_JSON", file=name)
     if not text_leaves:
         try:
-            return pa.array([obj])
+            return _to_arrow([obj], name)
         except (pa.ArrowInvalid, pa.ArrowTypeError):
             pass
     try:
-        return pa.array([_leaves_as_text(obj)])
+        return _to_arrow([_leaves_as_text(obj)], name)
     except (pa.ArrowInvalid, pa.ArrowTypeError):
         pass
     try:
         # a list of plain values where other records hold one value: keep it as its text
-        return pa.array([_leaves_as_text(obj, value_lists=True)])
+        return _to_arrow([_leaves_as_text(obj, value_lists=True)], name)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise InputError(f"{name} mixes objects and arrays at the same place: {exc}",
                          code="INPUT_JSON_SHAPE", file=name) from None
@@ -111,8 +222,10 @@ def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.
     type (a real log's "N/A" among numbers), the lines not yet read are parsed with Python,
     numbers kept as text, in blocks too.
     """
+    check_lines_depth(data)
     raw_stream = data.open_at(0)
     done = 0
+    reader = None
     try:
         reader = pajson.open_json(
             raw_stream,
@@ -127,10 +240,33 @@ def iter_lines(data: InputData, schema: pa.Schema | None = None) -> Iterator[pa.
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         yield from _python_lines(data, skip=done)
     finally:
+        release(reader)
         raw_stream.close()
 
 
 PYTHON_LINES_BLOCK = 20_000
+
+
+def check_lines_depth(data: InputData) -> None:
+    """Measure the nesting of every line before Arrow's reader sees it (in blocks)."""
+    limit = limits.current().json_depth
+    stream = data.open_lines()
+    before = 0                    # lines before the block
+    rest = b""
+    try:
+        while True:
+            chunk = stream.read(LINES_BLOCK)
+            block = rest + chunk
+            cut = block.rfind(b"\n") + 1 if chunk else len(block)
+            block, rest = block[:cut], block[cut:]
+            if len(block) > 2 * limit and nesting_depth(block, limit) > limit:
+                for number, line in enumerate(block.splitlines(), start=before + 1):
+                    check_depth(line, data.name, number)
+            before += block.count(b"\n")
+            if not chunk:
+                return
+    finally:
+        stream.close()
 
 
 def _python_lines(data: InputData, skip: int = 0) -> Iterator[pa.StructArray]:
@@ -145,11 +281,8 @@ def _python_lines(data: InputData, skip: int = 0) -> Iterator[pa.StructArray]:
             seen += 1
             if seen <= skip:
                 continue
-            try:
-                rows.append(_leaves_as_text(json.loads(line)))
-            except ValueError as exc:
-                raise InputError(f"line {number} of {data.name} is not valid JSON: {exc}",
-                                 code="INPUT_NOT_JSON", file=data.name) from None
+            check_depth(line.encode("utf-8"), data.name, number)
+            rows.append(_leaves_as_text(loads(line, data.name, number)))
             if len(rows) >= PYTHON_LINES_BLOCK:
                 yield _as_array(rows, data.name)
                 rows = []
@@ -161,7 +294,7 @@ def _python_lines(data: InputData, skip: int = 0) -> Iterator[pa.StructArray]:
 
 def _as_array(rows: list[Any], name: str) -> pa.StructArray:
     try:
-        return pa.array(rows)
+        return _to_arrow(rows, name)
     except (pa.ArrowInvalid, pa.ArrowTypeError) as exc:
         raise InputError(f"{name} mixes objects and arrays at the same place: {exc}",
                          code="INPUT_JSON_SHAPE", file=name) from None

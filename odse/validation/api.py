@@ -134,6 +134,10 @@ def _read_json_file(path: Path) -> Any:
 def _parse_json(text: str, where: str | None) -> Any:
     try:
         return json.loads(text)
+    except RecursionError:
+        from odse import limits
+        raise limits.exceeded("json_depth", "the JSON nests too deep for the JSON reader",
+                              file=where) from None
     except json.JSONDecodeError as exc:
         if exc.msg == "Extra data":
             raise ParameterError(

@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 
 from odse.suggest import nearest
 from odse.validation import codes
-from odse.validation.columns import Column, Columns
+from odse.validation.columns import Column, Columns, flat
 from odse.validation.rules import Condition, FieldRule, RecordRules
 
 # (message, value) for each selected record
@@ -61,7 +61,7 @@ def value_checks(rule: FieldRule, column: Column,
 
     A mask may be None when the check cannot fail (nothing to look at).
     """
-    values = column.values
+    values = column.chunks  # text stays in its chunks: every kernel below takes them
     name = rule.name
     nonfinite = None
     if rule.finite and rule.type in ("number", "integer") and values.null_count < len(values):
@@ -70,7 +70,7 @@ def value_checks(rule: FieldRule, column: Column,
             column, lambda v: f"{name} must be a finite number, got {_show(v)}")
     if rule.enum is not None:
         allowed = pa.array(rule.enum, values.type)
-        bad = pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=allowed)))
+        bad = flat(pc.and_(pc.is_valid(values), pc.invert(pc.is_in(values, value_set=allowed))))
         yield codes.ENUM_MISMATCH, bad, _per_value(column, lambda v: _enum_message(rule, v))
     for bound in rule.bounds:
         fails = _true(_FAILS[bound.op](values, bound.limit))
@@ -136,12 +136,12 @@ def _not_objects(cols: Columns) -> Finding:
     return Finding(codes.TYPE_MISMATCH, "$", mask, render)
 
 
-def _pattern_fails(values: pa.Array, rule: FieldRule) -> pa.BooleanArray:
+def _pattern_fails(values: pa.Array | pa.ChunkedArray, rule: FieldRule) -> pa.BooleanArray:
     pattern = rule.pattern
     assert pattern is not None
     if pattern.re2 is not None:
         matches = pc.match_substring_regex(values, pattern.re2)
-        return pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(matches, True)))
+        return flat(pc.and_(pc.is_valid(values), pc.invert(pc.fill_null(matches, True))))
     # RE2 cannot express this pattern: Python's re, as jsonschema uses, value by value
     regex = re.compile(pattern.source)
     flags = [v is not None and regex.search(v) is None for v in values.to_pylist()]
@@ -154,7 +154,8 @@ def _condition_mask(condition: Condition, cols: Columns) -> pa.BooleanArray:
     if column is None:
         equal = _const(cols.n, condition.absent_matches)
     else:
-        equal = _true(pc.equal(column.values, pa.scalar(condition.value, column.values.type)))
+        values = column.chunks
+        equal = _true(flat(pc.equal(values, pa.scalar(condition.value, values.type))))
         if condition.absent_matches:
             equal = pc.or_(equal, pc.invert(column.present))
     return equal if condition.holds else pc.invert(equal)
@@ -229,6 +230,11 @@ def _describe(value: Any) -> str:
     if isinstance(value, bool):
         return f"boolean {'true' if value else 'false'}"
     if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return (f"text that is not valid Unicode {_show(value)} (a lone surrogate: no "
+                    "writer can write it)")
         return f"string {_show(value)}"
     if isinstance(value, (int, float)):
         return f"number {_show(value)}"

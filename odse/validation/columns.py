@@ -20,7 +20,6 @@ from __future__ import annotations
 import numbers
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from operator import itemgetter
 from typing import Any
 
@@ -38,7 +37,6 @@ _NONE = type(None)
 _FAST_TYPES = {"number": {float, int}, "integer": {int}, "string": {str}, "boolean": {bool}}
 
 
-@dataclass
 class Column:
     """One declared field across all records.
 
@@ -47,19 +45,39 @@ class Column:
         present: True where the record carries the field (a dict key, even with None; a
             non-null Arrow value).
         values: The values of the declared type (float64, string, bool, or a UTC timestamp
-            for a date-time field read from Arrow); null where absent or of a wrong type.
+            for a date-time field read from Arrow); null where absent or of a wrong type. A
+            text column of a table may be given as its chunks (``ChunkedArray``): ``values``
+            joins them on first use, ``chunks`` hands them to kernels as they are (joining a
+            million strings costs more than checking them).
         wrong_type: True where the field is present with a value of another type, or None
             when there is no such record.
         naive_time: True for an Arrow timestamp column without a time zone.
         raw: Given record indices, return the values as the records hold them (for messages).
     """
 
-    name: str
-    present: pa.BooleanArray
-    values: pa.Array
-    wrong_type: pa.BooleanArray | None
-    raw: Callable[[list[int]], list[Any]]
-    naive_time: bool = False
+    __slots__ = ("_values", "naive_time", "name", "present", "raw", "wrong_type")
+
+    def __init__(self, name: str, present: pa.BooleanArray, values: pa.Array | pa.ChunkedArray,
+                 wrong_type: pa.BooleanArray | None, raw: Callable[[list[int]], list[Any]],
+                 naive_time: bool = False) -> None:
+        self.name = name
+        self.present = present
+        self._values = values
+        self.wrong_type = wrong_type
+        self.raw = raw
+        self.naive_time = naive_time
+
+    @property
+    def values(self) -> pa.Array:
+        """The values as one Arrow array."""
+        if isinstance(self._values, pa.ChunkedArray):
+            self._values = self._values.combine_chunks()
+        return self._values
+
+    @property
+    def chunks(self) -> pa.Array | pa.ChunkedArray:
+        """The values as held (one array or chunks), for kernels that take either."""
+        return self._values
 
 
 class Columns(ABC):
@@ -227,13 +245,17 @@ class ArrowColumns(Columns):
     def presence(self, name: str) -> pa.BooleanArray:
         if not self.has(name):
             return _fill(self.n, False)
-        return pc.is_valid(self._array(name))
+        return flat(pc.is_valid(self._array(name)))
 
     def raw_records(self, indices: list[int]) -> list[Any]:
         return self.table.take(indices).to_pylist()
 
-    def _array(self, name: str) -> pa.Array:
-        col = self.table.column(name).combine_chunks()
+    def _array(self, name: str) -> pa.Array | pa.ChunkedArray:
+        chunked = self.table.column(name)
+        if (pa.types.is_string(chunked.type) or pa.types.is_large_string(chunked.type)) \
+                and chunked.num_chunks > 1:
+            return chunked  # text is checked chunk by chunk (see Column.chunks)
+        col = chunked.combine_chunks()
         if pa.types.is_dictionary(col.type):
             col = col.dictionary_decode()
         if _is_string_view(col.type):  # polars' strings; few kernels take them yet
@@ -251,7 +273,7 @@ class ArrowColumns(Columns):
         t = col.type
         if pa.types.is_null(t):
             return Column(name, _fill(self.n, False), pa.nulls(self.n, target), None, raw)
-        present = pc.is_valid(col)
+        present = flat(pc.is_valid(col))
         if rule.type in ("number", "integer") and _is_numeric(t):
             values = col if t == pa.float64() else pc.cast(col, pa.float64(), safe=False)
             wrong = None
@@ -271,6 +293,11 @@ class ArrowColumns(Columns):
         if rule.type == "boolean" and pa.types.is_boolean(t):
             return Column(name, present, col, None, raw)
         return Column(name, present, pa.nulls(self.n, target), present, raw)
+
+
+def flat(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """Return one array (booleans and other kernel results join cheaply)."""
+    return values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
 
 
 def _is_string_view(t: pa.DataType) -> bool:
@@ -299,6 +326,19 @@ def _to_float(v: Any) -> float:
         return float("nan")
 
 
+def _is_text(v: Any) -> bool:
+    # a lone surrogate is not text any writer can write: a type mismatch, not a pass
+    if not isinstance(v, str):
+        return False
+    if v.isascii():
+        return True
+    try:
+        v.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _to_text(v: str) -> str:
     # Arrow holds UTF-8 only. A lone surrogate (from a bad decode) becomes U+FFFD, which no
     # enum value or schema pattern accepts either, so the verdict stays the same.
@@ -319,7 +359,7 @@ def _is_integer(v: Any) -> bool:
 _TYPE_TESTS: dict[str, tuple[Callable[[Any], bool], Callable[[Any], Any]]] = {
     "number": (_is_number, _to_float),
     "integer": (_is_integer, _to_float),
-    "string": (lambda v: isinstance(v, str), _to_text),
+    "string": (_is_text, _to_text),
     "boolean": (lambda v: isinstance(v, bool), bool),
 }
 

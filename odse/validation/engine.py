@@ -8,9 +8,9 @@ findings are turned into Python objects, one ValidationError per record and chec
 from __future__ import annotations
 
 import gc
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from operator import itemgetter
-from typing import Any
+from typing import Any, overload
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 from odse.validation.checks import Finding, schema_findings
 from odse.validation.columns import ArrowColumns, Columns, DictColumns
 from odse.validation.profiles import profile_findings
-from odse.validation.results import BatchValidationResult, ValidationError, summarize
+from odse.validation.results import BatchValidationResult, ValidationError, summary_of_counts
 from odse.validation.rules import record_rules
 from odse.validation.semantic import SemanticOptions, semantic_findings
 
@@ -47,15 +47,82 @@ def run(records: Sequence[Any] | pa.Table, *, level: str, profile: str | None,
     if level == "semantic":
         warnings = semantic_findings(cols, _and_not(cols.objects, failed), options)
 
-    error_pairs = _materialise(errors)
-    warning_pairs = _materialise(warnings)
+    error_list = FindingList(errors)
+    warning_list = FindingList(warnings)
     valid_mask = pc.invert(failed)
-    valid = pc.sum(pc.cast(valid_mask, pa.int64())).as_py() or 0
-    summary = summarize(valid, n, level, (e for _, e in error_pairs),
-                        (w for _, w in warning_pairs))
-    return BatchValidationResult(total=n, valid=valid, invalid=n - valid, errors=error_pairs,
-                                 summary=summary, warnings=warning_pairs, level=level,
+    valid = valid_mask.true_count
+    summary = summary_of_counts(valid, n, level, error_list.counts(), warning_list.counts())
+    return BatchValidationResult(total=n, valid=valid, invalid=n - valid, errors=error_list,
+                                 summary=summary, warnings=warning_list, level=level,
                                  valid_mask=valid_mask)
+
+
+class FindingList(Sequence[tuple[int, ValidationError]]):
+    """``(index, ValidationError)`` pairs in record order, rendered when first looked at.
+
+    The counts (``len``, :meth:`counts`) come from the masks, and :meth:`head` renders only
+    the first few, so a batch with half a million warnings costs their messages only when a
+    caller reads them all. Compares equal to a list of the same pairs.
+    """
+
+    def __init__(self, findings: list[Finding]) -> None:
+        self._findings = findings
+        self._pairs: list[tuple[int, ValidationError]] | None = None
+        self._len = sum(f.mask.true_count for f in findings)
+
+    def counts(self) -> dict[str, int]:
+        """Return the number of findings per code (no message is rendered)."""
+        out: dict[str, int] = {}
+        for f in self._findings:
+            out[f.code] = out.get(f.code, 0) + f.mask.true_count
+        return out
+
+    def head(self, limit: int, code: str | None = None) -> list[tuple[int, ValidationError]]:
+        """Return the first ``limit`` pairs in record order (of one code, when given)."""
+        if self._pairs is not None:
+            pairs = self._pairs if code is None else [p for p in self._pairs
+                                                      if p[1].code == code]
+            return pairs[:limit]
+        chosen = [f for f in self._findings if code is None or f.code == code]
+        return _materialise(chosen, limit)[:limit]
+
+    def _all(self) -> list[tuple[int, ValidationError]]:
+        if self._pairs is None:
+            self._pairs = _materialise(self._findings)
+        return self._pairs
+
+    def __len__(self) -> int:
+        return self._len
+
+    def __bool__(self) -> bool:
+        return self._len > 0
+
+    @overload
+    def __getitem__(self, index: int) -> tuple[int, ValidationError]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[tuple[int, ValidationError]]: ...
+
+    def __getitem__(self, index: int | slice) -> Any:
+        if isinstance(index, slice) and (index.start in (None, 0)) and index.step is None \
+                and index.stop is not None and index.stop >= 0:
+            return self.head(index.stop)
+        return self._all()[index]
+
+    def __iter__(self) -> Iterator[tuple[int, ValidationError]]:
+        return iter(self._all())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FindingList):
+            return self._all() == other._all()
+        if isinstance(other, list):
+            return self._all() == other
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return repr(self._all())
 
 
 def _union(findings: list[Finding], n: int,
@@ -70,11 +137,13 @@ def _and_not(a: pa.BooleanArray, b: pa.BooleanArray) -> pa.BooleanArray:
     return pc.and_(a, pc.invert(b))
 
 
-def _materialise(findings: list[Finding]) -> list[tuple[int, ValidationError]]:
+def _materialise(findings: list[Finding],
+                 limit: int | None = None) -> list[tuple[int, ValidationError]]:
     """Render each finding's records into (index, ValidationError), ordered by index.
 
     Findings arrive field by field in check order; the stable sort keeps that order within a
-    record.
+    record. With ``limit``, only each finding's first ``limit`` records are rendered (enough
+    for the first ``limit`` overall).
     """
     out: list[tuple[int, ValidationError]] = []
     # Millions of small objects and no cycles among them: the cyclic garbage collector would
@@ -83,7 +152,10 @@ def _materialise(findings: list[Finding]) -> list[tuple[int, ValidationError]]:
     gc.disable()
     try:
         for f in findings:
-            indices = pc.indices_nonzero(f.mask).to_pylist()
+            where = pc.indices_nonzero(f.mask)
+            if limit is not None:
+                where = where[:limit]
+            indices = where.to_pylist()
             if not indices:
                 continue
             code, path = f.code, f.path

@@ -11,6 +11,7 @@ interval, or the documented fallback, applies there).
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -18,8 +19,55 @@ import pyarrow.compute as pc
 _US_PER_HOUR = 3_600 * 1_000_000
 
 
-def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
-    """Return each record's interval from its series' timestamp spacing [h], null if unknown.
+@dataclass
+class SeriesFrame:
+    """The records with a known time, each series contiguous and in time order.
+
+    Parameters:
+        n: Number of records in the batch.
+        rows: Each row's index in the batch (int64), in series order.
+        micros: Each row's time [us since the epoch] (int64), in series order.
+        series: Each row's series number (int64) in series order, or None for one series.
+    """
+
+    n: int
+    rows: pa.Array
+    micros: pa.Array
+    series: pa.Array | None
+    _identity: bool | None = None
+
+    def same_as_previous(self) -> pa.BooleanArray:
+        """Return, per row, True when the row before it belongs to the same series."""
+        if len(self.micros) == 0:
+            return pa.array([], pa.bool_())
+        if self.series is None:
+            return pa.concat_arrays([pa.array([False]), _fill(len(self.micros) - 1, True)])
+        same = pc.equal(self.series[1:], self.series[:-1])
+        return pa.concat_arrays([pa.array([False]), same])
+
+    def take(self, values: pa.Array) -> pa.Array:
+        """Return a batch-ordered array in series order."""
+        return values if self.identity else pc.take(values, self.rows)
+
+    @property
+    def identity(self) -> bool:
+        """True when series order is batch order (every record has a time; no sort needed)."""
+        if self._identity is None:
+            self._identity = len(self.rows) == self.n and _is_identity(self.rows)
+        return self._identity
+
+    def batch_mask(self, flags: pa.BooleanArray) -> pa.BooleanArray:
+        """Return a mask over the batch that is True at the rows ``flags`` selects."""
+        if self.identity:
+            return flags
+        picked = pc.filter(self.rows, flags)
+        if not len(picked):
+            return _fill(self.n, False)
+        return pc.is_in(_arange(self.n), value_set=picked)
+
+
+def series_frame(times: pa.Array, keys: list[pa.Array]) -> SeriesFrame:
+    """Return the records with a known time in series order (see :class:`SeriesFrame`).
 
     Parameters:
         times: Interval starts, ``timestamp[us, tz=UTC]``; null for records to leave out.
@@ -27,14 +75,33 @@ def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
     """
     n = len(times)
     known = pc.is_valid(times)
-    count = pc.sum(pc.cast(known, pa.int64())).as_py() or 0
-    if count < 2:
-        return pa.nulls(n, pa.float64())
-    everything = count == n
-    if not everything:
+    rows = _arange(n)
+    if known.true_count != n:
         times = pc.filter(times, known)
         keys = [pc.filter(k, known) for k in keys]
-    order, micros, series = _in_series_order(pc.cast(times, pa.int64()), _series_id(keys))
+        rows = pc.filter(rows, known)
+    micros = pc.cast(times, pa.int64())
+    order, micros, series = _in_series_order(micros, _series_id(keys))
+    if order is not None:
+        rows = pc.take(rows, order)
+    return SeriesFrame(n, rows, micros, series)
+
+
+def spacing_hours(times: pa.Array, keys: list[pa.Array],
+                  frame: SeriesFrame | None = None) -> pa.Array:
+    """Return each record's interval from its series' timestamp spacing [h], null if unknown.
+
+    Parameters:
+        times: Interval starts, ``timestamp[us, tz=UTC]``; null for records to leave out.
+        keys: Columns that identify a series (string arrays, null = absent); may be empty.
+        frame: The same records as a :class:`SeriesFrame`, when the caller has built it.
+    """
+    n = len(times)
+    if len(times) - times.null_count < 2:
+        return pa.nulls(n, pa.float64())
+    if frame is None:
+        frame = series_frame(times, keys)
+    micros, series = frame.micros, frame.series
 
     gaps = pc.subtract(micros[1:], micros[:-1])  # to the next record, in series order
     if series is not None:
@@ -49,13 +116,27 @@ def spacing_hours(times: pa.Array, keys: list[pa.Array]) -> pa.Array:
     chosen = pc.if_else(pc.greater(after, 0), after,
                         pc.if_else(pc.greater(before, 0), before, pa.scalar(None, pa.int64())))
     hours = pc.divide(pc.cast(chosen, pa.float64()), float(_US_PER_HOUR))
-
-    if order is not None:  # back to input order
-        hours = (pc.scatter(hours, pc.cast(order, pa.int64())) if hasattr(pc, "scatter")
-                 else pc.take(hours, pc.sort_indices(order)))
-    if everything:
+    if frame.identity:
         return hours
-    return pc.replace_with_mask(pa.nulls(n, pa.float64()), known, hours)
+    # back to batch order: rows[i] is where the i-th hour belongs
+    return pc.replace_with_mask(pa.nulls(n, pa.float64()), frame.batch_mask(_fill(
+        len(frame.rows), True)), pc.take(hours, pc.sort_indices(frame.rows)))
+
+
+def _arange(n: int) -> pa.Array:
+    """Return 0, 1, ..., n - 1 as int64 (the set bits of an all-true mask: one fast pass)."""
+    return pc.indices_nonzero(pa.repeat(pa.scalar(True), n)).cast(pa.int64()) if n \
+        else pa.array([], pa.int64())
+
+def _fill(n: int, value: bool) -> pa.BooleanArray:
+    return pa.repeat(pa.scalar(value, pa.bool_()), n) if n else pa.array([], pa.bool_())
+
+
+def _is_identity(rows: pa.Array) -> bool:
+    if len(rows) < 2:
+        return True
+    return bool(pc.all(pc.equal(pc.subtract(rows[1:], rows[:-1]), 1)).as_py()) and \
+        rows[0].as_py() == 0
 
 
 def _series_id(keys: list[pa.Array]) -> pa.Array | None:

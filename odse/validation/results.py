@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -59,9 +59,12 @@ class BatchValidationResult:
         total: Number of records checked.
         valid: Records without errors (warnings allowed).
         invalid: Records with at least one error; ``valid + invalid == total``.
-        errors: ``(index, ValidationError)`` pairs, by record index (0-based, input order).
+        errors: ``(index, ValidationError)`` pairs, by record index (0-based, input order): a
+            sequence that renders its messages when first read (``len()``, ``counts()`` and
+            ``head(n)`` render none or few) and compares equal to the list of the pairs.
         summary: ``"V/T valid (level)"`` plus counts of errors and warnings by code.
-        warnings: ``(index, ValidationError)`` pairs for semantic warnings, kept apart.
+        warnings: ``(index, ValidationError)`` pairs for semantic warnings, kept apart (the
+            same kind of sequence as ``errors``).
         level: The level that was asked for.
         valid_mask: Arrow boolean array, True where the record is valid; filter an Arrow
             table with ``table.filter(result.valid_mask)``.
@@ -70,9 +73,9 @@ class BatchValidationResult:
     total: int
     valid: int
     invalid: int
-    errors: list[tuple[int, ValidationError]]
+    errors: Sequence[tuple[int, ValidationError]]
     summary: str
-    warnings: list[tuple[int, ValidationError]] = field(default_factory=list)
+    warnings: Sequence[tuple[int, ValidationError]] = field(default_factory=list)
     level: str = "schema"
     valid_mask: Any = field(default=None, repr=False, compare=False)
 
@@ -92,6 +95,19 @@ def summarize(valid: int, total: int, level: str, errors: Iterable[ValidationErr
     text = f"{valid}/{total} valid ({level})"
     error_counts = Counter(e.code for e in errors)
     warning_counts = Counter(w.code for w in warnings)
+    if error_counts:
+        text += ", " + _counts(error_counts, "error")
+    if warning_counts:
+        text += "; " + _counts(warning_counts, "warning")
+    return text
+
+
+def summary_of_counts(valid: int, total: int, level: str, errors: dict[str, int],
+                      warnings: dict[str, int]) -> str:
+    """Render the summary line from counts by code (as :func:`summarize` does from findings)."""
+    text = f"{valid}/{total} valid ({level})"
+    error_counts = Counter({k: v for k, v in errors.items() if v})
+    warning_counts = Counter({k: v for k, v in warnings.items() if v})
     if error_counts:
         text += ", " + _counts(error_counts, "error")
     if warning_counts:

@@ -37,7 +37,8 @@ from odse.records import TIMESTAMP_TYPE
 from odse.validation import codes
 from odse.validation.checks import Finding
 from odse.validation.columns import Columns
-from odse.validation.intervals import spacing_hours
+from odse.validation.fleet import SeriesData, fleet_findings
+from odse.validation.intervals import SeriesFrame, series_frame, spacing_hours
 from odse.validation.solar import solar_elevation
 
 HEADROOM = 1.1
@@ -48,6 +49,7 @@ SERIES_KEYS = ("asset_id", "direction", "channel")
 _STOPPED_STATES = ("offline", "fault")
 _NOT_SOLAR = ("dispatch_mode", "wind_speed_ms")
 _US_PER_HOUR = 3_600 * 1_000_000
+_MICROS_LIMIT = float(2**62)  # well inside int64, far beyond any calendar date
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,9 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
         generation = _true(pc.equal(direction, "generation"), absent=True)
         not_consumption = pc.invert(_true(pc.equal(direction, "consumption"), absent=False))
     times = _timestamps(cols, eligible, everyone)
-    hours, spaced = _interval_hours(cols, times, options)
+    keys = {k: _strings(cols, k) for k in SERIES_KEYS if cols.has(k)}
+    frame = series_frame(times, [v for v in keys.values() if v.null_count < len(v)])
+    hours, spaced = _interval_hours(cols, times, frame, options)
     capacity = options.capacity_kw
     floor = (pc.multiply(hours, PRODUCTION_FLOOR_SHARE * capacity) if capacity
              else pa.scalar(0.0))
@@ -107,16 +111,22 @@ def semantic_findings(cols: Columns, eligible: pa.BooleanArray,
     stopped = _true(pc.is_in(states, value_set=pa.array(_STOPPED_STATES)), absent=False)
     mask = _all(stopped, generation, producing)
     out.append(Finding(codes.STATE_PRODUCTION_MISMATCH, "$", mask, _state_render(kwh, states)))
-    return [f for f in out if f.mask.true_count]
+    out = [f for f in out if f.mask.true_count]
+    not_solar = [pc.invert(cols.presence(name)) for name in _NOT_SOLAR if cols.has(name)]
+    solar = _all(generation, *not_solar) if generation is not None or not_solar else None
+    data = SeriesData(frame=frame, kwh=kwh, hours=hours, generation=generation,
+                      direction=keys.get("direction", pa.nulls(cols.n, pa.string())),
+                      keys=keys, solar=solar)
+    out.extend(fleet_findings(data, options.latitude, options.longitude, capacity))
+    return out
 
 
-def _interval_hours(cols: Columns, times: pa.Array,
+def _interval_hours(cols: Columns, times: pa.Array, frame: SeriesFrame,
                     options: SemanticOptions) -> tuple[pa.Array, pa.Array | None]:
     """Return each record's interval [h] and where it was read from the spacing (or None)."""
     if options.interval_minutes is not None:
         return pa.repeat(pa.scalar(options.interval_minutes / 60.0), cols.n), None
-    keys = [v for v in (_strings(cols, k) for k in SERIES_KEYS) if v.null_count < len(v)]
-    spacing = spacing_hours(times, keys)
+    spacing = spacing_hours(times, [], frame)
     fallback = pa.scalar(FALLBACK_INTERVAL_MINUTES / 60.0)
     return pc.fill_null(spacing, fallback), pc.is_valid(spacing)
 
@@ -127,18 +137,29 @@ def _night(times: pa.Array, hours: pa.Array, candidates: pa.BooleanArray,
     n = len(times)
     if not candidates.true_count:
         return candidates, pa.nulls(n, pa.float64())
-    start = pc.cast(pc.filter(times, candidates), pa.int64())
-    length = pc.cast(pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR)), pa.int64())
+    start = pc.cast(pc.cast(pc.filter(times, candidates), pa.int64()), pa.float64())
+    length = pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR))
     highest = None
     for share in (0.0, 0.5, 1.0):
-        at = pc.add(start, pc.cast(pc.multiply(length, share), pa.int64()))
-        elevation = solar_elevation(pc.cast(at, TIMESTAMP_TYPE), options.latitude or 0.0,
-                                    options.longitude or 0.0)
+        at = micros_at(pc.add(start, pc.multiply(length, share)))
+        elevation = solar_elevation(at, options.latitude or 0.0, options.longitude or 0.0)
         highest = elevation if highest is None else pc.max_element_wise(highest, elevation)
     dark = pc.less(highest, NIGHT_ELEVATION_DEG)
     all_false = pa.repeat(pa.scalar(False), n)
     mask = pc.replace_with_mask(all_false, candidates, dark)
     return mask, pc.replace_with_mask(pa.nulls(n, pa.float64()), candidates, highest)
+
+
+def micros_at(micros: pa.Array) -> pa.Array:
+    """Return float microseconds since the epoch as ``timestamp[us, UTC]``.
+
+    The value is rounded to the microsecond and held inside the int64 range first, so that
+    an interval with a fraction of a microsecond (7.5 minutes is 450,000,000 us, but 0.125 h
+    x 3.6e9 is not exactly that in floating point) or an absurd one never fails the cast.
+    """
+    clipped = pc.max_element_wise(pc.min_element_wise(pc.round(micros), _MICROS_LIMIT),
+                                  -_MICROS_LIMIT)
+    return pc.cast(pc.cast(clipped, pa.int64()), TIMESTAMP_TYPE)
 
 
 def _timestamps(cols: Columns, eligible: pa.BooleanArray, everyone: bool) -> pa.Array:

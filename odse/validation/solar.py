@@ -88,16 +88,8 @@ _RAD = 3.141592653589793 / 180.0
 _DEG = 180.0 / 3.141592653589793
 
 
-def solar_elevation(times: pa.Array, latitude: float, longitude: float) -> pa.Array:
-    """Return the sun's elevation above the horizon at each time [deg, -90 to 90].
-
-    Parameters:
-        times: Instants, an Arrow timestamp array (any unit; with a zone, or naive as UTC).
-        latitude: Observer latitude [deg, north positive].
-        longitude: Observer longitude [deg, east positive].
-    """
-    micros = pc.cast(pc.cast(times, pa.timestamp("us", tz=times.type.tz)), pa.int64())
-    micros_f = pc.cast(micros, pa.float64())
+def _sun(micros_f: pa.Array) -> tuple[_X, _X]:
+    """Return the sun's declination [deg] and the equation of time [min] at each instant."""
     days = _X(pc.divide(pc.subtract(micros_f, float(_J2000_US)), float(_US_PER_DAY)))
     jc = days / 36525.0  # Julian centuries since J2000
 
@@ -121,10 +113,47 @@ def solar_elevation(times: pa.Array, latitude: float, longitude: float) -> pa.Ar
         + 4.0 * eccent * y * _sin_d(mean_anom) * _cos_d(2.0 * mean_long)
         - 0.5 * y * y * _sin_d(4.0 * mean_long)
         - 1.25 * eccent * eccent * _sin_d(2.0 * mean_anom))
+    return declination, eq_of_time
 
+
+def _solar_minutes(micros_f: pa.Array, eq_of_time: _X, longitude: float) -> _X:
     epoch_days = _X(pc.divide(micros_f, float(_US_PER_DAY)))
     minutes_utc = (epoch_days - _X(pc.floor(epoch_days.a))) * 1440.0
-    true_solar = _mod(minutes_utc + eq_of_time + 4.0 * longitude, 1440.0)
+    return _mod(minutes_utc + eq_of_time + 4.0 * longitude, 1440.0)
+
+
+def true_solar_minutes(micros: pa.Array, longitude: float) -> pa.Array:
+    """Return the true solar time at each instant [minutes after solar midnight, 0 to 1440).
+
+    Parameters:
+        micros: Instants as microseconds since the epoch (float64 or int64).
+        longitude: Observer longitude [deg, east positive].
+
+    Solar noon is 720: the mean solar time at the longitude corrected by the equation of time
+    (taken at each UTC day's noon; within half a minute of the instant's own).
+    """
+    micros_f = pc.cast(micros, pa.float64())
+    # The equation of time moves by under half a minute a day: computed once per UTC day
+    # (at noon) and shared by the day's instants, far finer than the time-zone check needs.
+    days = pc.floor(pc.divide(micros_f, float(_US_PER_DAY)))
+    unique = pc.unique(days)
+    _, eq_of_day = _sun(pc.multiply(pc.add(unique, 0.5), float(_US_PER_DAY)))
+    eq_of_time = _X(pc.take(eq_of_day.a, pc.index_in(days, value_set=unique)))
+    return _solar_minutes(micros_f, eq_of_time, longitude).a
+
+
+def solar_elevation(times: pa.Array, latitude: float, longitude: float) -> pa.Array:
+    """Return the sun's elevation above the horizon at each time [deg, -90 to 90].
+
+    Parameters:
+        times: Instants, an Arrow timestamp array (any unit; with a zone, or naive as UTC).
+        latitude: Observer latitude [deg, north positive].
+        longitude: Observer longitude [deg, east positive].
+    """
+    micros = pc.cast(pc.cast(times, pa.timestamp("us", tz=times.type.tz)), pa.int64())
+    micros_f = pc.cast(micros, pa.float64())
+    declination, eq_of_time = _sun(micros_f)
+    true_solar = _solar_minutes(micros_f, eq_of_time, longitude)
     hour_angle = true_solar / 4.0 - 180.0
 
     lat = _X(pa.scalar(float(latitude)))

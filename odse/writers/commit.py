@@ -34,6 +34,7 @@ day old), finishing any journalled replacement first.
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import ctypes
 import ctypes.util
 import errno
@@ -43,7 +44,7 @@ import secrets
 import shutil
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import pyarrow.fs as pafs
@@ -96,6 +97,7 @@ class Staging:
         self.write_id = write_id
         self.fs = lake.fs
         self._count = 0
+        self._markers: list[str] = []
         self.outside = False
         self.dir = ""
         if lake.local:
@@ -209,6 +211,18 @@ class Staging:
         change.name = keep
         _checkpoint("committed")
 
+    def mark_upgrade(self) -> None:
+        """Leave a marker that this write is bringing existing files up to the lake's
+        columns; a write that finds it in a dead write's staging folder checks every file."""
+        _write_json(self.lake, self.new_path("u"), {"upgrade": True})
+
+    def clear_markers(self) -> None:
+        """Remove the upgrade markers of dead writes once every file has been checked."""
+        for path in self._markers:
+            with contextlib.suppress(OSError):
+                self.fs.delete_file(path)
+        self._markers = []
+
     def commit_branch(self, branch: str) -> None:
         """Publish a branch of new partition folders with one rename of its top folder."""
         target = self.lake.path(branch)
@@ -219,36 +233,6 @@ class Staging:
                            exc) from None
         self.lake.forget(branch)
         _checkpoint("committed")
-
-    # extra files (an ingest log) ---------------------------------------------------------------
-
-    def stage_extra(self, data: bytes) -> str:
-        """Write an extra file's content to staging; return its staged path."""
-        path = self.new_path("x")
-        try:
-            with self.fs.open_output_stream(path) as stream:
-                stream.write(data)
-        except OSError as exc:
-            raise io_error("stage a file", self.lake.location.shown, exc) from None
-        return path
-
-    def commit_extra(self, staged: str, rel: str) -> None:
-        """Move a staged extra file to ``rel`` below the lake root (one rename); a leading
-        ``../`` names the folder above the root (for files beside the lake)."""
-        if rel.startswith("../"):
-            above = os.path.dirname(self.lake.root) if self.lake.local else \
-                self.lake.root.rsplit("/", 1)[0]
-            target = (os.path.join(above, *rel[3:].split("/")) if self.lake.local
-                      else f"{above}/{rel[3:]}")
-        else:
-            target = self.lake.path(rel)
-        try:
-            _make_dirs(self.lake, os.path.dirname(target) if self.lake.local
-                       else target.rsplit("/", 1)[0])
-            _move(self.lake, staged, target)
-        except OSError as exc:
-            raise io_error(f"commit '{rel}'", self.lake.location.shown, exc) from None
-        _checkpoint("extra")
 
     # cleanup --------------------------------------------------------------------------------
 
@@ -265,19 +249,36 @@ class Staging:
         if not pending:
             _remove_tree(self.lake, self.dir)
 
-    def recover(self) -> None:
-        """Finish or discard what killed writes left behind (call while holding the lock)."""
-        for folder in self._leftovers():
+    def recover(self) -> bool:
+        """Finish or discard what killed writes left behind (call while holding the lock).
+
+        Returns True when a write was interrupted while giving existing files new columns
+        (its staging folder holds an upgrade marker): the lake's files may then differ.
+        """
+        interrupted = False
+        for folder, stale in self._leftovers():
             try:
-                for name in sorted(_names(self.lake, folder)):
+                names = sorted(_names(self.lake, folder))
+                markers = [_join(self.lake, folder, name) for name in names
+                           if name.startswith(".u")]
+                interrupted = interrupted or bool(markers)
+                if not stale:
+                    # (remote lakes) kept a day; its markers are cleared once this write has
+                    # checked every file (:meth:`clear_markers`)
+                    self._markers += markers
+                    continue
+                for name in names:
                     if name.startswith(".j") and name.endswith(".tmp"):
                         _finish_journal(self.lake, _join(self.lake, folder, name))
                 _remove_tree(self.lake, folder)
             except (OSError, ValueError):
                 # another process may be cleaning up the same leftovers; the next write retries
                 continue
+        return interrupted
 
-    def _leftovers(self) -> list[str]:
+    def _leftovers(self) -> list[tuple[str, bool]]:
+        """Return other writes' staging folders, each with whether it is certainly
+        abandoned (local: yes, under the lock; elsewhere: when a day old)."""
         lake = self.lake
         found = []
         if lake.local:
@@ -289,15 +290,15 @@ class Staging:
             with contextlib.suppress(OSError):
                 found += [os.path.join(lake.root, entry) for entry in os.listdir(lake.root)
                           if entry.startswith(INSIDE_PREFIX)]
-            return [path for path in found if path != self.dir]
+            return [(path, True) for path in found if path != self.dir]
         infos = lake.fs.get_file_info(pafs.FileSelector(lake.root, allow_not_found=True))
         for info in infos:
             if not info.base_name.startswith(INSIDE_PREFIX) or info.path == self.dir:
                 continue
             # without a lock, only a day-old staging folder is certainly abandoned
             mtime = info.mtime_ns
-            if mtime is not None and time.time() - mtime / 1e9 > STALE_REMOTE_SECONDS:
-                found.append(info.path)
+            stale = mtime is not None and time.time() - mtime / 1e9 > STALE_REMOTE_SECONDS
+            found.append((info.path, stale))
         return found
 
 
@@ -403,3 +404,98 @@ def _swap(first: str, second: str) -> None:
     if function(os.fsencode(first), os.fsencode(second)) != 0:
         code = ctypes.get_errno()
         raise OSError(code, os.strerror(code), second)
+
+
+# outputs of one run, committed together ----------------------------------------------------
+
+_group: contextvars.ContextVar[OutputGroup | None] = contextvars.ContextVar(
+    "odse_output_group", default=None)
+
+
+@dataclass
+class StagedFile:
+    """A file written completely under a temporary name, waiting for its rename."""
+
+    fs: pafs.FileSystem
+    temp: str
+    path: str
+    shown: str
+
+
+class OutputGroup:
+    """The files of one run (records, rejects, a report ...): each is written to a temporary
+    name, and all are renamed into place at the end, or none.
+
+    Inside :func:`together`, every single-file writer (``atomic_file``) stages its file here
+    instead of renaming it at once. Committing renames each existing target aside first, so
+    that when a rename fails the ones done are undone: a failed run leaves every output as
+    it was. A Parquet lake commits its partitions itself; a run that writes one stages its
+    other files before the lake's commit (the CLI writes them when the records end).
+    """
+
+    def __init__(self) -> None:
+        self.staged: list[StagedFile] = []
+
+    def stage(self, fs: pafs.FileSystem, temp: str, path: str, shown: str) -> None:
+        """Add a finished temporary file to be renamed to ``path`` at commit."""
+        self.staged.append(StagedFile(fs, temp, path, shown))
+
+    def commit(self) -> None:
+        """Rename every staged file into place; on a failure put back what was there."""
+        done: list[tuple[StagedFile, str | None]] = []
+        try:
+            for item in self.staged:
+                aside = None
+                if item.fs.get_file_info(item.path).type == pafs.FileType.File:
+                    aside = f"{item.temp}.old"
+                    item.fs.move(item.path, aside)
+                done.append((item, aside))
+                item.fs.move(item.temp, item.path)
+        except OSError as exc:
+            for item, aside in reversed(done):
+                with contextlib.suppress(OSError):
+                    if item.fs.get_file_info(item.temp).type == pafs.FileType.NotFound:
+                        item.fs.move(item.path, item.temp)
+                    if aside is not None:
+                        item.fs.move(aside, item.path)
+            self.discard()
+            shown = done[-1][0].shown if done else "the outputs"
+            raise io_error("commit the outputs", shown, exc) from None
+        for _, aside in done:
+            if aside is not None:
+                with contextlib.suppress(OSError):
+                    _delete_any(done[0][0].fs, aside)
+        self.staged = []
+
+    def discard(self) -> None:
+        """Delete the staged files: nothing of this run is published."""
+        for item in self.staged:
+            with contextlib.suppress(OSError):
+                _delete_any(item.fs, item.temp)
+        self.staged = []
+
+
+def _delete_any(fs: pafs.FileSystem, path: str) -> None:
+    if fs.get_file_info(path).type != pafs.FileType.NotFound:
+        fs.delete_file(path)
+
+
+def active_group() -> OutputGroup | None:
+    """Return the output group of the current run, if one is open."""
+    return _group.get()
+
+
+@contextlib.contextmanager
+def together() -> Iterator[OutputGroup]:
+    """Commit the files written inside the block together when it ends without an error;
+    discard them all when it raises."""
+    group = OutputGroup()
+    token = _group.set(group)
+    try:
+        yield group
+    except BaseException:
+        _group.reset(token)
+        group.discard()
+        raise
+    _group.reset(token)
+    group.commit()

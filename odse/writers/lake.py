@@ -3,7 +3,8 @@
 A lake at rest holds only partition folders and ``.parquet`` data files: no metadata, lock or
 marker files, because polars refuses a folder that mixes file types and DuckDB's
 ``**/*.parquet`` glob reads every Parquet file, hidden or not. The layout (partition keys)
-and column types of an existing lake are therefore read from the lake itself.
+and the schema of an existing lake (every file has the same columns) are therefore read from
+the lake itself: from one file's footer.
 """
 
 from __future__ import annotations
@@ -117,6 +118,24 @@ class Lake:
         """Return the names of the data files in a partition folder, sorted."""
         found = self.listing(rel)
         return sorted(found[1]) if found else []
+
+    def walk(self) -> list[tuple[str, str]]:
+        """Return (partition folder, file name) for every data file in the lake, sorted."""
+        found = []
+        stack = [""]
+        while stack:
+            rel = stack.pop()
+            listed = self.listing(rel)
+            if listed is None:
+                continue
+            folders, files = listed
+            found += [(rel, name) for name in files]
+            stack += [f"{rel}/{name}" if rel else name for name in folders if "=" in name]
+        return sorted(found)
+
+    def exists(self, rel: str) -> bool:
+        """True when a file exists at ``rel`` below the root (hidden names included)."""
+        return self.fs.get_file_info(self.path(rel)).type == pafs.FileType.File
 
     def entries(self, rel: str) -> set[str]:
         """Return every entry name in a folder, hidden ones included."""

@@ -11,18 +11,22 @@ A write runs in phases, so that a failure before the last one changes nothing:
 2. *plan*: the final schema is fixed, and the touched partitions' existing files are listed
    and their footers read (their column types win);
 3. *prepare*: each touched partition's new file is written completely to staging: the
-   incoming rows (merge: upserted into the existing rows);
-4. *commit*: each partition is published with one atomic rename or folder swap
-   (:mod:`odse.writers.commit`).
+   incoming rows (merge: upserted into the existing rows); and, when the write brings a
+   column the lake lacks, every other file of the lake with that column added as nulls;
+4. *commit*: the upgraded files, then each partition, then the side files (``extra_files``)
+   are published with one atomic rename or folder swap each (:mod:`odse.writers.commit`).
 
-Partitions the write does not touch are never read or changed (the lake's layout and column
-types are taken from one existing file's footer).
+One schema per lake: every file has the lake's full column set (read from one file's footer,
+which carries the ``odse.lake_schema`` mark), so every engine reads the lake with no options.
+Partitions the write does not touch are never read or changed, unless the write adds a
+column (then they are rewritten once, with nulls), or the lake's files may differ (a lake
+from before the mark, or a write killed while upgrading: every footer is then read).
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -37,15 +41,7 @@ from odse.errors import OutputError, ParameterError
 from odse.writers.commit import FIRST_FILE, Change, Staging, _checkpoint, new_write_id
 from odse.writers.lake import Lake
 from odse.writers.merge import key_columns, last_of_runs, merge, sort_and_keep_last
-from odse.writers.partitions import (
-    DERIVED,
-    check_columns,
-    check_partition_by,
-    group_rows,
-    key_arrays,
-    relative_path,
-    runs_of,
-)
+from odse.writers.partitions import Partitioning, group_rows, runs_of
 from odse.writers.schema import BatchSchema
 from odse.writers.summary import WriteSummary
 from odse.writers.targets import resolve
@@ -57,19 +53,28 @@ WORKERS = max(1, min(4, os.cpu_count() or 2))
 """Threads that encode partition files (Parquet encoding releases the GIL)."""
 COMPRESSION = "snappy"
 """Parquet compression: snappy is read by every engine the lake is meant for."""
+LAKE_MARK = b"odse.lake_schema"
+LAKE_MARK_VALUE = b"1"
+"""Footer key of every file odse writes: the file has the lake's full column set."""
 
 
 def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: str = "merge",
                *, filesystem: pafs.FileSystem | None = None,
-               extra_files: Callable[[], dict[str, bytes]] | None = None) -> WriteSummary:
+               extra_files: Mapping[str, bytes] | Callable[[], Mapping[str, bytes]] | None
+               = None) -> WriteSummary:
     """Write records to a Parquet lake folder, Hive-partitioned when ``partition_by`` is given.
 
     Layout: ``<root>/asset_id=SITE-ALPHA/year=2026/month=02/day=09/part-00000.parquet``, with
     ``year``, ``month``, ``day`` and ``hour`` taken from the UTC timestamp and zero-padded, and
     partition columns stored only in folder names (not inside the files). Without
-    ``partition_by`` the lake is ``<root>/part-00000.parquet``. Every file has one schema:
-    ``timestamp`` is ``timestamp[us, tz=UTC]``, ``kWh`` float64, declared fields their declared
-    types, and a column keeps the type it has in the lake.
+    ``partition_by`` the lake is ``<root>/part-00000.parquet``. A record without a value for a
+    partition column is refused before anything is written (``PARTITION_MISSING``).
+
+    One schema per lake: every file has every column of the lake, ``timestamp`` as
+    ``timestamp[us, tz=UTC]``, ``kWh`` float64, declared fields their declared types; a
+    column keeps the type it has in the lake (a conflicting value is an error before anything
+    is written), and a write that brings a new column gives it (as nulls) to the lake's other
+    files in the same write.
 
     Modes, applied per touched partition (partitions the write does not touch stay as they
     are):
@@ -91,29 +96,29 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
         "day"]``: record columns (text, integer, boolean, date) or year, month, day, hour.
     mode: ``"merge"``, ``"overwrite"`` or ``"append"``.
     filesystem: a ``pyarrow.fs.FileSystem`` in which ``output_path`` lies (optional).
-    extra_files: called once the records are all read, before anything is committed; it
-        returns ``{path: content}`` for files (such as a pipeline's ingest log) that are
-        published after every partition, by the same write: when they are present, all the
-        write's partitions are too. Paths are relative to the root; a leading ``../`` is the
-        folder above it. They are written even when there are no records.
+    extra_files: side files to commit with the data, ``{path relative to the root: bytes}``
+        (an ingest log, a manifest): staged with the data and renamed into place after
+        every partition, so a side file is there only once its data is. Not ``.parquet``
+        names, not inside partition folders. Or a callable returning them, called once the
+        records are all read (for side files that describe what was written).
     """
     mode = _check_mode(mode)
-    partition_by = check_partition_by(partition_by)
+    partitioning = Partitioning(partition_by)
+    extras = extra_files if callable(extra_files) else check_extra_files(extra_files)
     location = resolve(output_path, filesystem)
     source = record_batches(records)
     first = source.peek()
-    if first is None and extra_files is None:
+    if first is None:
         return WriteSummary(path=location.shown, format="parquet", rows_in=0, rows_written=0,
                             files_written=0, mode=mode)
-    if first is not None:
-        check_columns(partition_by, first.schema)
+    partitioning.check(first.schema)
     lake = Lake(location)
     lake.prepare()
     with lake.lock():
         staging = Staging(lake, new_write_id())
-        write = _LakeWrite(lake, staging, partition_by, mode, extra_files)
+        write = _LakeWrite(lake, staging, partitioning, mode, extras)
         try:
-            staging.recover()
+            write.unsure = staging.recover()
             write.check_layout()
             for batch in source:
                 write.add(batch)
@@ -121,6 +126,42 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
         finally:
             write.close()
             staging.close()
+
+
+def check_extra_files(extra_files: Mapping[str, bytes] | None) -> dict[str, bytes]:
+    """Validate ``extra_files``: paths relative to the lake root, each with its bytes."""
+    if not extra_files:
+        return {}
+    if not isinstance(extra_files, Mapping):
+        raise ParameterError("extra_files must map paths relative to the lake root to bytes",
+                             hint='For example extra_files={"_ingest/log.json": b"..."}')
+    checked = {}
+    for rel, content in extra_files.items():
+        segments = str(rel).replace("\\", "/").split("/")
+        if not rel or any(seg in ("", ".", "..") for seg in segments):
+            raise ParameterError(
+                f"extra file path {rel!r} must be a plain path below the lake root",
+                value=rel, hint='Use a relative path such as "_ingest/log.json"')
+        if segments[-1].endswith(".parquet") or "=" in segments[0]:
+            raise ParameterError(
+                f"extra file {rel!r} would be read as lake data",
+                value=rel, hint="Give side files a name that is not a partition folder and "
+                                "does not end in .parquet")
+        if not isinstance(content, (bytes, bytearray, memoryview)):
+            raise ParameterError(f"extra file {rel!r} must be bytes; got "
+                                 f"{type(content).__name__}", value=rel)
+        checked["/".join(segments)] = bytes(content)
+    return checked
+
+
+def _without_metadata(schema: pa.Schema) -> pa.Schema:
+    return schema.remove_metadata()
+
+
+def _marked_as(stored: pa.Schema, wanted: pa.Schema) -> bool:
+    """True when a file has the lake's columns and the mark that says so."""
+    return ((stored.metadata or {}).get(LAKE_MARK) == LAKE_MARK_VALUE
+            and _without_metadata(stored).equals(wanted))
 
 
 def _check_mode(mode: Any) -> str:
@@ -161,13 +202,20 @@ class _Prepared:
 class _LakeWrite:
     """The state of one ``to_parquet`` call between its phases."""
 
-    def __init__(self, lake: Lake, staging: Staging, partition_by: tuple[str, ...],
-                 mode: str, extra_files: Callable[[], dict[str, bytes]] | None = None) -> None:
-        self.extra_files = extra_files
+    def __init__(self, lake: Lake, staging: Staging, partitioning: Partitioning,
+                 mode: str, extras: dict[str, bytes] | Callable[[], Any] | None = None
+                 ) -> None:
         self.lake = lake
         self.staging = staging
-        self.partition_by = partition_by
+        self.partitioning = partitioning
+        self.partition_by = partitioning.names
         self.mode = mode
+        self.extras = extras or {}
+        self.lake_schema: pa.Schema | None = None
+        """The columns every file of the lake has (None for a lake without data)."""
+        self.unsure = False
+        """True when the lake's files may differ in columns (written before odse kept one
+        schema per lake, or by a write killed while upgrading files): every footer is read."""
         self.schema = BatchSchema()
         self.parts: dict[str, _Part] = {}
         self.rels: dict[tuple[Any, ...], str] = {}
@@ -176,7 +224,6 @@ class _LakeWrite:
         self.serial = 0
         self.rows_in = 0
         self.duplicates = 0
-        self.record_partitions = [name for name in partition_by if name not in DERIVED]
         self.pool = ThreadPoolExecutor(WORKERS, thread_name_prefix="odse-parquet")
         # spills in flight: per spill, per worker task, its parts (each with the serials of
         # the batches its rows came from) and the future of the duplicates each part dropped
@@ -204,7 +251,11 @@ class _LakeWrite:
                       "another folder"),
             )
         if sample is not None:
-            self._fix_types(self.lake.read_schema(sample))
+            stored = self.lake.read_schema(sample)
+            self.lake_schema = _without_metadata(stored)
+            self._fix_types(stored)
+            if (stored.metadata or {}).get(LAKE_MARK) != LAKE_MARK_VALUE:
+                self.unsure = True
 
     def _fix_types(self, schema: pa.Schema) -> None:
         self.schema.fix({item.name: item.type for item in schema
@@ -217,12 +268,9 @@ class _LakeWrite:
         rows = batch.num_rows
         if not rows:
             return
-        clash = set(batch.schema.names).intersection(self.partition_by).intersection(DERIVED)
-        if clash:
-            check_columns(self.partition_by, batch.schema)
+        keys = self.partitioning.keys(batch, self.rows_in)
         self.rows_in += rows
         self.schema.observe(batch.schema)
-        keys = key_arrays(batch, self.partition_by)
         key_names = (key_columns(batch.schema.names, self.partition_by)
                      if self.mode == "merge" else [])
         order = [batch.column(name) for name in key_names]
@@ -238,9 +286,7 @@ class _LakeWrite:
                                batch.num_rows)
         # the record's partition columns live in folder names only: drop them once here, so
         # that the buffered slices already have the files' columns
-        stored = [name for name in self.record_partitions if name in batch.schema.names]
-        if stored:
-            batch = batch.drop_columns(stored)
+        batch = self.partitioning.strip(batch)
         serial = self.serial
         self.serial += 1
         size = batch.get_total_buffer_size()
@@ -248,11 +294,7 @@ class _LakeWrite:
         self.held_bytes += size
         touched = []
         for values, start, length in runs:
-            rel = self.rels.get(values)
-            if rel is None:
-                rel = self.rels[values] = relative_path(self.partition_by, values)
-            # keyed by folder, not by value: a null and the text "__HIVE_DEFAULT_PARTITION__"
-            # name the same folder and must be one partition
+            rel = self.partitioning.folder(values)
             part = self.parts.get(rel)
             if part is None:
                 part = self.parts[rel] = _Part(rel)
@@ -372,12 +414,6 @@ class _LakeWrite:
     def finish(self) -> WriteSummary:
         """Plan, prepare and commit every touched partition; return the summary."""
         self._settle()
-        if not self.parts:
-            for rel, data in (self.extra_files() if self.extra_files else {}).items():
-                self.staging.commit_extra(self.staging.stage_extra(data), rel)
-            return WriteSummary(path=self.lake.location.shown, format="parquet",
-                                rows_in=self.rows_in, rows_written=0, files_written=0,
-                                mode=self.mode, duplicates_dropped=self.duplicates)
         parts = sorted(self.parts.values(), key=lambda part: part.rel)
         for part in parts:
             part.existing = self.lake.data_files(part.rel)
@@ -391,20 +427,34 @@ class _LakeWrite:
                     self._fix_types(self.lake.read_schema(path))
                     if fingerprint is not None:
                         seen.add(fingerprint)
+        others = self._other_files(parts)
         schema = self._file_schema()
+        upgrades = self._upgrades(others, schema)
         branches = {part.rel: self._new_branch(part) for part in parts}
         prepared = self._map(lambda part: self._prepare(part, schema, branches[part.rel]),
                              parts)
-        extras = [(rel, self.staging.stage_extra(data))
-                  for rel, data in (self.extra_files() if self.extra_files else {}).items()]
+        upgraded = self._map(lambda item: self._prepare_upgrade(item, schema), upgrades)
+        if callable(self.extras):
+            self.extras = check_extra_files(self.extras())
+        extras = [self._prepare_extra(rel, content) for rel, content in self.extras.items()]
         _checkpoint("staged")
+        # Older files first: from the first commit on, every file already in the lake has the
+        # columns the new files bring. A crash among them leaves a marker in the staging
+        # folder, and the next write checks every file's footer and finishes the job.
+        if upgraded:
+            self.staging.mark_upgrade()
+        for change in upgraded:
+            self.staging.commit(change)
         for item in prepared:
             if item.change.branch is None:
                 self.staging.commit(item.change)
         for branch in sorted({item.change.branch for item in prepared} - {None}):
             self.staging.commit_branch(branch)
-        for rel, staged in extras:
-            self.staging.commit_extra(staged, rel)
+        # side files last: present only once the data they describe is in the lake
+        for change in extras:
+            self.staging.commit(change)
+        if self.unsure:
+            self.staging.clear_markers()
         return WriteSummary(
             path=self.lake.location.shown, format="parquet", rows_in=self.rows_in,
             rows_written=sum(item.rows for item in prepared),
@@ -412,7 +462,56 @@ class _LakeWrite:
             mode=self.mode, duplicates_dropped=self.duplicates + sum(
                 item.duplicates for item in prepared),
             rows_replaced=sum(item.replaced for item in prepared),
+            files_upgraded=len(upgraded),
         )
+
+    # one schema per lake ---------------------------------------------------------------------
+
+    def _other_files(self, parts: list[_Part]) -> list[tuple[str, str]] | None:
+        """Return the lake's files that this write does not replace, when they may need new
+        columns: (partition, file name) pairs; None when every file already has them.
+
+        Only listed when needed: the write brings a column (or a type for an all-null column)
+        the lake lacks, or the lake's files may differ from each other (``unsure``).
+        """
+        if self.lake_schema is None:
+            return None
+        if not self.unsure and self._file_schema().equals(self.lake_schema):
+            return None
+        replaced = {part.rel for part in parts if self.mode != "append"}
+        files = [(rel, name) for rel, name in self.lake.walk() if rel not in replaced]
+        if self.unsure:
+            # older lakes: the union of every file's columns, the first file's type winning
+            for rel, name in files:
+                self._fix_types(self.lake.read_schema(self.lake.path(rel, name)))
+        return files
+
+    def _upgrades(self, files: list[tuple[str, str]] | None,
+                  schema: pa.Schema) -> list[tuple[str, str]]:
+        if not files:
+            return []
+        if not self.unsure:
+            return files
+        # every file that differs, or lacks the mark (so that later writes can trust the
+        # one footer they read: a lake from before the mark is rewritten once)
+        wanted = _without_metadata(schema)
+        return [(rel, name) for rel, name in files
+                if not _marked_as(self.lake.read_schema(self.lake.path(rel, name)), wanted)]
+
+    def _prepare_upgrade(self, item: tuple[str, str], schema: pa.Schema) -> Change:
+        rel, name = item
+        table = self.schema.conform(self.lake.read_table(self.lake.path(rel, name)), schema)
+        staged = self.staging.new_path()
+        self._write_file(table, staged)
+        return Change(rel, staged, name, [name])
+
+    def _prepare_extra(self, rel: str, content: bytes) -> Change:
+        folder, _, name = rel.rpartition("/")
+        staged = self.staging.new_path("x")
+        with self._open(staged) as sink:
+            sink.write(content)
+        exists = self.lake.exists(rel)
+        return Change(folder, staged, name, [name] if exists else [])
 
     def _map(self, function: Callable[[_Part], Any], parts: list[_Part]) -> list[Any]:
         """``function`` over ``parts`` in the workers, one task per worker (a future per part
@@ -510,11 +609,14 @@ class _LakeWrite:
     # files ----------------------------------------------------------------------------------
 
     def _file_schema(self) -> pa.Schema:
+        # the lake's columns in the lake's order, then new columns in the record's order
         schema = self.schema.schema()
-        drop = [name for name in self.record_partitions if name in schema.names]
-        for name in drop:
-            schema = schema.remove(schema.get_field_index(name))
-        return schema
+        names = self.partitioning.file_columns(schema.names)
+        if self.lake_schema is not None:
+            known = [name for name in self.lake_schema.names if name in names]
+            names = known + [name for name in names if name not in set(known)]
+        return pa.schema([schema.field(name) for name in names],
+                         metadata={LAKE_MARK: LAKE_MARK_VALUE})
 
     def _pieces(self, part: _Part, schema: pa.Schema) -> Iterable[pa.RecordBatch]:
         for path, _chunk_schema in part.chunks:

@@ -1,10 +1,16 @@
-"""Partition keys and folder names: which rows go to which ``key=value/`` folder.
+"""Partitioning: which rows go to which ``key=value/`` folder, and what the files keep.
+
+:class:`Partitioning` is the one object a lake writer asks about its ``partition_by``: it
+checks the names and the records' columns, computes each row's partition values, names the
+folders, and says which columns live in folder names only.
 
 * ``year``, ``month``, ``day`` and ``hour`` come from the UTC ``timestamp`` and are zero-padded
-  (``year=2026/month=02/day=09/hour=05``); any other partition column is a record column.
-* A missing value (null, an empty string, or no timestamp for the time parts) goes to
-  ``__HIVE_DEFAULT_PARTITION__``, Hive's name for the null partition, which Spark, Athena,
-  DuckDB, polars and pyarrow read back as null.
+  (``year=2026/month=02/day=09/hour=05``); any other partition column is a record column,
+  stored in folder names only (not inside the files).
+* A row with no value for a partition column (a null or empty ``asset_id``, no timestamp for
+  the time parts) is refused before anything is written: a ``__HIVE_DEFAULT_PARTITION__``
+  folder reads back as null in some engines and breaks others (pandas cannot combine its
+  dictionary of partition values with a null), so odse never makes one.
 * Values are escaped as Hive and Spark escape them (``%`` and two hex digits for ``/ \\ : = % ?
   # * " ' [ ] { } ^``, DEL and control characters), so no value can add a folder level or leave
   the lake root: ``../x`` becomes ``asset_id=..%2Fx``. Readers decode the escapes.
@@ -31,6 +37,102 @@ DERIVED: dict[str, tuple[Any, int]] = {
 }
 _ESCAPED = frozenset('"#%\'*/:=?\\\x7f{[]^') | frozenset(map(chr, range(0x20)))
 _MAX_SEGMENT_BYTES = 255
+
+
+class Partitioning:
+    """A lake's ``partition_by``: checked once, then asked for keys, folders and file columns.
+
+    names: partition columns in folder order (None, a name, or a list of names).
+    """
+
+    def __init__(self, partition_by: Any = None) -> None:
+        self.names = check_partition_by(partition_by)
+        self.derived = tuple(name for name in self.names if name in DERIVED)
+        self.record = tuple(name for name in self.names if name not in DERIVED)
+        """Partition columns that are record columns (stored in folder names only)."""
+        self._folders: dict[tuple[Any, ...], str] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self.names)
+
+    def check(self, schema: pa.Schema) -> None:
+        """Refuse partition columns that the records cannot provide or that cannot name
+        folders (call with the first batch's schema, and again when columns change)."""
+        check_columns(self.names, schema)
+
+    def keys(self, batch: pa.RecordBatch, first_row: int = 0) -> list[pa.Array]:
+        """Return one array per partition column with each row's partition value.
+
+        Raises OutputError (``PARTITION_MISSING``) when a row has no value for one of them:
+        that row would land in a ``__HIVE_DEFAULT_PARTITION__`` folder, which some readers
+        cannot read. first_row: the number of records before this batch (for the message).
+        """
+        if set(batch.schema.names).intersection(self.derived):
+            self.check(batch.schema)
+        arrays = key_arrays(batch, self.names)
+        for name, array in zip(self.names, arrays, strict=True):
+            if array.null_count:
+                _missing(name, array, batch.num_rows, first_row)
+        return arrays
+
+    def folder(self, values: tuple[Any, ...]) -> str:
+        """Return the partition folder, relative to the root, for one combination of values."""
+        rel = self._folders.get(values)
+        if rel is None:
+            for name, value in zip(self.names, values, strict=True):
+                if value == NULL_PARTITION:
+                    raise OutputError(
+                        f"a record's '{name}' is {NULL_PARTITION}, Hive's folder name for a "
+                        "missing value, which readers would read back as null",
+                        code="PARTITION_INVALID", field=name, value=value,
+                        hint=f"Give those records a real '{name}'")
+            rel = self._folders[values] = relative_path(self.names, values)
+        return rel
+
+    def file_columns(self, names: Iterable[str]) -> list[str]:
+        """Return the columns that files store: ``names`` less the record partition columns."""
+        return [name for name in names if name not in self.record]
+
+    def strip(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        """Drop the record partition columns from a batch (they live in folder names)."""
+        stored = [name for name in self.record if name in batch.schema.names]
+        return batch.drop_columns(stored) if stored else batch
+
+    def with_derived(self, batch: pa.RecordBatch, keys: list[pa.Array] | None = None,
+                     ) -> pa.RecordBatch:
+        """Return the batch with the time-part partition columns added as real columns (for
+        table formats such as Delta, where partition values are columns)."""
+        if not self.derived:
+            return batch
+        keys = self.keys(batch) if keys is None else keys
+        for name, array in zip(self.names, keys, strict=True):
+            if name in DERIVED:
+                batch = batch.append_column(pa.field(name, pa.int32()), array.cast(pa.int32()))
+        return batch
+
+
+def _missing(name: str, array: pa.Array, rows: int, first_row: int) -> None:
+    count = array.null_count
+    row = first_row + pc.index(pc.is_null(array), True).as_py() + 1
+    among = f"{count} of the {rows} records in its batch have none"
+    if name in DERIVED:
+        raise OutputError(
+            f"a record has no timestamp, so no '{name}' partition ({among}); nothing was "
+            "written",
+            code="PARTITION_MISSING", field=name, row=row,
+            hint="Validate the records first (a record without a timestamp is a reject), or "
+                 "partition by columns every record has",
+        )
+    raise OutputError(
+        f"a record has no '{name}' ({among}), and the lake is partitioned by '{name}'; "
+        "nothing was written",
+        code="PARTITION_MISSING", field=name, row=row,
+        hint=("Give every record an asset_id (odse transform --asset-id ID, or asset_id= in "
+              "transform()), or partition without it (--partition-by year,month,day, or "
+              'partition_by=["year", "month", "day"])'
+              if name == "asset_id" else
+              f"Give every record a '{name}', or leave '{name}' out of partition_by"),
+    )
 
 
 def check_partition_by(partition_by: Any) -> tuple[str, ...]:

@@ -57,7 +57,8 @@ class BatchSchema:
         values; new files have the same columns as old ones, nulls where absent).
         """
         for name, kind in types.items():
-            self._fixed.setdefault(name, kind)
+            if not pa.types.is_null(kind):  # an all-null column takes the first real type
+                self._fixed.setdefault(name, kind)
             self._types.setdefault(name, kind)
 
     def schema(self) -> pa.Schema:

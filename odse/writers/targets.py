@@ -25,6 +25,7 @@ import pyarrow as pa
 import pyarrow.fs as pafs
 
 from odse.errors import OdseError, OutputError
+from odse.filesystems import from_uri, is_uri
 
 OBJECT_STORES = frozenset({"s3", "gcs", "abfs"})
 STALE_REMOTE_SECONDS = 24 * 3600
@@ -85,14 +86,14 @@ def resolve(target: Any, filesystem: pafs.FileSystem | None = None) -> Location:
     if not text:
         raise OutputError("output path is empty", code="BAD_TARGET",
                           hint="Pass the file or folder to write")
-    if "://" in text:
+    if is_uri(text):
         try:
-            fs, path = pafs.FileSystem.from_uri(text)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, OSError, ValueError) as exc:
+            fs, path = from_uri(text)
+        except ValueError as exc:
             raise OutputError(
                 f"cannot open output URI '{text}': {exc}", code="BAD_TARGET", file=text,
                 hint="Use a local path or a URI that pyarrow.fs understands "
-                     "(file://, s3://, gs://, hdfs://)",
+                     "(file://, s3://, gs://, abfs://, hdfs://); see docs/output.md",
             ) from None
         if isinstance(fs, pafs.LocalFileSystem):
             path = os.path.abspath(path)
@@ -189,7 +190,13 @@ def atomic_file(location: Location) -> Iterator[pa.NativeFile]:
     try:
         yield stream
         stream.close()
-        fs.move(temp, path)
+        from odse.writers.commit import active_group
+
+        group = active_group()
+        if group is not None:
+            group.stage(fs, temp, path, location.shown)   # renamed with the run's others
+        else:
+            fs.move(temp, path)
     except BaseException as exc:
         if not stream.closed:
             stream.close()

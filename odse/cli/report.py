@@ -1,0 +1,201 @@
+"""``odse report``: one self-contained HTML data-quality report from records or an export.
+
+The records come from a lake, records files or folders (as ``odse validate`` reads them), or
+from transforming an OEM export (``-s SOURCE``), in which case the transform's rejects are in
+the report too. The HTML goes to ``-o FILE`` (written atomically); a JSON summary of what was
+found goes to stdout.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import click
+
+from odse.cli import console, errors
+from odse.cli.app import CONTEXT_SETTINGS
+
+EPILOG = """\b
+Examples:
+  odse report examples/out/lake/energy -o quality.html
+  odse report -i alpha.jsonl --latitude -26.2 --longitude 28.05 -o alpha.html
+  odse report -s huawei -i export.csv --timezone Africa/Johannesburg -o export.html
+
+\b
+The page has no scripts and loads nothing: it opens offline in any browser.
+Needs the odse[report] extra (matplotlib). Exit 0 when written, whatever the
+data's quality; 2 for bad usage, 3 when an input cannot be read or the file
+cannot be written."""
+
+
+@click.command("report", context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
+@click.argument("paths", nargs=-1, metavar="[PATH]...")
+@click.option("-i", "--input", "inputs", multiple=True, metavar="PATH",
+              help="A lake, records file or folder (as for validate); with -s, an OEM export. "
+                   "Repeatable.")
+@click.option("-o", "--output", required=True, metavar="FILE",
+              help="Where to write the HTML report.")
+@click.option("-s", "--source", metavar="NAME",
+              help="Transform the inputs with this source first (the rejects are reported).")
+@click.option("--timezone", metavar="ZONE", help="With -s: the zone of naive timestamps.")
+@click.option("--asset-id", metavar="ID", help="With -s: the asset id of the records.")
+@click.option("--capacity-kw", type=click.FloatRange(min=0, min_open=True), metavar="KW",
+              help="Rated capacity for EXCEEDS_PHYSICAL_MAXIMUM [kW].")
+@click.option("--latitude", type=click.FloatRange(-90, 90), metavar="DEG",
+              help="Site latitude, for the night-time and time-zone checks [deg].")
+@click.option("--longitude", type=click.FloatRange(-180, 180), metavar="DEG",
+              help="Site longitude, with --latitude [deg, east positive].")
+@click.option("--run-report", type=click.Path(dir_okay=False), metavar="FILE",
+              help="A JSON run report (transform/validate --report) to show under provenance.")
+@click.option("--title", metavar="TEXT", help="Heading of the page.")
+@click.option("-q", "--quiet", is_flag=True, help="No summary line on stderr.")
+def report_command(paths: tuple[str, ...], inputs: tuple[str, ...], output: str,
+                   source: str | None, timezone: str | None, asset_id: str | None,
+                   capacity_kw: float | None, latitude: float | None,
+                   longitude: float | None, run_report: str | None, title: str | None,
+                   quiet: bool) -> None:
+    """Write a self-contained HTML data-quality report.
+
+    Per asset: a calendar of daily energy, coverage per day and error_type per
+    day; then rejected rows by code and column, validation and fleet-check
+    findings by code, and the provenance of the run.
+    """
+    targets = [*inputs, *paths]
+    if not targets:
+        errors.fail("no input: give a lake, records files or folders (or -s SOURCE with an "
+                    "export) with -i PATH or as arguments")
+    if "-" in targets:
+        errors.fail("odse report reads files, not stdin: write the records to a file first")
+    if (latitude is None) != (longitude is None):
+        errors.fail("--latitude and --longitude go together; give both or neither")
+    if source is None and (timezone or asset_id):
+        errors.fail("--timezone and --asset-id apply to a transform: give -s SOURCE")
+    from odse.html_report import build_report
+    from odse.html_report.charts import require_matplotlib
+
+    require_matplotlib()  # before reading anything: the missing extra is named at once
+    started = time.perf_counter()
+    data = _read(targets, source, timezone, asset_id)
+    data.title = title or f"odse data-quality report: {', '.join(targets)}"
+    data.options = {k: v for k, v in (("capacity_kw", capacity_kw), ("latitude", latitude),
+                                      ("longitude", longitude)) if v is not None}
+    if run_report is not None:
+        data.run_report = _json_file(run_report)
+    page, summary = build_report(data)
+    _write_atomically(Path(output), page)
+    summary.update({"output": output, "bytes": len(page.encode("utf-8")),
+                    "total_seconds": round(time.perf_counter() - started, 3)})
+    click.echo(json.dumps(summary, indent=2))
+    if not quiet:
+        console.note(f"{output}: {summary['bytes'] / 1e6:.2f} MB, {summary['records']:,} "
+                     f"records of {summary['assets']} asset"
+                     f"{'' if summary['assets'] == 1 else 's'}: {summary['summary']}")
+
+
+def _read(targets: list[str], source: str | None, timezone: str | None,
+          asset_id: str | None) -> Any:
+    import pyarrow as pa
+
+    from odse.html_report import ReportInput
+
+    if source is not None:
+        from odse import transform_batches
+
+        tables, rejects, counts = [], [], None
+        for target in targets:
+            stream = transform_batches(target, source=source, timezone=timezone,
+                                       asset_id=asset_id)
+            tables.append(stream.read_all())
+            rejects.append(stream.report.rejects_table)
+            counts = stream.report.to_dict(max_rejects=0)
+        table = pa.concat_tables(tables, promote_options="permissive")
+        return ReportInput(table, inputs=[f"{t} (source {source})" for t in targets],
+                           rejects=pa.concat_tables(rejects), transform=counts)
+
+    from odse.arrow_input import record_batches
+    from odse.cli import record_files
+
+    tables = []
+    lakes = [t for t in targets if _is_lake(Path(t))]
+    for lake in lakes:
+        tables.extend(record_batches(_read_lake(Path(lake))).batches)
+    rest = [t for t in targets if t not in lakes]
+    for file in record_files.expand(rest, None) if rest else ():
+        for piece in record_files.read(file):
+            data = piece.records if piece.records is not None else piece.table
+            tables.extend(record_batches(data).batches)
+    if not tables:
+        errors.fail(f"no records found in {', '.join(targets)}", code=errors.IO_FAILURE)
+    table = pa.Table.from_batches(tables) if _same_schema(tables) else pa.concat_tables(
+        [pa.Table.from_batches([b]) for b in tables], promote_options="permissive")
+    return ReportInput(table, inputs=list(targets))
+
+
+_TIME_KEYS = ("year", "month", "day", "hour")
+
+
+def _is_lake(path: Path) -> bool:
+    """True for a folder in the Hive layout (``asset_id=.../year=...``) holding Parquet only."""
+    if not path.is_dir():
+        return False
+    children = [c for c in path.iterdir() if not c.name.startswith((".", "_"))]
+    return bool(children) and all(c.is_dir() and "=" in c.name for c in children)
+
+
+def _read_lake(path: Path) -> Any:
+    """Read a Hive-partitioned Parquet lake in one dataset scan (thousands of day files).
+
+    As ``odse validate`` reads it: the time keys come from the timestamp and are dropped; any
+    other key (``asset_id``) is a record field, put back as text from the folder names.
+    """
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    try:
+        partitioning = ds.HivePartitioning.discover(infer_dictionary=False,
+                                                    schema=None)
+        dataset = ds.dataset(str(path), format="parquet", partitioning=partitioning,
+                             exclude_invalid_files=False, ignore_prefixes=[".", "_"])
+        table = dataset.to_table()
+    except (OSError, pa.ArrowInvalid) as exc:
+        errors.fail(f"cannot read the lake {path}: {exc}", code=errors.IO_FAILURE)
+    keep = [name for name in table.column_names if name not in _TIME_KEYS]
+    table = table.select(keep)
+    for name in keep:
+        column = table.column(name)
+        if name == "asset_id" and not pa.types.is_string(column.type):
+            table = table.set_column(table.schema.get_field_index(name), name,
+                                     column.cast(pa.string()))
+    return table
+
+
+def _same_schema(batches: list[Any]) -> bool:
+    return all(b.schema == batches[0].schema for b in batches)
+
+
+def _json_file(path: str) -> Any:
+    try:
+        return json.loads(Path(path).read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        errors.fail(f"run report not found: {path}", code=errors.IO_FAILURE)
+    except (OSError, ValueError) as exc:
+        errors.fail(f"cannot read the run report {path}: {exc}", code=errors.IO_FAILURE)
+    return None
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.replace(temp, path)
+    except OSError as exc:
+        errors.fail(f"cannot write {path}: {exc.strerror or exc}. Check the path and the "
+                    "permissions", code=errors.IO_FAILURE)

@@ -1,0 +1,159 @@
+"""Spreadsheet workbooks (format: workbook, the odse[excel] extra) and files of the wrong type.
+
+Workbooks are written here with openpyxl; what each must give is worked out by hand in the
+test. The real portal workbooks are in test_real_samples.py.
+"""
+
+from __future__ import annotations
+
+import gzip
+import subprocess
+import sys
+from datetime import datetime
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+import odse
+from odse.errors import InputError, MissingExtraError
+
+openpyxl = pytest.importorskip("openpyxl")
+pytest.importorskip("fastexcel")
+
+REAL = Path(__file__).resolve().parent / "data" / "real"
+SOLAX_XLS = REAL / "solax" / "solaxcloud_daily_report_Dummy_Site_2023-06.xls"
+SOLARMAN_XLSX = REAL / "solarman" / "Solarman-Daily.Statistics-20250316.xlsx"
+
+
+def spec(**workbook):
+    return {"odse_mapping": 1.1, "name": "wb", "format": "workbook", "workbook": workbook,
+            "fields": {"timestamp": {"column": "Time", "format": ["iso8601", "excel"]},
+                       "kWh": {"column": "Energy", "unit": "kWh"},
+                       "error_type": {"const": "normal"}}}
+
+
+def write_book(path: Path, sheets: dict[str, list[list[object]]]) -> Path:
+    book = openpyxl.Workbook()
+    book.remove(book.active)
+    for name, rows in sheets.items():
+        sheet = book.create_sheet(name)
+        for row in rows:
+            sheet.append(row)
+    book.save(path)
+    return path
+
+
+@pytest.fixture
+def book(tmp_path: Path) -> Path:
+    return write_book(tmp_path / "book.xlsx", {
+        "Notes": [["nothing here"]],
+        "Daily": [["Daily report"], [], ["Time", "Energy"],
+                  [datetime(2024, 6, 1, 0, 0), 1.5],        # a date cell
+                  ["2024-06-01 01:00", "2.5"],              # text, a number typed as text
+                  [45444.083333333336, "abc"],              # a day serial; a bad value
+                  ["Total", 4]],
+    })
+
+
+def test_rejects_name_the_sheet_and_row(book: Path) -> None:
+    rows = odse.transform(book, mapping=spec(sheet="Daily", skip_footer=1),
+                          timezone="UTC")
+    assert [r["kWh"] for r in rows] == [1.5, 2.5]
+    assert [r["timestamp"] for r in rows] == ["2024-06-01T00:00:00Z", "2024-06-01T01:00:00Z"]
+    (reject,) = rows.rejects
+    assert reject.location == "sheet 'Daily' row 6", reject
+    assert (reject.line, reject.column, reject.value, reject.code) == (6, "Energy", "abc",
+                                                                       "NOT_A_NUMBER")
+    report = rows.report
+    assert report.sheet == "Daily"
+    assert report.skipped == {"footer row (workbook.skip_footer)": 1}
+    assert report.rows_read == report.rows_out + report.rows_rejected + report.rows_skipped
+
+
+def test_sheet_by_index_and_pattern_and_a_fixed_header_row(book: Path) -> None:
+    for sheet in (1, -1, {"match": "^Dai"}):
+        rows = odse.transform(book, mapping=spec(sheet=sheet, header={"row": 3}, skip_footer=2),
+                              timezone="UTC")
+        assert [r["kWh"] for r in rows] == [1.5, 2.5], sheet
+
+
+def test_an_unknown_sheet_names_the_sheets_and_the_nearest(book: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        odse.transform(book, mapping=spec(sheet="Dialy"))
+    text = str(caught.value)
+    assert caught.value.code == "SHEET_NOT_FOUND"
+    assert "no sheet 'Dialy'" in text and "Did you mean 'Daily'?" in text
+    assert "'Notes', 'Daily'" in text
+
+
+def test_a_header_that_is_not_there_says_what_was_looked_for(book: Path) -> None:
+    with pytest.raises(InputError) as caught:
+        odse.transform(book, mapping=spec(sheet="Notes"))
+    assert "no header row in the first" in str(caught.value)
+    assert "'Time'" in str(caught.value)
+
+
+def test_without_the_extra_the_error_names_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "fastexcel", None)
+    with pytest.raises(MissingExtraError) as caught:
+        odse.transform(SOLARMAN_XLSX, source="solarman")
+    assert "pip install 'odse[excel]'" in str(caught.value)
+    assert caught.value.exit_code == 2
+
+
+def test_a_workbook_where_no_variant_fits_lists_what_each_needed(tmp_path: Path) -> None:
+    path = write_book(tmp_path / "other.xlsx", {"S": [["a", "b"], [1, 2]]})
+    with pytest.raises(InputError) as caught:
+        odse.transform(path, source="solarman")
+    assert "daily_statistics_xlsx" in str(caught.value)
+
+
+# ----------------------------------------------------------------------------- wrong types
+
+
+@pytest.fixture(scope="module")
+def wrong_files(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("wrong")
+    parquet = folder / "records.parquet"
+    pq.write_table(pa.table({"a": [1, 2]}), parquet)
+    packed = folder / "report.xlsx.gz"
+    packed.write_bytes(gzip.compress(SOLARMAN_XLSX.read_bytes()))
+    return {"xls": SOLAX_XLS, "xlsx": SOLARMAN_XLSX, "parquet": parquet, "gzip": packed}
+
+
+@pytest.mark.parametrize(("kind", "says"), [
+    ("xls", "is an XLS workbook (Excel 97-2003, BIFF); source 'sma' reads CSV and JSON and "
+            "has no spreadsheet shape"),
+    ("xlsx", "is an XLSX workbook; source 'sma' reads CSV and JSON and has no spreadsheet "
+             "shape"),
+    ("parquet", "is a Parquet file; source 'sma' reads CSV and JSON"),
+    ("gzip", "is an XLSX workbook, gzip-compressed; source 'sma' reads CSV and JSON"),
+])
+def test_a_file_of_another_type_is_named(wrong_files: dict[str, Path], kind: str,
+                                         says: str) -> None:
+    with pytest.raises(InputError) as caught:
+        odse.transform(wrong_files[kind], source="sma")
+    assert says in str(caught.value)
+    assert caught.value.code == "INPUT_WRONG_TYPE"
+
+
+@pytest.mark.parametrize("kind", ["xls", "xlsx", "parquet", "gzip"])
+def test_the_cli_says_what_the_file_is_without_a_traceback(wrong_files: dict[str, Path],
+                                                           kind: str, tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, "-m", "odse", "transform", "-i",
+                           str(wrong_files[kind]), "-s", "sma", "-o", str(tmp_path / "o.jsonl")],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 3, done.stderr
+    assert done.stderr.startswith("Error: "), done.stderr
+    assert "Traceback" not in done.stderr
+    assert "source 'sma' reads CSV and JSON" in done.stderr
+    assert not (tmp_path / "o.jsonl").exists()
+
+
+def test_a_gzip_compressed_workbook_is_read_by_a_workbook_source(
+        wrong_files: dict[str, Path]) -> None:
+    rows = odse.transform(wrong_files["gzip"], source="solarman")
+    assert rows.report.variant == "daily_statistics_xlsx"
+    assert rows.report.records == 186
