@@ -61,6 +61,10 @@ _EXPORTS: dict[str, str] = {
     "to_parquet": "odse.writers",
     "to_delta": "odse.writers",
     "to_dataframe": "odse.writers",
+    # pipelines
+    "run_pipeline": "odse.pipeline",
+    "load_pipeline": "odse.pipeline",
+    "read_log": "odse.pipeline",
     # errors
     "OdseError": "odse.errors",
     "MappingError": "odse.errors",
@@ -93,11 +97,14 @@ __all__ = [
     "check_mapping",
     "enrich",
     "load_mapping",
+    "load_pipeline",
     "normalize_regulatory_events",
     "odse_to_openoa",
     "odse_to_pvlib",
     "openoa_to_odse",
     "pvlib_to_odse",
+    "read_log",
+    "run_pipeline",
     "source_info",
     "sources",
     "to_csv",
@@ -144,6 +151,7 @@ if TYPE_CHECKING:  # pragma: no cover - for type checkers and IDEs only
     from odse.enrichment import enrich
     from odse.errors import InputError, MappingError, OdseError, TransformError, UnknownSourceError
     from odse.mapping import Mapping, check_mapping, load_mapping
+    from odse.pipeline import load_pipeline, read_log, run_pipeline
     from odse.registry import source_info, sources
     from odse.regulatory import REGULATORY_EVENT_SCHEMA_VERSION, normalize_regulatory_events
     from odse.report import Records, Reject, Report

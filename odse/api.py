@@ -17,6 +17,7 @@ import pyarrow.compute as pc
 from odse import records, registry
 from odse.engine import reading
 from odse.engine.fields import ZONE_SOURCE
+from odse.engine.rejects import LOCATION_FIELD
 from odse.engine.timestamps import zone_name
 from odse.engine.variant import RunContext, Variant
 from odse.errors import MappingError, ParameterError
@@ -37,10 +38,11 @@ class BatchStream:
     """
 
     def __init__(self, variant: Variant, batches: Iterator[pa.RecordBatch], report: Report,
-                 absent: tuple[str, ...] = ()) -> None:
+                 absent: tuple[str, ...] = (), extra: tuple[pa.Field, ...] = ()) -> None:
         self.variant = variant
         schema = variant.schema
-        self.schema: pa.Schema = pa.schema([f for f in schema if f.name not in absent])
+        self.schema: pa.Schema = pa.schema([*(f for f in schema if f.name not in absent),
+                                            *extra])
         self.report = report
         self._batches = batches
 
@@ -115,7 +117,8 @@ def resolve(source: str | None, mapping: Any = None, column_map: Any = None) -> 
 
 def transform_batches(data: Any, source: str | None = None, asset_id: str | None = None,
                       timezone: str | None = None, mapping: Any = None, *,
-                      errors: str = "collect", **params: Any) -> BatchStream:
+                      errors: str = "collect", lineage: bool = False,
+                      **params: Any) -> BatchStream:
     """Transform one input into a stream of Arrow record batches.
 
     Args:
@@ -129,6 +132,8 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
             YAML/JSON file.
         errors: ``collect`` (default: bad rows go to the report's rejects) or ``raise``
             (stop at the first bad row with a TransformError).
+        lineage: add a ``source_location`` column: the CSV line (``line 12``) or the JSON
+            path (``$.production[3]``) each record came from.
         **params: source parameters such as ``interval_minutes`` [minutes] or
             ``expected_devices``; ``column_map`` is accepted for the generic mapper.
 
@@ -156,8 +161,10 @@ def transform_batches(data: Any, source: str | None = None, asset_id: str | None
                     input_path=str(inp.path) if inp.path is not None and not inp.spooled
                     else None, input_sha256=inp.sha256)
     absent = variant.absent_fields(inp, root)
-    run = RunContext(params=run_params, report=report, errors=errors, absent=frozenset(absent))
-    return BatchStream(variant, reading.run(variant, inp, run, root), report, absent)
+    run = RunContext(params=run_params, report=report, errors=errors, absent=frozenset(absent),
+                     lineage=bool(lineage))
+    extra = (LOCATION_FIELD,) if lineage else ()
+    return BatchStream(variant, reading.run(variant, inp, run, root), report, absent, extra)
 
 
 def _settle_counter(spec: Mapping, source: str | None, mapping: Any, inp: InputData) -> Mapping:

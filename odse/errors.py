@@ -151,3 +151,10 @@ def require(module: str, extra: str, feature: str) -> Any:
             f"{feature} needs the optional package '{module}'",
             hint=f"Install it with: pip install 'odse[{extra}]'",
         ) from exc
+
+
+class PipelineError(OdseError, ValueError):
+    """A pipeline spec is malformed or names what does not exist: file, line and key path."""
+
+    code = "PIPELINE_INVALID"
+    exit_code = 2

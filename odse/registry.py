@@ -91,6 +91,11 @@ def known_names() -> list[str]:
 
 def get(name: str) -> Mapping:
     """Return the compiled mapping of a built-in source (any alias, any case)."""
+    return _load(spec_file(name))
+
+
+def spec_file(name: str) -> Path:
+    """Return the spec file of a built-in source (any alias, any case), without compiling it."""
     key = str(name).strip().lower()
     path = _named_file(key) or _catalogue().get(key)
     if path is None:
@@ -99,7 +104,7 @@ def get(name: str) -> Mapping:
             f"unknown source '{name}'", code="UNKNOWN_SOURCE",
             hint=f"{did_you_mean(key, known_names(), capital=True)}Known sources: "
                  f"{', '.join(canonical)} (odse.sources() lists their aliases)")
-    return _load(path)
+    return path
 
 
 def sources() -> list[dict[str, Any]]:

@@ -65,3 +65,31 @@ def test_streaming(workdir):
 def test_incremental_twice(workdir):
     assert "Wrote 263 new records" in run(workdir, "incremental.py")
     assert "No new records" in run(workdir, "incremental.py")
+
+
+def odse_run(workdir: Path, spec: str, *args: str) -> subprocess.CompletedProcess[str]:
+    done = subprocess.run([sys.executable, "-m", "odse", "run", spec, *args], cwd=workdir,
+                          capture_output=True, text=True, timeout=120, check=False)
+    assert done.returncode == 0, f"{spec} failed:\n{done.stdout}\n{done.stderr}"
+    return done
+
+
+def test_batch_pipeline_spec(workdir):
+    # the same records as pipeline.py, from a dozen lines of YAML
+    err = odse_run(workdir, "pipeline.yaml").stderr
+    assert "SITE-ALPHA: 1 ingested, 0 skipped; 264 rows read, 263 records" in err
+    assert "ingested 3 of 6 files, skipped 3; 840 rows read, 839 records written" in err
+    assert "skipped 6" in odse_run(workdir, "pipeline.yaml").stderr
+    dry = odse_run(workdir, "pipeline.yaml", "--dry-run").stdout
+    assert "skip    site_alpha.csv  (site 'site_alpha' is not in the sites table)" in dry
+
+
+def test_multi_format_spec(workdir):
+    err = odse_run(workdir, "multi_format.yaml").stderr
+    assert "alpha: 1 ingested" in err and "beta: 1 ingested" in err
+    assert "ingested 2 of 6 files, skipped 4; 552 rows read, 551 records written" in err
+
+
+def test_incremental_spec_twice(workdir):
+    assert "SITE-001: 1 ingested" in odse_run(workdir, "incremental.yaml").stderr
+    assert "ingested 0 of 1 files, skipped 1" in odse_run(workdir, "incremental.yaml").stderr

@@ -1,13 +1,13 @@
-"""The ``odse`` command line: transform, validate, sources, mapping, schema, report, version,
-docs.
+"""The ``odse`` command line: transform, validate, run, report, sources, mapping, schema,
+version, docs.
 
 ``main`` is the console script (``pyproject.toml``: ``odse = "odse.cli:main"``) and the body
 of ``python -m odse``. Modules: ``app`` (the group, global options, failure handling),
 ``errors`` (messages and exit codes), ``console`` (stderr lines, the progress display),
 ``run_report`` (``--report FILE``), and one module per command: ``transform``, ``validate``
 (with ``record_files`` reading its inputs), ``sources``, ``mapping``, ``schema``,
-``version``, ``docs``. Only click is imported at start-up; pyarrow and the engine load when
-a command runs, so ``odse --help`` is fast. See ``odse docs cli``.
+``version``, ``docs``, ``run`` (pipelines). Only click is imported at start-up; pyarrow and
+the engine load when a command runs, so ``odse --help`` is fast. See ``odse docs cli``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from odse.cli.app import cli
 from odse.cli.docs import docs_command
 from odse.cli.mapping import mapping_group
 from odse.cli.report import report_command
+from odse.cli.run import run_command
 from odse.cli.schema import schema_command
 from odse.cli.sources import sources_group
 from odse.cli.transform import transform_command
@@ -33,6 +34,7 @@ cli.add_command(validate_command)
 cli.add_command(sources_group)
 cli.add_command(mapping_group)
 cli.add_command(schema_command)
+cli.add_command(run_command)
 cli.add_command(report_command)
 cli.add_command(version_command)
 cli.add_command(docs_command)

@@ -21,7 +21,7 @@ from odse.cli import errors
 CONTEXT_SETTINGS: dict[str, Any] = {"help_option_names": ["-h", "--help"],
                                     "max_content_width": 100}
 
-COMMAND_ORDER = ("transform", "validate", "report", "sources", "mapping", "schema",
+COMMAND_ORDER = ("transform", "validate", "run", "report", "sources", "mapping", "schema",
                  "version", "docs")
 LOG_LEVEL_ENV = "ODSE_LOG_LEVEL"
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -122,6 +122,7 @@ Examples:
       --param expected_devices=12 -f parquet -o lake/
   odse transform -s SOURCE -i export.csv -o - | odse validate -i -
   odse validate lake/ --level semantic --capacity-kw 10
+  odse run pipeline.yaml -j 2
 
 \b
 Exit codes: 0 success, 1 data failed (validation, --strict, mapping tests),

@@ -126,9 +126,14 @@ def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.R
     include = [c for c in variant.columns if c in layout.names]
     good = 0                           # well-formed rows so far
     position = [0]
-    # the next block is parsed (by Arrow, without the GIL) while this one goes through the stages
-    ahead = read_ahead(csv_input.iter_batches(data, layout, variant.dialect, include,
-                                              malformed.found, position=position))
+    # the next block is parsed (by Arrow, without the GIL) while this one goes through the
+    # stages; an input of one block has nothing to read ahead (a thread per small file of a
+    # fleet cost more than its parse)
+    source = csv_input.iter_batches(data, layout, variant.dialect, include, malformed.found,
+                                    position=position)
+    size = data.size
+    one_block = size is not None and not data.gzip and size <= csv_input.BLOCK_SIZE
+    ahead = source if one_block else read_ahead(source)
     batches: Iterator[pa.RecordBatch] = ahead
     try:
         if variant.order == "time":

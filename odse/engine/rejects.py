@@ -45,6 +45,19 @@ def _table(n: int, **columns: Any) -> pa.Table:
     return pa.table(data, schema=REJECT_SCHEMA)
 
 
+LOCATION_FIELD = pa.field("source_location", pa.string())
+"""The lineage column: where in its input each record came from."""
+
+
+def locations_of(table: pa.Table, frame: Frame) -> pa.Array:
+    """Each record's place in the input: ``line 12`` (CSV) or its JSON path."""
+    if isinstance(frame, CsvFrame):
+        lines = pc.add(table.column(ROW).combine_chunks(), frame.header_lines)
+        return pc.binary_join_element_wise("line ", pc.cast(lines, pa.string()), "")
+    # JSON paths are built per record (only when lineage is asked for)
+    return pa.array(frame.locations(table.column(INDEX).to_pylist()), pa.string())
+
+
 def _excerpts(values: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """Cut raw values longer than the reject_value_chars limit, saying how long they were."""
     size = limits.current().reject_value_chars

@@ -22,3 +22,5 @@ class RunContext:
     header_lines: int = 0
     absent: frozenset[str] = frozenset()
     """Fields never evaluated and left out of the records (see ``Variant.absent_fields``)."""
+    lineage: bool = False
+    """Add ``source_location`` (the CSV line or JSON path each record came from)."""

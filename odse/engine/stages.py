@@ -61,7 +61,10 @@ def process(variant: Variant, frame: Frame, run: RunContext, extra_rejects: pa.T
     run.report.values_clipped.update(run.state.clipped)
     run.report.assumed_zone = run.state.assumed_zone
     run.report.records += table.num_rows
-    return output(variant, table, run.absent)
+    batch = output(variant, table, run.absent)
+    if run.lineage:
+        batch = batch.append_column(rejects.LOCATION_FIELD, rejects.locations_of(table, frame))
+    return batch
 
 
 def where_stage(variant: Variant, frame: Frame, run: RunContext) -> pa.Array | None:

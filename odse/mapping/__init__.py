@@ -10,17 +10,19 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from odse.engine.compile_ctx import Ctx, Param
-from odse.engine.variant import Variant, describe_missing
 from odse.errors import InputError, MappingError, ParameterError
 from odse.mapping import generic
 from odse.mapping.schema_check import check_schema
 from odse.mapping.source_text import SpecText, parse_text, read_spec
-from odse.readers import filetype, json_input, workbook_input
-from odse.readers.inputs import InputData, sniff_format
 from odse.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    from odse.engine.variant import Variant
+    from odse.readers import filetype
+    from odse.readers.inputs import InputData
 
 BUILTIN_PARAMS = {
     "asset_id": Param("asset_id", "string", None, description="identifier of the asset"),
@@ -37,6 +39,10 @@ class Mapping:
     """A compiled mapping spec: its name, parameters and input variants."""
 
     def __init__(self, spec: SpecText) -> None:
+        # the engine loads with the first compiled spec: reading and checking spec files
+        # (pipelines, the registry) stays free of pyarrow
+        from odse.engine.variant import Variant
+
         check_schema(spec)
         data: dict[str, Any] = spec.data
         self.text = spec
@@ -124,6 +130,10 @@ class Mapping:
     def select(self, data: InputData) -> tuple[Variant, Any]:
         """Return the first variant that fits ``data`` (and a parsed document, for JSON, or
         the sheet read, for a workbook)."""
+        from odse.engine.variant import describe_missing
+        from odse.readers import filetype, json_input
+        from odse.readers.inputs import sniff_format
+
         kind = filetype.identify(data)
         if kind.is_workbook:
             return self._select_workbook(data, kind)
@@ -177,6 +187,9 @@ class Mapping:
 
     def _select_workbook(self, data: InputData, kind: filetype.Kind) -> tuple[Variant, Any]:
         """Return the first workbook variant whose sheet holds its columns, and the sheet."""
+        from odse.engine.variant import describe_missing
+        from odse.readers import workbook_input
+
         candidates = [v for v in self.variants if v.format == "workbook"]
         if not candidates:
             raise InputError(

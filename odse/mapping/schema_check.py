@@ -12,7 +12,7 @@ from typing import Any
 import jsonschema
 from jsonschema.exceptions import ValidationError, best_match
 
-from odse.errors import MappingError
+from odse.errors import MappingError, OdseError
 from odse.mapping.source_text import SpecText, render_path
 from odse.resources import load_schema
 from odse.suggest import did_you_mean
@@ -25,8 +25,25 @@ field's own timezone:, truncate:, the time format excel and const: null."""
 
 
 @cache
-def _validator() -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(load_schema(SCHEMA_FILE))
+def _validator(schema_file: str = SCHEMA_FILE) -> jsonschema.Draft202012Validator:
+    return jsonschema.Draft202012Validator(load_schema(schema_file))
+
+
+def check_against(spec: SpecText, schema_file: str, error: type[OdseError] = MappingError,
+                  code: str = "MAPPING_INVALID") -> None:
+    """Raise ``error`` for the most relevant violation of ``schemas/<schema_file>`` in ``spec``.
+
+    The same messages as for mapping specs (file, line, key path, the nearest known key);
+    other spec languages (pipelines) check themselves with it.
+    """
+    found = best_match(_validator(schema_file).iter_errors(spec.data), key=_relevance)
+    if found is None:
+        return
+    found = _deepest(found)
+    path = tuple(found.absolute_path)
+    message, hint, path = _describe(found, path)
+    raise error(message, code=code, file=spec.file, line=spec.line_of(path),
+                key_path=render_path(path), hint=hint)
 
 
 def check_schema(spec: SpecText) -> None:

@@ -61,7 +61,8 @@ LAKE_MARK_VALUE = b"1"
 
 def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: str = "merge",
                *, filesystem: pafs.FileSystem | None = None,
-               extra_files: Mapping[str, bytes] | None = None) -> WriteSummary:
+               extra_files: Mapping[str, bytes] | Callable[[], Mapping[str, bytes]] | None
+               = None) -> WriteSummary:
     """Write records to a Parquet lake folder, Hive-partitioned when ``partition_by`` is given.
 
     Layout: ``<root>/asset_id=SITE-ALPHA/year=2026/month=02/day=09/part-00000.parquet``, with
@@ -99,11 +100,12 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
     extra_files: side files to commit with the data, ``{path relative to the root: bytes}``
         (an ingest log, a manifest): staged with the data and renamed into place after
         every partition, so a side file is there only once its data is. Not ``.parquet``
-        names, not inside partition folders.
+        names, not inside partition folders. Or a callable returning them, called once the
+        records are all read (for side files that describe what was written).
     """
     mode = _check_mode(mode)
     partitioning = Partitioning(partition_by)
-    extras = check_extra_files(extra_files)
+    extras = extra_files if callable(extra_files) else check_extra_files(extra_files)
     location = resolve(output_path, filesystem)
     source = record_batches(records)
     first = source.peek()
@@ -203,7 +205,8 @@ class _LakeWrite:
     """The state of one ``to_parquet`` call between its phases."""
 
     def __init__(self, lake: Lake, staging: Staging, partitioning: Partitioning,
-                 mode: str, extras: dict[str, bytes] | None = None) -> None:
+                 mode: str, extras: dict[str, bytes] | Callable[[], Any] | None = None
+                 ) -> None:
         self.lake = lake
         self.staging = staging
         self.partitioning = partitioning
@@ -443,6 +446,8 @@ class _LakeWrite:
 
         prepared = self._map(prepare, parts)
         upgraded = self._map(lambda item: self._prepare_upgrade(item, schema), upgrades)
+        if callable(self.extras):
+            self.extras = check_extra_files(self.extras())
         extras = [self._prepare_extra(rel, content) for rel, content in self.extras.items()]
         _checkpoint("staged")
         branches_new = sorted({item.change.branch for item in prepared} - {None})

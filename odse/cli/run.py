@@ -1,0 +1,122 @@
+"""``odse run PIPELINE.yaml``: ingest a fleet's files into a lake, in parallel, once each."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from typing import Any
+
+import click
+
+from odse.cli import console
+from odse.cli.app import CONTEXT_SETTINGS
+
+EPILOG = """\b
+Examples:
+  odse run pipeline.yaml                 # ingest what is new or changed
+  odse run pipeline.yaml --dry-run       # list each file: ingest or skip, and why
+  odse run pipeline.yaml -j 4 --json run.json
+
+\b
+A file is ingested when the lake's ingest log (<lake>/_odse/ingest-log/) has no entry
+for it, or its content, mapping or settings changed; otherwise it is skipped. The log
+is committed with the data: a killed run is simply run again.
+Exit codes: 0 every file ingested; 1 invalid records kept (invalid: keep) or a file
+failed on its data; 2 bad pipeline spec, unknown source or parameter; 3 a file or the
+lake could not be read or written (the other files are still ingested). A file that
+failed is not in the log, so the next run tries it again."""
+
+
+@click.command("run", context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
+@click.argument("pipeline", metavar="PIPELINE.yaml")
+@click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
+              help="Worker processes (default: the number of CPUs). With 1, or fewer than 32 "
+                   "files to ingest, the files are ingested in this process.")
+@click.option("--dry-run", is_flag=True,
+              help="Find the files and print what would be ingested and why; change nothing.")
+@click.option("--rehash", is_flag=True,
+              help="Hash every file's content, also when its size and modification time "
+                   "match the ingest log (by default those are taken as unchanged).")
+@click.option("--json", "json_path", metavar="FILE",
+              help="Write the run (every file, action, reason and counts) as JSON; - is stdout.")
+@click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
+def run_command(pipeline: str, jobs: int | None, dry_run: bool, rehash: bool,
+                json_path: str | None, quiet: bool) -> None:
+    """Run a pipeline spec: find the files, skip those already ingested, transform,
+    validate and enrich the rest in parallel, and write them to the lake with the log.
+
+    PIPELINE.yaml says where the files are, how each finds its site and source, the
+    validation and enrichment, and the lake (docs/pipeline.md).
+    """
+    from odse.pipeline import run_pipeline
+
+    progress = _Progress() if not quiet and not dry_run and _tty() else None
+    try:
+        result = run_pipeline(pipeline, jobs=jobs, dry_run=dry_run, rehash=rehash,
+                              progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    if dry_run:
+        _print_plan(result)
+    elif not quiet:
+        for site in result.sites():
+            console.note(site.line())
+        for outcome in result.failed:
+            error = outcome.error or {}
+            console.warn(f"{outcome.task.rel}: {error.get('message')} "
+                         f"[{error.get('code')}]" + (f". {error['hint']}"
+                                                     if error.get("hint") else ""))
+    console.note(result.summary())
+    if json_path:
+        text = json.dumps(result.to_dict(), indent=1) + "\n"
+        if json_path == "-":
+            sys.stdout.write(text)
+        else:
+            from odse.writers.targets import atomic_file, resolve
+
+            with atomic_file(resolve(json_path)) as sink:
+                sink.write(text.encode())
+    code = result.exit_code
+    if code:
+        raise click.exceptions.Exit(code)
+
+
+def _print_plan(result: Any) -> None:
+    for item in result.plan.files:
+        click.echo(f"{item.action:6}  {item.rel}  ({item.reason})")
+
+
+def _tty() -> bool:
+    forced = os.environ.get(console.PROGRESS_ENV, "").strip().lower()
+    if forced in ("0", "false", "no"):
+        return False
+    if forced in ("1", "true", "yes"):
+        return True
+    try:
+        return bool(sys.stderr.isatty())
+    except (AttributeError, ValueError):
+        return False
+
+
+class _Progress:
+    """One line on stderr, rewritten after each file: files done, rows read."""
+
+    def __init__(self) -> None:
+        self.shown = False
+
+    def __call__(self, stats: dict[str, Any]) -> None:
+        done, total = stats["files_done"], stats["files_total"]
+        width = 24
+        filled = width * done // max(total, 1)
+        line = (f"\rodse: [{'#' * filled}{'-' * (width - filled)}] {done}/{total} files, "
+                f"{stats['rows']:,} rows")
+        sys.stderr.write(line)
+        sys.stderr.flush()
+        self.shown = True
+
+    def close(self) -> None:
+        if self.shown:
+            sys.stderr.write("\n")
+            sys.stderr.flush()

@@ -1,0 +1,112 @@
+"""Where the per-file work runs: in this process, or in a pool of worker processes.
+
+An executor has one method, ``imap(function, items)``: call ``function`` on every item and
+yield the results **in the order of the items** (so that a run's output does not depend on
+which worker finished first). The runner takes any object with that method, which is the
+seam for other engines (a cluster, a Spark context).
+
+Worker processes, not threads: the engine holds the GIL between Arrow kernels. They are
+started by a fork server that has imported odse once (``forkserver`` on Linux; ``spawn``
+elsewhere), never forked from a process whose Arrow threads are running.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import sys
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
+from typing import Any, Protocol
+
+POOL_MIN_FILES = 32
+"""Fewer files than this are ingested in the runner's own process: starting the workers
+(each imports the engine) would cost more than it saves."""
+PRELOAD = ["odse.pipeline.worker", "odse.api", "odse.validation", "odse.enrichment"]
+
+
+class Executor(Protocol):
+    """What the runner needs from an executor."""
+
+    def imap(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        """Yield ``function(item)`` for every item, in the items' order."""
+        ...  # pragma: no cover
+
+
+class InProcess:
+    """Run every item in this process, one after another (``-j 1``)."""
+
+    def imap(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        for item in items:
+            yield function(item)
+
+
+class ProcessPool:
+    """Run items in ``jobs`` worker processes; at most ``window`` results wait in memory."""
+
+    def __init__(self, jobs: int, window: int | None = None) -> None:
+        self.jobs = max(1, int(jobs))
+        self.window = window or 2 * self.jobs + 2
+        self._pool: ProcessPoolExecutor | None = None
+
+    def start(self) -> None:
+        """Start the workers now (they import the engine while the caller plans)."""
+        if self._pool is None:
+            self._pool = ProcessPoolExecutor(self.jobs, mp_context=_context())
+            for _ in range(self.jobs):
+                self._pool.submit(_ready)
+
+    def close(self) -> None:
+        """Stop workers started by :meth:`start` and not used."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+            self._pool = None
+
+    def imap(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
+        self.start()
+        pool = self._pool
+        assert pool is not None
+        self._pool = None
+        with pool:
+            pending: deque[Future[Any]] = deque()
+            source = iter(items)
+            try:
+                for item in source:
+                    pending.append(pool.submit(function, item))
+                    if len(pending) >= self.window:
+                        yield pending.popleft().result()
+                while pending:
+                    yield pending.popleft().result()
+            finally:
+                for future in pending:
+                    future.cancel()
+
+
+def _ready() -> None:
+    """A task that does nothing: submitted to start a worker."""
+
+
+def _context() -> multiprocessing.context.BaseContext:
+    if sys.platform.startswith("linux"):
+        context = multiprocessing.get_context("forkserver")
+        context.set_forkserver_preload(PRELOAD)
+        return context
+    return multiprocessing.get_context("spawn")
+
+
+def default_jobs() -> int:
+    """The CPUs this process may use."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - macOS, Windows
+        return max(1, os.cpu_count() or 1)
+
+
+def for_jobs(jobs: int | None, files: int | None = None) -> Executor:
+    """The executor for ``-j N``: a process pool, or this process for ``-j 1`` and for
+    fewer than ``POOL_MIN_FILES`` files."""
+    jobs = default_jobs() if jobs is None else jobs
+    if jobs <= 1 or (files is not None and files < POOL_MIN_FILES):
+        return InProcess()
+    return ProcessPool(jobs)
