@@ -151,7 +151,9 @@ def refuse_raw_export(name: str, piece: Any) -> None:
         table = piece.table  # columns without a value (time fields read as text) do not count
         columns = [name for name, column in zip(table.column_names, table.columns, strict=True)
                    if column.null_count < len(column)]
-    if not piece.num_rows or sum(marker in columns for marker in RECORD_MARKERS) >= 2:
+    # no field with a value at all is not an export either: records of nulls get their verdicts
+    if not piece.num_rows or not columns or \
+            sum(marker in columns for marker in RECORD_MARKERS) >= 2:
         return
     shown = ", ".join(columns[:6]) + (", ..." if len(columns) > 6 else "")
     shown_name = "stdin" if name == "-" else name
