@@ -154,7 +154,9 @@ def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.R
             if out is not None and out.num_rows:
                 yield out
     finally:
-        ahead.close()  # stops the reading thread now when the caller stops or fails
+        close = getattr(ahead, "close", None)  # a plain reader of one block has none
+        if close is not None:
+            close()  # stops the reading thread now when the caller stops or fails
     malformed.number(good + 1, 0)
     malformed.counter.close()
     rest = malformed.due(None)

@@ -200,6 +200,7 @@ def plan(spec: PipelineSpec, found: list[Found] | None = None, *,
         task = _task(spec, item, mappings, known, hash_now=previous is not None)
         reason = _reason(task, previous)
         if reason is None:
+            assert previous is not None  # a file with no log entry always has a reason: new
             out.files.append(PlannedFile(item.uri, item.rel, item.size, item.asset_id, "skip",
                                          f"unchanged since run {previous['run_id']}",
                                          previous=previous))

@@ -196,7 +196,7 @@ class CsvGuard(io.RawIOBase):
         self.line_bytes = line_bytes
         self.quoted_lines = quoted_lines
         self.excerpt_chars = excerpt_chars
-        self.ready = b""
+        self.ready: bytes | memoryview = b""
         self.held = b""               # whole lines kept back: a quoted cell may close later
         self.carry = b""              # the start of a line not yet ended
         self.offset = 0               # bytes of data rows before ``held``
@@ -207,7 +207,7 @@ class CsvGuard(io.RawIOBase):
     def readable(self) -> bool:
         return True
 
-    def read(self, size: int = -1) -> bytes:
+    def read(self, size: int = -1) -> bytes | memoryview:
         if size is None or size < 0:
             size = BLOCK_SIZE
         while not self.ready and not (self.eof and not self.held and not self.carry):
