@@ -123,7 +123,8 @@ def test_the_share_of_the_input_follows_the_batches_not_the_read_ahead(
     size = path.stat().st_size
     assert stream.report.input_bytes == size
     assert len(seen) > 4 and seen == sorted(seen), seen
-    assert 0 < seen[0] < size / 3, seen  # Arrow has read far more than the first block
+    # Arrow has read far more than the first block by then (gzip: compressed bytes, coarser)
+    assert 0 < seen[0] < size / (2 if packed else 3), seen
     assert seen[-1] == size
 
 
