@@ -87,10 +87,14 @@ class Source:
     path: str = ""
 
     def open(self) -> Any:
-        """Return a binary stream over the file (Arrow readers take it as it is)."""
+        """Return a binary stream over the file (Arrow readers take it as it is).
+
+        A native Arrow file, not a Python one: Arrow's read-ahead threads would call back into
+        Python, and one still reading after a parse error aborted the process at exit.
+        """
         if self.fs is not None:
             return self.fs.open_input_stream(self.path)
-        return pa.PythonFile(open(self.name, "rb"), mode="r")
+        return pa.OSFile(self.name, "rb")
 
 
 def expand(inputs: list[str], stdin: Any = None) -> Iterator[Source]:
