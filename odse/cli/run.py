@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 from typing import Any
 
@@ -51,7 +50,7 @@ def run_command(pipeline: str, jobs: int | None, dry_run: bool, rehash: bool,
     """
     from odse.pipeline import run_pipeline
 
-    progress = _Progress() if not quiet and not dry_run and _tty() else None
+    progress = _Progress() if not dry_run and console.want_progress(quiet) else None
     try:
         result = run_pipeline(pipeline, jobs=jobs, dry_run=dry_run, rehash=rehash,
                               progress=progress)
@@ -86,18 +85,6 @@ def run_command(pipeline: str, jobs: int | None, dry_run: bool, rehash: bool,
 def _print_plan(result: Any) -> None:
     for item in result.plan.files:
         click.echo(f"{item.action:6}  {item.rel}  ({item.reason})")
-
-
-def _tty() -> bool:
-    forced = os.environ.get(console.PROGRESS_ENV, "").strip().lower()
-    if forced in ("0", "false", "no"):
-        return False
-    if forced in ("1", "true", "yes"):
-        return True
-    try:
-        return bool(sys.stderr.isatty())
-    except (AttributeError, ValueError):
-        return False
 
 
 class _Progress:

@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 
 from odse import limits
 from odse.errors import InputError
-from odse.readers.inputs import HEAD_BYTES, InputData, release
+from odse.readers.inputs import HEAD_BYTES, InputData, StreamFilter, release
 
 DEFAULT_NULLS = ("", "NaN", "nan", "NAN", "NULL", "null", "None", "N/A", "n/a", "NA", "#N/A",
                  "--", "-", "#VALUE!", "#DIV/0!")
@@ -170,7 +170,7 @@ _QUOTE_FREE = r'^(?:[^"]|"[^"\n]*")*$'
 _SPARSE_QUOTES = 4096
 
 
-class CsvGuard(io.RawIOBase):
+class CsvGuard(StreamFilter):
     """The data rows on their way to Arrow's reader, with what would derail it taken out.
 
     * A quoted cell may span at most ``csv_quoted_lines`` physical lines: a line whose quote
@@ -188,8 +188,7 @@ class CsvGuard(io.RawIOBase):
     def __init__(self, stream: Any, *, fields: int, encoding: str,
                  found: list[MalformedRow], line_bytes: int, quoted_lines: int,
                  excerpt_chars: int) -> None:
-        super().__init__()
-        self.stream = stream
+        super().__init__(stream)
         self.fields = fields
         self.encoding = encoding
         self.found = found
@@ -204,9 +203,6 @@ class CsvGuard(io.RawIOBase):
         self.eof = False
         self.consumed = 0             # bytes read from the input
 
-    def readable(self) -> bool:
-        return True
-
     def read(self, size: int = -1) -> bytes | memoryview:
         if size is None or size < 0:
             size = BLOCK_SIZE
@@ -219,15 +215,6 @@ class CsvGuard(io.RawIOBase):
         view = memoryview(self.ready)
         out, self.ready = view[:size], view[size:]
         return out
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self.read(len(buffer))
-        buffer[:len(chunk)] = chunk
-        return len(chunk)
-
-    def close(self) -> None:
-        self.stream.close()
-        super().close()
 
     # ------------------------------------------------------------------ internals
 

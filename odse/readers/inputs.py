@@ -249,20 +249,37 @@ class InputData:
         return self.path.stat().st_size if self.path else None
 
 
-class GzipBound(io.RawIOBase):
+class StreamFilter(io.RawIOBase):
+    """A raw binary stream that reads another one through ``read`` (which subclasses give);
+    closing it closes the stream it reads."""
+
+    def __init__(self, stream: Any) -> None:
+        super().__init__()
+        self.stream = stream
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        chunk = self.read(len(buffer))
+        buffer[:len(chunk)] = chunk
+        return len(chunk)
+
+    def close(self) -> None:
+        self.stream.close()
+        super().close()
+
+
+class GzipBound(StreamFilter):
     """A decompressing stream that stops with a LimitError past the input's allowance, so
     that a small file that expands a thousandfold (a "gzip bomb") cannot fill memory or
     keep the machine busy."""
 
     def __init__(self, stream: Any, data: InputData) -> None:
-        super().__init__()
-        self.stream = stream
+        super().__init__(stream)
         self.data = data
         self.allowed = data.decompressed_limit()
         self.done = 0
-
-    def readable(self) -> bool:
-        return True
 
     def read(self, size: int = -1) -> bytes:
         if size is None or size < 0:
@@ -277,15 +294,6 @@ class GzipBound(io.RawIOBase):
                     "gzip_ratio", f"{self.data.name} expands past {self.allowed:,} bytes from "
                     f"{size_text} compressed", file=self.data.name)
         return chunk
-
-    def readinto(self, buffer: Any) -> int:
-        chunk = self.read(len(buffer))
-        buffer[:len(chunk)] = chunk
-        return len(chunk)
-
-    def close(self) -> None:
-        self.stream.close()
-        super().close()
 
 
 def release(reader: Any) -> None:
