@@ -19,7 +19,8 @@ def _run(tmp_path: Path, rows: str = ROWS, fmt: str = "parquet") -> tuple[int, s
     source = tmp_path / "in.csv"
     source.write_text(rows)
     args = ["transform", "--column-map", "timestamp=Time,kWh=Energy", "-i", str(source),
-            "--asset-id", "A", "-f", fmt, "-o", str(tmp_path / "lake"), "--rejects", str(tmp_path / "rej.csv")]
+            "--asset-id", "A", "-f", fmt, "-o", str(tmp_path / "lake"),
+            "--rejects", str(tmp_path / "rej.csv")]
     result = CliRunner().invoke(cli, args)
     return result.exit_code, result.output
 
