@@ -64,7 +64,8 @@ def _check_rejects(found: list[dict], case: dict) -> None:
     for want in case.get("rejects", []):
         hits = [r for r in found if r["code"] == want["code"]
                 and str(r["value"]).startswith(want["value"])
-                and want.get("column", r["column"]) == r["column"]]
+                and want.get("column", r["column"]) == r["column"]
+                and want.get("reason", "") in r["reason"]]
         assert hits, (want, found)
     if "rejects" in case:
         assert len(found) == len(case["rejects"]), found
@@ -121,7 +122,7 @@ try:
         with odse.limits.override(**args.get("limits", {{}})):
             out = odse.transform(args["input"], **kwargs)
         r = out.report
-        print("REJECTS", json.dumps(r.rejects_table.select(["column", "value", "code"])
+        print("REJECTS", json.dumps(r.rejects_table.select(["column", "value", "code", "reason"])
                                      .to_pylist()))
         print("OK", r.rows_read, len(out), r.rows_rejected, getattr(r, "rows_skipped", 0))
 except OdseError as exc:

@@ -62,7 +62,7 @@ def to_number(col: Col, decimal: str = ".", thousands: str = "") -> Col:
         text = null_where(text, bad)
         out = pc.cast(text, pa.float64())
         col = col.with_values(col.values, *problem(bad, "NOT_A_NUMBER", "not a number"))
-    return _finite(*_exact_integers(col, text, out))
+    return _finite(*_exact_integers(col, text, out), text=text)
 
 
 def _exact_integers(col: Col, text: pa.Array, out: pa.Array) -> tuple[Col, pa.Array]:
@@ -82,14 +82,26 @@ def _exact_integers(col: Col, text: pa.Array, out: pa.Array) -> tuple[Col, pa.Ar
             null_where(out, bad))
 
 
-def _finite(col: Col, out: pa.Array) -> Col:
+_NOT_FINITE = "not a finite number (NaN or infinity)"
+_TOO_LARGE = "a number past float64's range (about 1.8e308 either way)"
+
+
+def _finite(col: Col, out: pa.Array, text: pa.Array | None = None) -> Col:
     if out.null_count == len(out):
         return col.with_values(out)
     finite = pc.is_finite(out)
     bad = pc.invert(pc.fill_null(finite, True))
     if pc.any(bad).as_py():
+        if text is None:
+            return col.with_values(null_where(out, bad), *problem(bad, "NOT_FINITE", _NOT_FINITE))
+        # text written as a number (1e400) read as infinity: say so, not "NaN or infinity"
+        written = pc.fill_null(pc.match_substring_regex(pc.utf8_trim_whitespace(text),
+                                                        _NUMBER), False)
+        far = pc.and_(bad, written)
         return col.with_values(null_where(out, bad),
-                               *problem(bad, "NOT_FINITE", "not a finite number (NaN or infinity)"))
+                               *problem(pc.and_(bad, pc.invert(far)), "NOT_FINITE",
+                                        _NOT_FINITE),
+                               *problem(far, "NOT_FINITE", _TOO_LARGE))
     return col.with_values(out)
 
 
