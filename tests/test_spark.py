@@ -430,3 +430,24 @@ def test_run_engine_options_are_checked(monkeypatch, tmp_path):
     errors = [line for line in missing.stderr.splitlines() if line.startswith("Error:")]
     assert errors == ["Error: odse run --engine spark needs the optional package 'pyspark'. "
                       "Install it with: pip install 'odse[spark]'"], missing.stderr
+
+
+def test_results_travel_in_slices_and_items_in_bounded_waves(monkeypatch):
+    from types import SimpleNamespace
+
+    from odse.spark import executor
+
+    monkeypatch.setattr(executor, "PIECE_BYTES", 1000)
+    table = pa.table({"kWh": [i / 8 for i in range(5000)], "site": ["A", "B"] * 2500})
+    result = {"table": table, "note": "outcomes"}
+    parts = executor._encode(result)
+    assert len(parts) > 40 and max(len(p) for p in parts[1:]) <= 1000
+    back = executor._decode(list(enumerate(parts)))
+    assert back["note"] == "outcomes" and back["table"].equals(table)
+
+    files = [[SimpleNamespace(size=size)] for size in (10, 10, 80, 5, 5, 5, 5)]
+    waves = executor._waves(files, 3, 100)
+    assert [[item[0].size for item in wave] for wave in waves] == [
+        [10, 10, 80], [5, 5, 5], [5]], "at most 3 items and 100 bytes a wave, in order"
+    assert executor._waves([[SimpleNamespace(size=500)]], 3, 100) == [
+        [[SimpleNamespace(size=500)]]], "an item larger than a wave is a wave"

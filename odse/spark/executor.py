@@ -120,7 +120,8 @@ class SparkExecutor:
 
     def _run_wave(self, function: Callable[[Any], Any], wave: list[Any],
                   version: str) -> list[Any]:
-        shipped = [pickle.dumps(_portable(item), protocol=5) for item in wave]
+        texts: dict[str, str] = {}
+        shipped = [pickle.dumps(_portable(item, texts), protocol=5) for item in wave]
         run = functools.partial(run_items, function, shipped, version)
         ids = self.spark.range(0, len(wave), 1, len(wave))
         frame = ids.mapInArrow(run, _spark_schema())
@@ -213,15 +214,17 @@ def _decode(parts: list[tuple[int, bytes]]) -> Any:
 
 # ------------------------------------------------------------------ what travels
 
-def _portable(item: Any) -> Any:
+def _portable(item: Any, texts: dict[str, str]) -> Any:
     """The item as the executors need it: a pipeline task's mapping file travels as its
-    text (the driver's files need not exist on the executors)."""
+    text (the driver's files need not exist on the executors); ``texts`` caches them."""
     if isinstance(item, list):
-        return [_portable(one) for one in item]
+        return [_portable(one, texts) for one in item]
     mapping = getattr(item, "mapping", None)
     if isinstance(mapping, str) and "\n" not in mapping and Path(mapping).is_file():
-        text = Path(mapping).read_text(encoding="utf-8-sig")
-        return replace(item, mapping=text if "\n" in text else text + "\n")
+        if mapping not in texts:
+            text = Path(mapping).read_text(encoding="utf-8-sig")
+            texts[mapping] = text if "\n" in text else text + "\n"  # YAML text, not a path
+        return replace(item, mapping=texts[mapping])
     return item
 
 
