@@ -44,7 +44,7 @@ and the log stay in this process, as with the local engine (docs/spark.md)."""
               help="Where files are ingested: worker processes here, or Spark tasks.")
 @click.option("--master", metavar="URL",
               help="With --engine spark: the Spark master (local[2], yarn, spark://host:7077); "
-                   "default: spark-submit's or the Spark configuration's, else local[*].")
+                   "default: the Spark installation's configuration, else local[*].")
 @click.option("--dry-run", is_flag=True,
               help="Find the files and print what would be ingested and why; change nothing.")
 @click.option("--rehash", is_flag=True,

@@ -137,8 +137,8 @@ class SparkExecutor:
 
 def session(master: str | None = None) -> Any:
     """A SparkSession for ``odse run --engine spark``: ``master`` if given, else Spark's
-    default: the master of ``spark-submit`` or of the Spark installation's configuration
-    (``SPARK_HOME``, ``SPARK_CONF_DIR``), else ``local[*]``. In local mode the session
+    default: the master of the Spark installation's configuration (``SPARK_HOME``,
+    ``SPARK_CONF_DIR``; or of ``spark-submit``), else ``local[*]``. In local mode the session
     listens on 127.0.0.1 and its workers run this Python (unless ``PYSPARK_PYTHON`` says)."""
     require("pyspark", "spark", "odse run --engine spark")
     from pyspark.sql import SparkSession
