@@ -217,8 +217,9 @@ def _read_files(files: list[str]) -> list[Any]:
     out = []
     for file in files:
         try:
-            with pa.OSFile(file) as source:
-                out.append(pq.ParquetFile(source, pre_buffer=False).read(use_threads=False))
+            with pa.OSFile(file) as source:  # a day file is a few kB: one read, then memory
+                data = pa.BufferReader(source.read_buffer())
+            out.append(pq.ParquetFile(data, pre_buffer=False).read(use_threads=False))
         except (OSError, pa.ArrowException) as exc:
             raise _LakeFileError(f"{file}: {exc}") from None
     return out
