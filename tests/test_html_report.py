@@ -164,7 +164,7 @@ def test_a_run_report_is_shown_under_provenance(tmp_path: Path) -> None:
     assert f"Error: run report not found: {tmp_path / 'no.json'}" in result.stderr
 
 
-# ---- reading a lake -------------------------------------------------------------------------------
+# ---- reading a lake ---------------------------------------------------------------------------
 
 def test_a_lake_reads_as_a_dataset_scan_reads_it(lake: Path, tmp_path: Path) -> None:
     # the report reads a lake file by file (a dataset scan spends more per file than the

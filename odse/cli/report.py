@@ -214,7 +214,7 @@ def _read_files(files: list[str]) -> list[Any]:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    out = []
+    out: list[Any] = []
     for file in files:
         try:
             with pa.OSFile(file) as source:  # a day file is a few kB: one read, then memory
@@ -228,7 +228,7 @@ def _read_files(files: list[str]) -> list[Any]:
 def _lake_files(root: Path) -> list[str]:
     """Every file below the lake's root, but hidden and underscore names (temporaries,
     markers such as ``_SUCCESS``, odse's staging), as every lake reader skips them."""
-    out = []
+    out: list[str] = []
     for folder, dirs, names in os.walk(root):
         dirs[:] = [d for d in dirs if not d.startswith((".", "_"))]
         out.extend(os.path.join(folder, n) for n in names if not n.startswith((".", "_")))

@@ -140,10 +140,10 @@ def _stairs(ax: Any, values: Sequence[float], edges: Sequence[float], *,
 
     kwargs.setdefault("linewidth", 0)
     kwargs.setdefault("facecolor", color)
-    patch = StepPatch(values, edges, baseline=baseline, fill=True, **kwargs)
+    patch = StepPatch(values, edges, baseline=baseline, fill=True, **kwargs)  # type: ignore[arg-type]
     ax.add_artist(patch)
     path = patch.get_path()
-    vertices = path.vertices
+    vertices: Any = np.asarray(path.vertices)
     if path.codes is not None:
         vertices = vertices[(path.codes != Path.CLOSEPOLY) & (path.codes != Path.STOP)]
     if len(vertices):
