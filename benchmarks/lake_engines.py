@@ -151,6 +151,7 @@ def write_jobs(source: Path, scratch: Path) -> dict[str, Callable[[], dict[str, 
     def fresh(name: str) -> str:
         out = scratch / name
         shutil.rmtree(out, ignore_errors=True)
+        os.sync()  # the last job's files reach the disk before this one is timed
         return str(out)
 
     return {

@@ -9,16 +9,23 @@ default, 200 for a fuller run).
 
 from __future__ import annotations
 
+import json
 import os
+import shutil
+import subprocess
 import sys
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
 import pytest
+from click.testing import CliRunner
 
 import odse
 import odse.spark
 from odse.errors import InputNotFoundError, OdseError, ParameterError, UnknownSourceError
+from odse.pipeline import read_log, run_pipeline
 from odse.spark import files as spark_files
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -303,3 +310,144 @@ def test_without_pyspark_the_error_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "pyspark", None)  # as if it were not installed
     with pytest.raises(MissingExtraError, match=r"pip install 'odse\[spark\]'"):
         odse.spark.transform(None, "x.csv", "huawei")
+
+
+# ----------------------------------------------------------------------------- the pipeline
+
+FLEET_SITES, FLEET_DAYS = 6, 2
+LATE = "FLEET-003/2026-01-02"
+VOLATILE = {"run_id", "ingested_at", "seconds", "mtime_ns"}  # differ between any two runs
+
+
+def gen_fleet(fleet: Path, *args: str) -> None:
+    subprocess.run([sys.executable, str(ROOT / "tools" / "gen_fleet.py"), str(fleet),
+                    "--sites", str(FLEET_SITES), "--days", str(FLEET_DAYS), *args],
+                   check=True, capture_output=True)
+
+
+@pytest.fixture
+def twin_fleets(tmp_path: Path) -> tuple[Path, Path]:
+    """The same generated fleet (tools/gen_fleet.py) in two folders: one for each engine."""
+    here = tmp_path / "local"
+    here.mkdir()
+    for name in ("pipeline.yaml", "generic_mapping.yaml"):
+        shutil.copy(ROOT / "examples" / "fleet" / name, here / name)
+    gen_fleet(here, "--hold", LATE)
+    there = tmp_path / "spark"
+    shutil.copytree(here, there)
+    return here, there
+
+
+def lake_table(fleet: Path) -> pa.Table:
+    """The fleet's lake, sorted on every column, with the file names relative to the fleet
+    and without the run id (the only columns that differ between two folders and runs)."""
+    table = ds.dataset(fleet / "out" / "lake" / "energy", partitioning="hive").to_table()
+    names = pc.replace_substring(table.column("source_file"), f"{fleet}/", "")
+    table = table.set_column(table.schema.get_field_index("source_file"), "source_file", names)
+    return ordered(table.drop_columns(["ingest_run"]))
+
+
+def log_entries(fleet: Path) -> dict[str, dict]:
+    log = read_log(str(fleet / "out" / "lake" / "energy"))
+    entries = {}
+    for uri, entry in log.latest().items():
+        assert entry["uri"] == uri
+        entries[uri.replace(f"{fleet}/", "")] = {k: v for k, v in entry.items()
+                                                  if k not in VOLATILE and k != "uri"}
+    return entries
+
+
+def assert_same_lakes(local_fleet: Path, spark_fleet: Path) -> None:
+    assert_same(lake_table(spark_fleet), lake_table(local_fleet), "lake")
+    layout = [sorted(p.parent.relative_to(f).as_posix()
+                     for p in (f / "out" / "lake" / "energy").rglob("*.parquet"))
+              for f in (local_fleet, spark_fleet)]
+    assert layout[0] == layout[1], "the same partitions"
+    assert log_entries(spark_fleet) == log_entries(local_fleet)
+
+
+def test_a_pipeline_on_spark_writes_the_local_lake_and_log(spark, twin_fleets):
+    from odse.cli import cli
+    from odse.spark.executor import SparkExecutor
+
+    here, there = twin_fleets
+    files = FLEET_SITES * FLEET_DAYS - 1
+    local_run = run_pipeline(here / "pipeline.yaml", jobs=1)
+    spark_run = run_pipeline(there / "pipeline.yaml", executor=SparkExecutor(spark))
+    assert spark_run.exit_code == 0, spark_run.summary()
+    assert f"ingested {files} of {files} files, skipped 0" in spark_run.summary()
+    assert [o.task.rel for o in spark_run.outcomes] == [o.task.rel for o in local_run.outcomes]
+    assert_same_lakes(here, there)
+
+    # the command line, on the session this process has (the one a notebook would have)
+    from pyspark.sql import SparkSession
+    assert SparkSession.getActiveSession() is not None
+    again = CliRunner().invoke(cli, ["run", str(there / "pipeline.yaml"), "--engine", "spark"])
+    assert again.exit_code == 0, again.output
+    assert f"ingested 0 of {files} files, skipped {files}" in again.stderr
+
+    for fleet in (here, there):  # a changed export and the late one: exactly those two
+        gen_fleet(fleet, "--only", "FLEET-002/2026-01-01", "--variant", "1")
+        gen_fleet(fleet, "--only", LATE)
+    run_pipeline(here / "pipeline.yaml", jobs=1)
+    third = CliRunner().invoke(cli, ["run", str(there / "pipeline.yaml"), "--engine", "spark",
+                                     "--json", "-"])
+    assert third.exit_code == 0, third.output
+    done = {f["uri"].replace(f"{there}/", ""): f["reason"]
+            for f in json.loads(third.stdout)["files"] if f["action"] == "ingest"}
+    assert done == {"incoming/enphase/FLEET-002/2026-01-01.json": "content changed",
+                    "incoming/solaredge/FLEET-003/2026-01-02.json": "new"}
+    assert_same_lakes(here, there)
+    assert len(read_log(str(there / "out" / "lake" / "energy")).runs) == 2
+    assert spark.range(3).count() == 3, "the command line left the caller's session running"
+
+
+def test_a_failed_spark_job_is_one_error_and_writes_nothing(spark):
+    from odse.spark.executor import SparkExecutor, SparkJobError
+
+    with pytest.raises(SparkJobError, match="ZeroDivisionError") as caught:
+        list(SparkExecutor(spark).imap(lambda item: item / 0, [1, 2]))
+    assert caught.value.exit_code == 3
+    assert "Check that every executor has this odse installed" in str(caught.value.hint)
+    assert list(SparkExecutor(spark).imap(lambda item: item * 2, range(9))) == list(
+        range(0, 18, 2)), "results come back in the items' order"
+
+
+def test_run_engine_options_are_checked(monkeypatch, tmp_path):
+    from odse.cli import cli
+
+    spec = tmp_path / "p.yaml"
+    spec.write_text("odse_pipeline: 1\ninputs: [{path: .}]\noutput: {path: lake}\n")
+    alone = CliRunner().invoke(cli, ["run", str(spec), "--master", "local[2]"])
+    assert alone.exit_code == 2
+    assert "Error: --master is for --engine spark" in alone.stderr
+    both = CliRunner().invoke(cli, ["run", str(spec), "--engine", "spark", "-j", "2"])
+    assert both.exit_code == 2
+    assert "-j sets the local engine's worker processes" in both.stderr
+    monkeypatch.setitem(sys.modules, "pyspark", None)  # as if it were not installed
+    missing = CliRunner().invoke(cli, ["run", str(spec), "--engine", "spark"])
+    assert missing.exit_code == 2, missing.output
+    errors = [line for line in missing.stderr.splitlines() if line.startswith("Error:")]
+    assert errors == ["Error: odse run --engine spark needs the optional package 'pyspark'. "
+                      "Install it with: pip install 'odse[spark]'"], missing.stderr
+
+
+def test_results_travel_in_slices_and_items_in_bounded_waves(monkeypatch):
+    from types import SimpleNamespace
+
+    from odse.spark import executor
+
+    monkeypatch.setattr(executor, "PIECE_BYTES", 1000)
+    table = pa.table({"kWh": [i / 8 for i in range(5000)], "site": ["A", "B"] * 2500})
+    result = {"table": table, "note": "outcomes"}
+    parts = executor._encode(result)
+    assert len(parts) > 40 and max(len(p) for p in parts[1:]) <= 1000
+    back = executor._decode(list(enumerate(parts)))
+    assert back["note"] == "outcomes" and back["table"].equals(table)
+
+    files = [[SimpleNamespace(size=size)] for size in (10, 10, 80, 5, 5, 5, 5)]
+    waves = executor._waves(files, 3, 100)
+    assert [[item[0].size for item in wave] for wave in waves] == [
+        [10, 10, 80], [5, 5, 5], [5]], "at most 3 items and 100 bytes a wave, in order"
+    assert executor._waves([[SimpleNamespace(size=500)]], 3, 100) == [
+        [[SimpleNamespace(size=500)]]], "an item larger than a wave is a wave"

@@ -75,6 +75,12 @@ def _without_pandas() -> _NoPandas:
     return finder
 
 
+def allow_pandas() -> None:
+    """Let this process import pandas after all (``odse run --engine spark``: pyspark's
+    Arrow functions need it on the driver)."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NoPandas)]
+
+
 class _NoPandas(importlib.abc.MetaPathFinder):
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
         if name == "pandas":

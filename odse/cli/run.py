@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import warnings
 from typing import Any
 
 import click
@@ -16,6 +17,7 @@ Examples:
   odse run pipeline.yaml                 # ingest what is new or changed
   odse run pipeline.yaml --dry-run       # list each file: ingest or skip, and why
   odse run pipeline.yaml -j 4 --json run.json
+  odse run pipeline.yaml --engine spark --master 'local[2]'
 
 \b
 A file is ingested when the lake's ingest log (<lake>/_odse/ingest-log/) has no entry
@@ -23,8 +25,13 @@ for it, or its content, mapping or settings changed; otherwise it is skipped. Th
 is committed with the data: a killed run is simply run again.
 Exit codes: 0 every file ingested; 1 invalid records kept (invalid: keep) or a file
 failed on its data; 2 bad pipeline spec, unknown source or parameter; 3 a file or the
-lake could not be read or written (the other files are still ingested). A file that
-failed is not in the log, so the next run tries it again."""
+lake could not be read or written (the other files are still ingested), or a Spark job
+failed. A file that failed is not in the log, so the next run tries it again.
+
+\b
+--engine spark: the files to ingest are transformed, validated and enriched in Spark
+tasks (needs odse[spark], and odse on the executors); finding, planning, the lake write
+and the log stay in this process, as with the local engine (docs/spark.md)."""
 
 
 @click.command("run", context_settings=CONTEXT_SETTINGS, epilog=EPILOG)
@@ -32,6 +39,12 @@ failed is not in the log, so the next run tries it again."""
 @click.option("-j", "--jobs", type=click.IntRange(min=1), default=None, metavar="N",
               help="Worker processes (default: the number of CPUs). With 1, or fewer than 32 "
                    "files to ingest, the files are ingested in this process.")
+@click.option("--engine", type=click.Choice(["local", "spark"]), default="local",
+              show_default=True,
+              help="Where files are ingested: worker processes here, or Spark tasks.")
+@click.option("--master", metavar="URL",
+              help="With --engine spark: the Spark master (local[2], yarn, spark://host:7077); "
+                   "default: the Spark installation's configuration, else local[*].")
 @click.option("--dry-run", is_flag=True,
               help="Find the files and print what would be ingested and why; change nothing.")
 @click.option("--rehash", is_flag=True,
@@ -40,8 +53,8 @@ failed is not in the log, so the next run tries it again."""
 @click.option("--json", "json_path", metavar="FILE",
               help="Write the run (every file, action, reason and counts) as JSON; - is stdout.")
 @click.option("-q", "--quiet", is_flag=True, help="Print only the summary line.")
-def run_command(pipeline: str, jobs: int | None, dry_run: bool, rehash: bool,
-                json_path: str | None, quiet: bool) -> None:
+def run_command(pipeline: str, jobs: int | None, engine: str, master: str | None,
+                dry_run: bool, rehash: bool, json_path: str | None, quiet: bool) -> None:
     """Run a pipeline spec: find the files, skip those already ingested, transform,
     validate and enrich the rest in parallel, and write them to the lake with the log.
 
@@ -50,13 +63,16 @@ def run_command(pipeline: str, jobs: int | None, dry_run: bool, rehash: bool,
     """
     from odse.pipeline import run_pipeline
 
+    executor = _executor(engine, master, jobs)
     progress = _Progress() if not dry_run and console.want_progress(quiet) else None
     try:
         result = run_pipeline(pipeline, jobs=jobs, dry_run=dry_run, rehash=rehash,
-                              progress=progress)
+                              progress=progress, executor=executor)
     finally:
         if progress is not None:
             progress.close()
+        if executor is not None:
+            executor.close()
     if dry_run:
         _print_plan(result)
     elif not quiet:
@@ -80,6 +96,29 @@ def run_command(pipeline: str, jobs: int | None, dry_run: bool, rehash: bool,
     code = result.exit_code
     if code:
         raise click.exceptions.Exit(code)
+
+
+def _executor(engine: str, master: str | None, jobs: int | None) -> Any:
+    """The Spark executor for ``--engine spark`` (its session starts only if a file is to be
+    ingested), else None: the runner's own processes."""
+    from odse.errors import ParameterError
+
+    if engine != "spark":
+        if master is not None:
+            raise ParameterError("--master is for --engine spark", code="BAD_OPTION",
+                                 hint="Add --engine spark, or drop --master")
+        return None
+    if jobs is not None:
+        raise ParameterError("-j sets the local engine's worker processes; with --engine "
+                             "spark the cluster's cores run the files", code="BAD_OPTION",
+                             hint="Drop -j (size the cluster, or give --master 'local[N]')")
+    from odse.cli import allow_pandas
+    from odse.spark.executor import SparkExecutor
+
+    allow_pandas()  # pyspark's mapInArrow needs pandas on the driver
+    warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas",
+                            FutureWarning)  # odse hands Spark Arrow, never pandas
+    return SparkExecutor(master=master)
 
 
 def _print_plan(result: Any) -> None:

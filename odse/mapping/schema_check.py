@@ -7,15 +7,16 @@ path and what was expected there, with the nearest known key for a misspelling.
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
-
-import jsonschema
-from jsonschema.exceptions import ValidationError, best_match
+from typing import TYPE_CHECKING, Any
 
 from odse.errors import MappingError, OdseError
 from odse.mapping.source_text import SpecText, render_path
 from odse.resources import load_schema
 from odse.suggest import did_you_mean
+
+if TYPE_CHECKING:
+    import jsonschema
+    from jsonschema.exceptions import ValidationError
 
 SCHEMA_FILE = "mapping-v1.json"
 LANGUAGE_VERSION = 1.1
@@ -26,7 +27,10 @@ field's own timezone:, truncate:, the time format excel and const: null."""
 
 @cache
 def _validator(schema_file: str = SCHEMA_FILE) -> jsonschema.Draft202012Validator:
-    return jsonschema.Draft202012Validator(load_schema(schema_file))
+    # jsonschema loads here, not with the module: built-in specs are not checked at load
+    from jsonschema import Draft202012Validator
+
+    return Draft202012Validator(load_schema(schema_file))
 
 
 def check_against(spec: SpecText, schema_file: str, error: type[OdseError] = MappingError,
@@ -36,6 +40,8 @@ def check_against(spec: SpecText, schema_file: str, error: type[OdseError] = Map
     The same messages as for mapping specs (file, line, key path, the nearest known key);
     other spec languages (pipelines) check themselves with it.
     """
+    from jsonschema.exceptions import best_match
+
     found = best_match(_validator(schema_file).iter_errors(spec.data), key=_relevance)
     if found is None:
         return
@@ -60,6 +66,8 @@ def check_schema(spec: SpecText) -> None:
             code="MAPPING_VERSION", file=spec.file, line=spec.line_of(("odse_mapping",)),
             key_path="odse_mapping",
             hint="This odse reads versions 1 and 1.1; write 'odse_mapping: 1.1'")
+    from jsonschema.exceptions import best_match
+
     error = best_match(_validator().iter_errors(data), key=_relevance)
     if error is None:
         _check_shape(spec)

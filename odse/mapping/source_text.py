@@ -32,16 +32,34 @@ SpecLoader.add_implicit_resolver(
     list("tTfF"))
 
 
+_FastLoader: Any = getattr(yaml, "CSafeLoader", None)
+if _FastLoader is not None:
+    class _FastSpecLoader(_FastLoader):
+        """SpecLoader's resolvers on libyaml's parser (no line table)."""
+
+    _FastSpecLoader.yaml_implicit_resolvers = SpecLoader.yaml_implicit_resolvers
+    _FastLoader = _FastSpecLoader
+
+
 @dataclass
 class SpecText:
-    """A parsed spec: the data, where it came from, and the line of each key path."""
+    """A parsed spec: the data, where it came from, and the line of each key path.
+
+    ``trusted``: a spec shipped with odse. The test suite checks it against the schema, so
+    loading it skips that check, and its line table is made only when an error asks for a
+    line (libyaml reads it in a fraction of the time the line-keeping parser takes).
+    """
 
     data: Any
     file: str | None = None
     lines: dict[KeyPath, int] = field(default_factory=dict)
+    trusted: bool = False
+    text: str | None = field(default=None, repr=False)
 
     def line_of(self, path: KeyPath) -> int | None:
         """Return the line of ``path``, or of its nearest ancestor that has one."""
+        if self.text is not None and not self.lines:
+            self.lines = parse_text(self.text, self.file, trusted=True).lines
         path = tuple(path)
         while path:
             if path in self.lines:
@@ -200,6 +218,9 @@ def read_spec(source: str | Path) -> SpecText:
     except (OSError, UnicodeDecodeError) as exc:
         raise MappingError(f"cannot read mapping file {path}: {exc}", code="MAPPING_UNREADABLE",
                            file=str(path)) from None
+    if _shipped(path) and _FastLoader is not None:
+        return SpecText(data=yaml.load(text, Loader=_FastLoader),  # libyaml with safe resolvers
+                        file=str(path), trusted=True, text=text)
     return parse_text(text, file=str(path), trusted=_shipped(path))
 
 

@@ -198,7 +198,8 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     stats = {"files_done": 0, "files_total": len(tasks), "rows": 0}
 
     def batches() -> Iterator[Any]:
-        for chunk in executor.imap(work, _chunks(tasks, jobs)):
+        workers = jobs or getattr(executor, "jobs", None)  # a pool's processes, a cluster's cores
+        for chunk in executor.imap(work, _chunks(tasks, workers)):
             for outcome in chunk.outcomes:
                 outcomes.append(outcome)
                 stats["files_done"] += 1

@@ -8,8 +8,11 @@ DataFrames from one pass. ``validate(df, level=...)`` adds the verdicts of
 ``odse.validate_batch`` as columns. Needs ``pip install 'odse[spark]'`` (pyspark) on the
 driver and odse on every executor; see ``docs/spark.md``.
 
+``SparkExecutor`` runs a pipeline's per-file work in Spark tasks (``odse run PIPELINE.yaml
+--engine spark``; ``odse.run_pipeline(spec, executor=SparkExecutor(spark))``).
+
 Modules: ``files`` (listing and packing into tasks), ``tasks`` (what runs on the executors;
-pyarrow only), this one (the DataFrames).
+pyarrow only), ``executor`` (the pipeline's executor), this one (the DataFrames).
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from odse.errors import ParameterError, require
 from odse.mapping.generic import parse_column_map
 from odse.spark import files as _files
 from odse.spark import tasks as _tasks
+from odse.spark.executor import SparkExecutor, SparkJobError
 from odse.validation import validate_batch
 
 READ_MODES = ("auto", "path", "content")
@@ -213,4 +217,4 @@ def _spark_schema(schema: pa.Schema) -> Any:
     return T.StructType([T.StructField(f.name, _spark_type(f.type), True) for f in schema])
 
 
-__all__ = ["Transformed", "transform", "validate"]
+__all__ = ["SparkExecutor", "SparkJobError", "Transformed", "transform", "validate"]
