@@ -8,6 +8,8 @@ no signal; the exit code and message the case names; rows accounted for.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import re
 import subprocess
@@ -53,6 +55,22 @@ def _fill(args: list[str], generated: Path, out: Path) -> list[str]:
     return [str(a).format(files=HERE / "files", gen=generated, out=out) for a in args]
 
 
+SHOWN_WRONG = ("inf", "-inf", "nan", "-9223372036854775808")
+"""Reject values that no input here holds: a number odse made, not the one written."""
+
+
+def _check_rejects(found: list[dict], case: dict) -> None:
+    assert not [r for r in found if r["value"] in SHOWN_WRONG], found
+    for want in case.get("rejects", []):
+        hits = [r for r in found if r["code"] == want["code"]
+                and str(r["value"]).startswith(want["value"])
+                and want.get("column", r["column"]) == r["column"]
+                and want.get("reason", "") in r["reason"]]
+        assert hits, (want, found)
+    if "rejects" in case:
+        assert len(found) == len(case["rejects"]), found
+
+
 def _check_clean(result: subprocess.CompletedProcess[str]) -> None:
     assert result.returncode >= 0, f"killed by signal {-result.returncode}: {result.stderr}"
     assert result.returncode != 70, result.stderr
@@ -81,10 +99,13 @@ def test_cli(case: dict, generated: Path, tmp_path: Path) -> None:
         if "read" in case:
             assert read == case["read"], result.stderr
     # a reject keeps an excerpt of the raw value, not megabytes
-    for name in ("rej.csv",):
-        path = tmp_path / name
-        if path.exists():
-            assert max(len(line) for line in path.read_text().splitlines()) < 2000
+    path = tmp_path / "rej.csv"
+    if path.exists():
+        text = path.read_text()
+        assert max(len(line) for line in text.splitlines()) < 2000
+        _check_rejects(list(csv.DictReader(io.StringIO(text))), case)
+    else:
+        assert "rejects" not in case, "the case names rejects: give it --rejects {out}/rej.csv"
 
 
 API_CALL = """
@@ -101,6 +122,8 @@ try:
         with odse.limits.override(**args.get("limits", {{}})):
             out = odse.transform(args["input"], **kwargs)
         r = out.report
+        print("REJECTS", json.dumps(r.rejects_table.select(["column", "value", "code", "reason"])
+                                     .to_pylist()))
         print("OK", r.rows_read, len(out), r.rows_rejected, getattr(r, "rows_skipped", 0))
 except OdseError as exc:
     print("ODSE", exc.code)
@@ -149,8 +172,15 @@ def test_api(case: dict, generated: Path, tmp_path: Path) -> None:
         read, written, rejected, skipped = (int(v) for v in line.split()[1:])
         if case.get("account"):
             assert read == written + rejected + skipped, line
+        if "read" in case:
+            assert read == case["read"], line
+        found = next(json.loads(out[len("REJECTS "):]) for out in result.stdout.splitlines()
+                     if out.startswith("REJECTS "))
+        _check_rejects(found, case)
     if case["exit"] == [3] and call["call"] == "transform":
         assert line.startswith("ODSE"), line
+    if "code" in case:
+        assert line == f"ODSE {case['code']}", line
 
 
 def test_corpus_size() -> None:

@@ -326,7 +326,7 @@ def _json_objects(source: Source, multiline: bool) -> Iterator[Piece]:
 
 def _python_objects(source: Source, skip: int) -> Iterator[Piece]:
     text = _raw(source).decode("utf-8-sig", errors="replace")
-    decoder = json.JSONDecoder()
+    decoder = json.JSONDecoder(object_pairs_hook=json_input.no_duplicate_keys)
     chunk: list[Any] = []
     row, pos, end = 0, 0, len(text)
     while True:
@@ -339,6 +339,9 @@ def _python_objects(source: Source, skip: int) -> Iterator[Piece]:
         except RecursionError:
             raise limits.exceeded("json_depth", f"{source.name} nests too deep "
                                              "for the JSON reader", file=source.name) from None
+        except json_input.DuplicateKey as exc:   # as transform says it (Arrow's reader too)
+            raise json_input.duplicate_key_error(exc, source.name,
+                                                 text.count("\n", 0, pos) + 1) from None
         except json.JSONDecodeError as exc:
             raise InputError(f"invalid JSON: {exc.msg}", code="INVALID_JSON",
                              file=source.name, line=exc.lineno,
@@ -384,7 +387,10 @@ def _json_array(source: Source) -> Iterator[Piece]:
 
 def _python_array(source: Source, raw: bytes) -> Iterator[Piece]:
     try:
-        value = json.loads(raw.decode("utf-8", errors="replace"))
+        value = json.loads(raw.decode("utf-8", errors="replace"),
+                           object_pairs_hook=json_input.no_duplicate_keys)
+    except json_input.DuplicateKey as exc:
+        raise json_input.duplicate_key_error(exc, source.name) from None
     except RecursionError:
         raise limits.exceeded("json_depth", f"{source.name} nests too deep for "
                                          "the JSON reader", file=source.name) from None

@@ -140,7 +140,8 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
                                    errors="raise" if strict else "collect", **extra)
         report = stream.report
         # records and rejects land together or not at all: the rejects file is written (to a
-        # temporary name) when the records end, before a lake commits; all renamed at the end
+        # temporary name) when the records end; renamed with a records file at the end, or
+        # just before a lake's first change (put back if that change fails: commit.lake_commit)
         with console.Progress(report, console.want_progress(quiet)) as progress, together():
             batches: Any = progress.batches(stream)
             if rejects_path is not None:

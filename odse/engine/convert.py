@@ -31,9 +31,10 @@ def to_number(col: Col, decimal: str = ".", thousands: str = "") -> Col:
     if pa.types.is_integer(typ) and typ.bit_width == 64:
         big = pc.or_(pc.greater(values, EXACT), pc.less(values, -EXACT))
         if pc.any(big).as_py():
+            # nulled before the cast: a safe cast refuses the whole array for one of them
             return _finite(col.with_values(col.values, *problem(pc.fill_null(big, False),
                                                                 "NOT_EXACT", _NOT_EXACT)),
-                           null_where(pc.cast(values, pa.float64()), big))
+                           pc.cast(null_where(values, big), pa.float64()))
     if pa.types.is_integer(typ) or pa.types.is_floating(typ) or pa.types.is_decimal(typ):
         out = pc.cast(values, pa.float64())
         return _finite(col, out)
@@ -61,31 +62,46 @@ def to_number(col: Col, decimal: str = ".", thousands: str = "") -> Col:
         text = null_where(text, bad)
         out = pc.cast(text, pa.float64())
         col = col.with_values(col.values, *problem(bad, "NOT_A_NUMBER", "not a number"))
-    return _finite(*_exact_integers(col, text, out))
+    return _finite(*_exact_integers(col, text, out), text=text)
 
 
 def _exact_integers(col: Col, text: pa.Array, out: pa.Array) -> tuple[Col, pa.Array]:
     # an integer written with more digits than a float64 holds exactly (above 2^53) would be
-    # rounded without a word: a problem, with the text as written
-    big = pc.greater(pc.abs(out), float(EXACT))
+    # rounded without a word: a problem, with the text as written. 2^53 + 1 rounds to 2^53,
+    # so every integer that reads as 2^53 or more is one, but 2^53 itself
+    big = pc.greater_equal(pc.abs(out), float(EXACT))
     if not pc.any(big).as_py():
         return col, out
-    integral = pc.match_substring_regex(pc.utf8_trim_whitespace(text), r"^[+-]?\d+$")
-    bad = pc.fill_null(pc.and_(big, integral), False)
+    trimmed = pc.utf8_trim_whitespace(text)
+    integral = pc.match_substring_regex(trimmed, r"^[+-]?\d+$")
+    boundary = pc.equal(pc.utf8_ltrim(trimmed, "+-0"), str(EXACT))
+    bad = pc.fill_null(pc.and_(pc.and_(big, integral), pc.invert(boundary)), False)
     if not pc.any(bad).as_py():
         return col, out
     return (col.with_values(col.values, *problem(bad, "NOT_EXACT", _NOT_EXACT)),
             null_where(out, bad))
 
 
-def _finite(col: Col, out: pa.Array) -> Col:
+_NOT_FINITE = "not a finite number (NaN or infinity)"
+_TOO_LARGE = "a number past float64's range (about 1.8e308 either way)"
+
+
+def _finite(col: Col, out: pa.Array, text: pa.Array | None = None) -> Col:
     if out.null_count == len(out):
         return col.with_values(out)
     finite = pc.is_finite(out)
     bad = pc.invert(pc.fill_null(finite, True))
     if pc.any(bad).as_py():
+        if text is None:
+            return col.with_values(null_where(out, bad), *problem(bad, "NOT_FINITE", _NOT_FINITE))
+        # text written as a number (1e400) read as infinity: say so, not "NaN or infinity"
+        written = pc.fill_null(pc.match_substring_regex(pc.utf8_trim_whitespace(text),
+                                                        _NUMBER), False)
+        far = pc.and_(bad, written)
         return col.with_values(null_where(out, bad),
-                               *problem(bad, "NOT_FINITE", "not a finite number (NaN or infinity)"))
+                               *problem(pc.and_(bad, pc.invert(far)), "NOT_FINITE",
+                                        _NOT_FINITE),
+                               *problem(far, "NOT_FINITE", _TOO_LARGE))
     return col.with_values(out)
 
 
@@ -100,7 +116,10 @@ def to_text(values: pa.Array, *, fold: bool = False) -> pa.Array:
     if pa.types.is_null(typ):
         return pa.nulls(len(values), pa.string())
     if pa.types.is_floating(typ):
-        integral = pc.and_(pc.is_finite(values), pc.equal(pc.floor(values), values))
+        # within 2^53 only: past it a float is integral but its digits are not the input's
+        # (and past 2^63 it has no int64 at all)
+        integral = pc.and_(pc.and_(pc.is_finite(values), pc.equal(pc.floor(values), values)),
+                           pc.less_equal(pc.abs(values), float(EXACT)))
         as_int = pc.cast(pc.if_else(integral, values, pa.scalar(0.0, typ)), pa.int64(),
                          safe=False)
         text = pc.if_else(integral, pc.cast(as_int, pa.string()), pc.cast(values, pa.string()))

@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from odse import limits
-from odse.engine import rejects, stages
+from odse.engine import json_numbers, rejects, stages
 from odse.engine.frame import CsvFrame, WorkbookFrame, row_numbers
 from odse.engine.run_context import RunContext
 from odse.engine.variant import Variant
@@ -37,6 +37,9 @@ def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | Non
             schema = variant.text_time_schema(root.type)
             root = json_input.read_document(data, schema, text_leaves=schema is None)
             frame = variant.json_frame(root, params)
+        if json_numbers.rounded(frame, variant.columns):   # a number as written, not rounded
+            root = json_input.read_document(data, text_leaves=True)
+            frame = variant.json_frame(root, params)
         run.report.rows_read += frame.n
         out = stages.process(variant, frame, run)
         if out is not None and out.num_rows:
@@ -47,13 +50,8 @@ def run(variant: Variant, data: InputData, run: RunContext, root: pa.Array | Non
         probe = next(json_input.iter_lines(data), None)
         if probe is not None and not variant.time_is_text(variant.json_frame(probe, params)):
             schema = variant.text_time_schema(probe.type)
-        blocks = json_input.iter_lines(data, schema)
-        if variant.order == "time":
-            # sorting by time needs every line: the input is read whole, then processed once
-            whole = list(blocks)
-            blocks = iter([pa.concat_arrays(whole)] if whole else [])
-        for block in blocks:
-            frame = variant.json_frame(block, params, first_line)
+        # sorting by time reads the input whole; rounded numbers are read again as text
+        for block, frame in json_numbers.lines(variant, data, schema, params):
             empty = frame.empty_roots()
             lost = rejects.for_lines_without_records(empty, first_line) if empty else None
             first_line += len(block)

@@ -27,6 +27,7 @@ from odse.readers.inputs import InputData, release
 ROOT_ARRAY_KEY = "@"
 LINES_BLOCK = 8 << 20
 _NOT_STRUCTURE = bytes(sorted(set(range(256)) - set(b'"[]{}')))
+_ONE_KIND = bytes.maketrans(b"{}", b"[]")   # depth does not care which kind of bracket
 
 
 def _codes(text: bytes) -> pa.Array:
@@ -44,9 +45,15 @@ def nesting_depth(raw: bytes, limit: int) -> int:
     """
     if b"\\" in raw:   # escapes: an escaped quote is no quote
         raw = raw.replace(b"\\\\", b"").replace(b'\\"', b"")
-    # two adjacent quotes are an empty string or the end of one and the start of the next:
-    # either way, what lies between quotes stays between quotes when they go
-    text = raw.translate(None, _NOT_STRUCTURE).replace(b'""', b"")
+    text = raw.translate(_ONE_KIND, _NOT_STRUCTURE)
+    if text.count(b'""') * 2 == text.count(b'"'):
+        # every string's quotes are adjacent here (the usual case: no bracket in any
+        # string), so the quotes can simply go: two counts and a translate, no copies
+        text = text.translate(None, b'"')
+    else:
+        # two adjacent quotes are an empty string or the end of one and the start of the
+        # next: either way, what lies between quotes stays between quotes when they go
+        text = text.replace(b'""', b"")
     if b'"' in text:
         codes = _codes(text)
         quote = pc.equal(codes, ord('"'))
@@ -55,13 +62,13 @@ def nesting_depth(raw: bytes, limit: int) -> int:
         text = kept.buffers()[1].to_pybytes()[:len(kept)]
     passes = 0
     while len(text) > 2 * (limit - passes) and passes < 8:
-        shorter = text.replace(b"[]", b"").replace(b"{}", b"")
+        shorter = text.replace(b"[]", b"")   # every innermost pair: one level less
         if len(shorter) == len(text):
             break
         text, passes = shorter, passes + 1
     if len(text) <= 2 * (limit - passes):
         return passes + len(text) // 2
-    # "[" and "{" have bit 1 set, "]" and "}" not: +1 and -1
+    # "[" has bit 1 set, "]" not: +1 and -1
     steps = pc.subtract(pc.cast(pc.bit_wise_and(_codes(text), 2), pa.int32()), 1)
     return passes + int(pc.max(pc.cumulative_sum(steps)).as_py() or 0)
 
@@ -104,15 +111,16 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
                          hint="Records come from a JSON object or array (or JSON Lines)")
     if text_leaves:
         return _python_document(raw, data.name, text_leaves=True)
+    # Arrow's reader refuses a key given twice in one object ("specified twice"); Python's
+    # parser, which takes over from it, checks each object too (JSON_DUPLICATE_KEY)
     try:
         table = pajson.read_json(
             io.BytesIO(raw),
             read_options=pajson.ReadOptions(block_size=len(raw) + 64, use_threads=False),
             parse_options=pajson.ParseOptions(explicit_schema=schema, newlines_in_values=True,
                                               unexpected_field_behavior="infer"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowIndexError) as exc:
-        # Arrow's reader checks every object for a key given twice: Python then names it
-        return _python_document(raw, data.name, check_keys="specified twice" in str(exc))
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowIndexError):
+        return _python_document(raw, data.name)
     if table.num_rows != 1:
         return _python_document(raw, data.name)
     try:
@@ -122,19 +130,32 @@ def read_document(data: InputData, schema: pa.Schema | None = None,
         return _python_document(raw, data.name)
 
 
-def _no_duplicates(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+def no_duplicate_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """``object_pairs_hook`` for Python's json parser: a key given twice raises
+    :class:`DuplicateKey` (turn it into the input error with :func:`duplicate_key_error`)."""
     obj = dict(pairs)
     if len(obj) != len(pairs):
         seen: set[str] = set()
         key = next(k for k, _ in pairs if k in seen or seen.add(k))  # type: ignore[func-returns-value]
-        raise _DuplicateKey(key)
+        raise DuplicateKey(key)
     return obj
 
 
-class _DuplicateKey(ValueError):
+class DuplicateKey(ValueError):
+    """A key given twice in one JSON object."""
+
     def __init__(self, key: str) -> None:
         super().__init__(key)
         self.key = key
+
+
+def duplicate_key_error(exc: DuplicateKey, name: str, line: int | None = None) -> InputError:
+    """Return the ``JSON_DUPLICATE_KEY`` input error for ``exc`` found in ``name``."""
+    where = f"line {line} of {name}" if line else name
+    return InputError(f"{where} gives the key '{exc.key}' twice in one object",
+                      code="JSON_DUPLICATE_KEY", file=name, line=line,
+                      hint="Each key may appear once per object; fix the export (odse "
+                           "would otherwise have to drop one of the values)")
 
 
 def loads(raw: bytes | str, name: str, line: int | None = None, *,
@@ -148,12 +169,9 @@ def loads(raw: bytes | str, name: str, line: int | None = None, *,
     where = f"line {line} of {name}" if line else name
     try:
         return json.loads(raw, parse_int=str, parse_float=str, parse_constant=str,
-                          object_pairs_hook=_no_duplicates if check_keys else None)
-    except _DuplicateKey as exc:
-        raise InputError(f"{where} gives the key '{exc.key}' twice in one object",
-                         code="JSON_DUPLICATE_KEY", file=name, line=line,
-                         hint="Each key may appear once per object; fix the export (odse "
-                              "would otherwise have to drop one of the values)") from None
+                          object_pairs_hook=no_duplicate_keys if check_keys else None)
+    except DuplicateKey as exc:
+        raise duplicate_key_error(exc, name, line) from None
     except RecursionError:
         raise limits.exceeded("json_depth", f"{where} nests too deep for the JSON reader",
                               file=name, line=line) from None
@@ -178,12 +196,12 @@ def _to_arrow(value: Any, name: str) -> pa.Array:
                               file=name) from None
 
 
-def _python_document(raw: bytes, name: str, *, text_leaves: bool = False,
-                     check_keys: bool = False) -> pa.StructArray:
+def _python_document(raw: bytes, name: str, *, text_leaves: bool = False) -> pa.StructArray:
     # Arrow's reader stops at a field that is a number in one record and text in another
     # (a real export's "N/A" among readings). Python's parser then reads numbers as text,
-    # which the engine converts as it does CSV cells.
-    obj = loads(raw, name, check_keys=check_keys)
+    # which the engine converts as it does CSV cells; it checks every object for a key
+    # given twice, as Arrow's reader does (a Python call per object: this path only)
+    obj = loads(raw, name)
     if not isinstance(obj, dict):
         raise InputError(f"{name} holds a JSON {type(obj).__name__}, not an object or array",
                          code="INPUT_NOT_JSON", file=name)
@@ -276,6 +294,12 @@ def check_lines_depth(data: InputData) -> None:
                 return
     finally:
         stream.close()
+
+
+def lines_as_text(data: InputData, skip: int = 0) -> Iterator[pa.StructArray]:
+    """Yield JSON Lines input parsed by Python, every leaf as text, after ``skip`` lines
+    with content (for numbers Arrow's reader could only round)."""
+    return _python_lines(data, skip)
 
 
 def _python_lines(data: InputData, skip: int = 0) -> Iterator[pa.StructArray]:

@@ -158,7 +158,8 @@ class Staging:
     def commit(self, change: Change) -> None:
         """Publish one partition's staged file atomically (see the module docstring)."""
         try:
-            self._commit(change)
+            with lake_commit():
+                self._commit(change)
         except OdseError:
             raise
         except OSError as exc:
@@ -227,7 +228,8 @@ class Staging:
         """Publish a branch of new partition folders with one rename of its top folder."""
         target = self.lake.path(branch)
         try:
-            os.rename(self.tree_path(branch), target)
+            with lake_commit():
+                os.rename(self.tree_path(branch), target)
         except OSError as exc:
             raise io_error(f"commit new folder '{branch}'", self.lake.location.shown,
                            exc) from None
@@ -427,52 +429,87 @@ class OutputGroup:
     name, and all are renamed into place at the end, or none.
 
     Inside :func:`together`, every single-file writer (``atomic_file``) stages its file here
-    instead of renaming it at once. Committing renames each existing target aside first, so
+    instead of renaming it at once. Publishing renames each existing target aside first, so
     that when a rename fails the ones done are undone: a failed run leaves every output as
-    it was. A Parquet lake commits its partitions itself; a run that writes one stages its
-    other files before the lake's commit (the CLI writes them when the records end).
+    it was. A lake commits its own files; a run that writes one stages its other files
+    before the lake's commit (the CLI writes them when the records end), and the lake
+    publishes them just before its first change (:func:`lake_commit`): if that change
+    fails they are put back, once it is made they stay. So a run never leaves a changed
+    lake beside the old rejects, nor new rejects beside a lake it did not change.
     """
 
     def __init__(self) -> None:
         self.staged: list[StagedFile] = []
+        self.published: list[tuple[StagedFile, str | None]] = []
+        self.kept = False
 
     def stage(self, fs: pafs.FileSystem, temp: str, path: str, shown: str) -> None:
         """Add a finished temporary file to be renamed to ``path`` at commit."""
         self.staged.append(StagedFile(fs, temp, path, shown))
 
-    def commit(self) -> None:
-        """Rename every staged file into place; on a failure put back what was there."""
+    def publish(self) -> None:
+        """Rename the staged files into place, keeping what they replace aside until
+        :meth:`commit` (or :meth:`discard`, which puts it back unless :attr:`kept`)."""
         done: list[tuple[StagedFile, str | None]] = []
+        shown = ""
         try:
             for item in self.staged:
+                shown = item.shown
                 aside = None
                 if item.fs.get_file_info(item.path).type == pafs.FileType.File:
                     aside = f"{item.temp}.old"
-                    item.fs.move(item.path, aside)
+                    _rename(item.fs, item.path, aside)
                 done.append((item, aside))
-                item.fs.move(item.temp, item.path)
+                _rename(item.fs, item.temp, item.path)
         except OSError as exc:
-            for item, aside in reversed(done):
-                with contextlib.suppress(OSError):
-                    if item.fs.get_file_info(item.temp).type == pafs.FileType.NotFound:
-                        item.fs.move(item.path, item.temp)
-                    if aside is not None:
-                        item.fs.move(aside, item.path)
+            _put_back(done)
             self.discard()
-            shown = done[-1][0].shown if done else "the outputs"
-            raise io_error("commit the outputs", shown, exc) from None
-        for _, aside in done:
-            if aside is not None:
-                with contextlib.suppress(OSError):
-                    _delete_any(done[0][0].fs, aside)
+            raise io_error(f"commit the outputs ({shown})" if shown else "commit the outputs",
+                           shown, exc) from None
+        self.published += done
         self.staged = []
 
+    def commit(self) -> None:
+        """Rename every staged file into place; on a failure put back what was there."""
+        self.publish()
+        self.kept = True
+        self._forget_old()
+
     def discard(self) -> None:
-        """Delete the staged files: nothing of this run is published."""
+        """Delete the staged files: nothing of this run is published. Files already
+        published are put back as they were, unless :attr:`kept` (a lake changed)."""
+        if self.kept:
+            self._forget_old()
+        else:
+            _put_back(self.published)
+            self.published = []
         for item in self.staged:
             with contextlib.suppress(OSError):
                 _delete_any(item.fs, item.temp)
         self.staged = []
+
+    def _forget_old(self) -> None:
+        for item, aside in self.published:
+            if aside is not None:
+                with contextlib.suppress(OSError):
+                    _delete_any(item.fs, aside)
+        self.published = []
+
+
+def _rename(fs: pafs.FileSystem, source: str, target: str) -> None:
+    # one place for the renames of a run's files (tests inject failures here)
+    fs.move(source, target)
+
+
+def _put_back(done: list[tuple[StagedFile, str | None]]) -> None:
+    for item, aside in reversed(done):
+        with contextlib.suppress(OSError):
+            if item.fs.get_file_info(item.temp).type == pafs.FileType.NotFound:
+                item.fs.move(item.path, item.temp)
+            if aside is not None:
+                item.fs.move(aside, item.path)
+        with contextlib.suppress(OSError):
+            _delete_any(item.fs, item.temp)
 
 
 def _delete_any(fs: pafs.FileSystem, path: str) -> None:
@@ -499,3 +536,17 @@ def together() -> Iterator[OutputGroup]:
         raise
     _group.reset(token)
     group.commit()
+
+
+@contextlib.contextmanager
+def lake_commit() -> Iterator[None]:
+    """Wrap each change a lake makes: before its first one, the run's other outputs (the
+    rejects file) are published; if that change fails they are put back (the lake is as it
+    was), once it is made they stay (the lake changed)."""
+    group = _group.get()
+    if group is None or group.kept:
+        yield
+        return
+    group.publish()
+    yield
+    group.kept = True

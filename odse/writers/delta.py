@@ -24,6 +24,7 @@ import pyarrow as pa
 from odse.arrow_input import record_batches
 from odse.errors import OutputError, ParameterError, require
 from odse.filesystems import is_uri
+from odse.writers.commit import lake_commit
 from odse.writers.merge import KEY_FIELDS, sort_and_keep_last
 from odse.writers.partitions import Partitioning
 from odse.writers.schema import BatchSchema
@@ -80,7 +81,8 @@ def to_delta(records: Any, uri: Any, partition_by: Any = None, mode: str = "merg
         schema.fix({item.name: item.type for item in pa.schema(table.schema().to_arrow())})
     batches, folders, rows_in = _prepared(source, partitioning, schema)
     data = _unified(batches, schema)
-    stats = _write(deltalake, table, target, data, partitioning, mode, options, folders)
+    with lake_commit():   # the run's rejects file lands with this commit, or neither
+        stats = _write(deltalake, table, target, data, partitioning, mode, options, folders)
     return WriteSummary(
         path=shown, format="delta", rows_in=rows_in, rows_written=stats["written"],
         files_written=stats["files"], partitions=tuple(sorted(folders)), mode=mode,

@@ -107,6 +107,10 @@ def huge_integers(out: Path) -> None:
         f'{{"end_at": 1700000000, "wh_del": {2 ** 53 + 1}, "devices_reporting": 1}}, '
         f'{{"end_at": 1700000300, "wh_del": {"9" * 5000}, "devices_reporting": 1}}, '
         '{"end_at": 1700000600, "wh_del": 10, "devices_reporting": 1}]}')
+    lines = [f'{{"inverterSN": "A", "acpower": {power}, "yieldtoday": {i}.5, '
+             f'"inverterStatus": 102, "uploadTime": "2024-06-01 12:{5 * i:02d}:00"}}\n'
+             for i, power in enumerate([2 ** 53 + 1, "9" * 5000, "1e400", 3100, 2.5])]
+    (out / "huge_integers.jsonl").write_text("".join(lines))
     (out / "huge_integers.csv").write_text(
         "Time,Energy\n2024-01-01 00:00," + "9" * 5000 + "\n2024-01-01 00:05,"
         + str(2 ** 64) + "\n2024-01-01 00:10,1.5\n2024-01-01 00:15,1e400\n")
