@@ -162,3 +162,43 @@ def test_a_run_report_is_shown_under_provenance(tmp_path: Path) -> None:
                     "-o", str(tmp_path / "x.html"))
     assert result.exit_code == 3
     assert f"Error: run report not found: {tmp_path / 'no.json'}" in result.stderr
+
+
+# ---- reading a lake ---------------------------------------------------------------------------
+
+def test_a_lake_reads_as_a_dataset_scan_reads_it(lake: Path, tmp_path: Path) -> None:
+    # the report reads a lake file by file (a dataset scan spends more per file than the
+    # data costs): the same rows, in the same order, with the same asset_id from the folders
+    import pyarrow as pa
+    import pyarrow.dataset as ds
+
+    from odse.cli.report import _read_lake
+
+    odd = tmp_path / "odd"
+    shutil.copytree(lake, odd)
+    # an escaped asset id and a null one, a hidden file and a marker: as every reader treats them
+    (odd / "asset_id=SITE-ALPHA").rename(odd / "asset_id=A%2FB")
+    (odd / "asset_id=SITE-BETA").rename(odd / "asset_id=__HIVE_DEFAULT_PARTITION__")
+    (odd / "_SUCCESS").write_text("", encoding="utf-8")
+    (odd / "asset_id=A%2FB" / ".part-0.parquet.crc").write_text("x", encoding="utf-8")
+    for root in (lake, odd):
+        fast = _read_lake(root)
+        scan = ds.dataset(str(root), format="parquet", ignore_prefixes=[".", "_"],
+                          partitioning=ds.HivePartitioning.discover(infer_dictionary=False,
+                                                                    segment_encoding="uri"))
+        expected = scan.to_table().drop_columns(["year", "month", "day"])
+        assert fast.column_names == expected.column_names
+        assert fast.cast(expected.schema).equals(expected.combine_chunks(), check_metadata=False)
+    assert set(_read_lake(odd).column("asset_id").to_pylist()) == {"A/B", None}
+    assert pa.types.is_string(_read_lake(odd).schema.field("asset_id").type)
+
+
+def test_a_broken_lake_file_is_named(lake: Path, tmp_path: Path) -> None:
+    broken = tmp_path / "broken"
+    shutil.copytree(lake, broken)
+    victim = sorted(broken.rglob("*.parquet"))[1]
+    victim.write_bytes(b"not parquet at all")
+    result = report(str(broken), "-o", str(tmp_path / "x.html"))
+    assert result.exit_code == 3, result.output
+    assert f"Error: cannot read the lake {broken}: {victim}: " in result.stderr
+    assert not (tmp_path / "x.html").exists()

@@ -251,3 +251,35 @@ def test_night_check_with_an_interval_that_is_not_whole_microseconds_in_hours():
                      asset_id="SITE-ALPHA")
     result = validate_batch(rows, level="semantic", capacity_kw=2.0, **JOBURG)
     assert result.summary.startswith("263/263 valid (semantic)"), result.summary
+
+
+def test_the_night_check_decides_as_the_full_formulas_on_every_record() -> None:
+    # the night check reads the sun per UTC day and uses the full formulas only near the
+    # threshold: on records spread over twilights, latitudes and interval lengths, its mask
+    # and its messages are those of the full formulas at every record's three instants
+    import math
+    import random
+
+    import pyarrow.compute as pc
+
+    from odse.validation.semantic import NIGHT_ELEVATION_DEG, SemanticOptions, _highest, _night
+
+    rng = random.Random(18)
+    n = 20_000
+    micros = [rng.randrange(946_684_800, 4_102_444_800) * 1_000_000 for _ in range(n)]
+    times = pa.array(micros, pa.timestamp("us", tz="UTC"))
+    hours = pa.array([rng.choice([1 / 12, 0.25, 1.0, 0.125, 6.0]) for _ in range(n)])
+    candidates = pa.array([rng.random() < 0.9 for _ in range(n)])
+    for latitude, longitude in ((-26.2, 28.05), (52.1, 5.1), (69.6, 18.9), (0.0, -179.5)):
+        options = SemanticOptions(latitude=latitude, longitude=longitude)
+        mask, highest = _night(times, hours, candidates, options)
+        start = pc.cast(pc.cast(times, pa.int64()), pa.float64())
+        full = _highest(start, pc.multiply(hours, 3.6e9), latitude, longitude).to_pylist()
+        expected = [bool(c) and top < NIGHT_ELEVATION_DEG
+                    for c, top in zip(candidates.to_pylist(), full, strict=True)]
+        assert mask.to_pylist() == expected
+        assert 0.2 < mask.true_count / n < 0.6  # nights and days both well represented
+        near = [i for i, top in enumerate(full) if abs(top - NIGHT_ELEVATION_DEG) < 0.3][:50]
+        assert len(near) == 50  # and records at the threshold itself
+        assert highest(near).to_pylist() == [full[i] for i in near]
+        assert not any(math.isnan(x) for x in full)

@@ -88,7 +88,7 @@ def coverage_chart(days: AssetDays) -> str:
     plt = _pyplot()
     x, (coverage,), width = _bins(days, [[c * 100 for c in days.coverage]], mean=True)
     fig, ax = plt.subplots(figsize=(11.5, 1.7))
-    ax.stairs(coverage, _edges(x, width), fill=True, color="#4c9a2a", alpha=0.85)
+    _stairs(ax, coverage, _edges(x, width), color="#4c9a2a", alpha=0.85)
     short = [(d, c) for d, c in zip(x, coverage, strict=True) if c < 99.5]
     if short:
         ax.scatter([d for d, _ in short], [c for _, c in short], s=9, color="#d1495b",
@@ -114,14 +114,45 @@ def state_timeline(days: AssetDays) -> str:
     bottom: list[float] = [0.0] * len(x)
     for state, counts in zip(names, columns, strict=True):
         top = [b + c for b, c in zip(bottom, counts, strict=True)]
-        ax.stairs(top, edges, baseline=bottom, fill=True, label=state,
-                  color=_STATE_COLOURS.get(state, "#7f7f7f"))
+        _stairs(ax, top, edges, baseline=bottom, label=state,
+                color=_STATE_COLOURS.get(state, "#7f7f7f"))
         bottom = top
     ax.set_ylabel("records")
     ax.set_title(f"error_type per {'week' if width > 1 else 'day'}", loc="left")
     ax.legend(loc="upper left", bbox_to_anchor=(1.0, 1.0), frameon=False)
     _date_axis(ax, days)
     return _svg(fig)
+
+
+def _stairs(ax: Any, values: Sequence[float], edges: Sequence[float], *,
+            baseline: float | Sequence[float] = 0.0, color: str, **kwargs: Any) -> Any:
+    """Draw ``ax.stairs(values, edges, baseline=baseline, fill=True, color=color)``, with the
+    data limits taken from the outline's vertices at once.
+
+    ``Axes.add_patch`` walks a patch's outline segment by segment in Python to find its
+    extent: seconds for the thousands of steps of a long series. A step outline is straight
+    lines only, so its extent is that of its vertices (the closing vertex aside), and the
+    chart comes out the same.
+    """
+    import numpy as np
+    from matplotlib.patches import StepPatch
+    from matplotlib.path import Path
+
+    kwargs.setdefault("linewidth", 0)
+    kwargs.setdefault("facecolor", color)
+    patch = StepPatch(values, edges, baseline=baseline, fill=True, **kwargs)  # type: ignore[arg-type]
+    ax.add_artist(patch)
+    path = patch.get_path()
+    vertices: Any = np.asarray(path.vertices)
+    if path.codes is not None:
+        vertices = vertices[(path.codes != Path.CLOSEPOLY) & (path.codes != Path.STOP)]
+    if len(vertices):
+        ax.update_datalim(vertices)
+    lowest = np.min(baseline)
+    patch.sticky_edges.y.append(lowest)
+    ax.update_datalim([(edges[0], lowest)])
+    ax.autoscale_view()
+    return patch
 
 
 def _bins(days: AssetDays, columns: Sequence[Sequence[float]],

@@ -26,6 +26,7 @@ flows stay under) when ``capacity_kw`` is given, else 0.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -39,10 +40,13 @@ from odse.validation.checks import Finding
 from odse.validation.columns import Columns
 from odse.validation.fleet import SeriesData, fleet_findings
 from odse.validation.intervals import SeriesFrame, series_frame, spacing_hours
-from odse.validation.solar import solar_elevation
+from odse.validation.solar import day_table, solar_elevation
 
 HEADROOM = 1.1
 NIGHT_ELEVATION_DEG = -6.0
+NIGHT_MARGIN_DEG = 1.0
+"""Records whose elevation from the per-day sun (``solar.day_table``, off by at most 0.35 deg)
+is this close to ``NIGHT_ELEVATION_DEG`` are decided by the full formulas."""
 PRODUCTION_FLOOR_SHARE = 0.01
 FALLBACK_INTERVAL_MINUTES = 60.0
 SERIES_KEYS = ("asset_id", "direction", "channel")
@@ -132,22 +136,63 @@ def _interval_hours(cols: Columns, times: pa.Array, frame: SeriesFrame,
 
 
 def _night(times: pa.Array, hours: pa.Array, candidates: pa.BooleanArray,
-           options: SemanticOptions) -> tuple[pa.BooleanArray, pa.Array]:
-    """Return where the sun stays well below the horizon, and its highest elevation [deg]."""
+           options: SemanticOptions) -> tuple[pa.BooleanArray, Any]:
+    """Return where the sun stays well below the horizon, and a function giving its highest
+    elevation [deg] at given record indices (for the messages).
+
+    The sun's elevation is first computed from its declination and equation of time at each
+    UTC day's noon (``solar.day_table``), a few kernels per instant; that is within
+    ``NIGHT_MARGIN_DEG`` of the elevation at the instant itself, so only the records that
+    near the threshold are computed again with the full formulas, which decide.
+    """
     n = len(times)
+    latitude, longitude = options.latitude or 0.0, options.longitude or 0.0
     if not candidates.true_count:
-        return candidates, pa.nulls(n, pa.float64())
+        return candidates, _highest_at(times, hours, latitude, longitude)
     start = pc.cast(pc.cast(pc.filter(times, candidates), pa.int64()), pa.float64())
     length = pc.multiply(pc.filter(hours, candidates), float(_US_PER_HOUR))
+    instants = [pc.add(start, pc.multiply(length, share)) for share in (0.0, 0.5, 1.0)]
+    table = day_table([pc.min_max(i) for i in instants], latitude, longitude)
+    if table is None:  # an absurd span of days: the full formulas for every record
+        dark = pc.less(_highest(start, length, latitude, longitude), NIGHT_ELEVATION_DEG)
+    else:
+        sine = None
+        for at in instants:
+            value = table.sine_of_elevation(at)
+            sine = value if sine is None else pc.max_element_wise(sine, value)
+        dark = pc.less(sine, math.sin(math.radians(NIGHT_ELEVATION_DEG)))
+        near = pc.and_(
+            pc.greater(sine, math.sin(math.radians(NIGHT_ELEVATION_DEG - NIGHT_MARGIN_DEG))),
+            pc.less(sine, math.sin(math.radians(NIGHT_ELEVATION_DEG + NIGHT_MARGIN_DEG))))
+        if near.true_count:
+            exact = pc.less(_highest(pc.filter(start, near), pc.filter(length, near),
+                                     latitude, longitude), NIGHT_ELEVATION_DEG)
+            dark = pc.replace_with_mask(dark, near, exact)
+    all_false = pa.repeat(pa.scalar(False), n)
+    mask = pc.replace_with_mask(all_false, candidates, dark)
+    return mask, _highest_at(times, hours, latitude, longitude)
+
+
+def _highest(start: pa.Array, length: pa.Array, latitude: float,
+             longitude: float) -> pa.Array:
+    """Return the sun's highest elevation [deg] at the start, middle and end of intervals
+    (``start`` [us since the epoch] and ``length`` [us], as float64)."""
     highest = None
     for share in (0.0, 0.5, 1.0):
         at = micros_at(pc.add(start, pc.multiply(length, share)))
-        elevation = solar_elevation(at, options.latitude or 0.0, options.longitude or 0.0)
+        elevation = solar_elevation(at, latitude, longitude)
         highest = elevation if highest is None else pc.max_element_wise(highest, elevation)
-    dark = pc.less(highest, NIGHT_ELEVATION_DEG)
-    all_false = pa.repeat(pa.scalar(False), n)
-    mask = pc.replace_with_mask(all_false, candidates, dark)
-    return mask, pc.replace_with_mask(pa.nulls(n, pa.float64()), candidates, highest)
+    return highest
+
+
+def _highest_at(times: pa.Array, hours: pa.Array, latitude: float, longitude: float) -> Any:
+    def at(indices: list[int]) -> pa.Array:
+        take = pa.array(indices, pa.int64())
+        start = pc.cast(pc.cast(times.take(take), pa.int64()), pa.float64())
+        return _highest(start, pc.multiply(hours.take(take), float(_US_PER_HOUR)), latitude,
+                        longitude)
+
+    return at
 
 
 def micros_at(micros: pa.Array) -> pa.Array:
@@ -248,14 +293,15 @@ def _maximum_render(kwh: pa.Array, limit: pa.Array, hours: pa.Array, spaced: pa.
     return render
 
 
-def _night_render(kwh: pa.Array, highest: pa.Array, options: SemanticOptions) -> Any:
+def _night_render(kwh: pa.Array, highest: Any, options: SemanticOptions) -> Any:
     where = f"latitude {_num(options.latitude or 0)}, longitude {_num(options.longitude or 0)}"
 
     def render(indices: list[int]) -> list[tuple[str, Any]]:
+        tops = highest(indices).to_pylist() if indices else []
         return [(f"kWh {_num(e)} generated while the sun stays at least {-top:.1f} degrees "
                  f"below the horizon ({where}); are the timestamps local time labelled as "
                  "UTC?", e)
-                for e, top in _rows(indices, kwh, highest)]
+                for (e,), top in zip(_rows(indices, kwh), tops, strict=True)]
 
     return render
 
