@@ -181,3 +181,12 @@ def test_validate_batch_takes_any_iterable_of_dicts() -> None:
     assert validate_batch((RECORD, BAD)).summary == \
         "1/2 valid (schema), 1 error: 1x OUT_OF_BOUNDS"
     assert validate_batch(r for r in [RECORD, BAD]).invalid == 1
+
+
+def test_json_text_with_a_key_given_twice_is_refused() -> None:
+    # the last of two values would be checked and the first lost in silence
+    text = '{"timestamp": "2026-02-09T10:00:00Z", "kWh": -1, "kWh": 1.5, "error_type": "normal"}'
+    with pytest.raises(InputError) as caught:
+        validate(text)
+    assert caught.value.code == "JSON_DUPLICATE_KEY"
+    assert "gives the key 'kWh' twice in one object" in str(caught.value)

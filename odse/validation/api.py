@@ -132,8 +132,12 @@ def _read_json_file(path: Path) -> Any:
 
 
 def _parse_json(text: str, where: str | None) -> Any:
+    from odse.readers import json_input
+
     try:
-        return json.loads(text)
+        return json.loads(text, object_pairs_hook=json_input.no_duplicate_keys)
+    except json_input.DuplicateKey as exc:
+        raise json_input.duplicate_key_error(exc, where or "the JSON text") from None
     except RecursionError:
         from odse import limits
         raise limits.exceeded("json_depth", "the JSON nests too deep for the JSON reader",
