@@ -6,7 +6,7 @@ through :mod:`odse.engine.stages`.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -116,6 +116,17 @@ class MalformedLines:
         return due
 
 
+def _with_position(batches: Generator[pa.RecordBatch, None, None],
+                   position: list[int]) -> Iterator[tuple[pa.RecordBatch, int]]:
+    """Pair each batch with how far the reader had got when it was read (for progress):
+    ``position`` itself runs ahead with the reading thread."""
+    try:
+        for batch in batches:
+            yield batch, position[0]
+    finally:
+        batches.close()
+
+
 def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.RecordBatch]:
     """Read a CSV input batch by batch; number rows around malformed lines."""
     layout = variant.csv_layout(data)
@@ -127,19 +138,21 @@ def run_csv(variant: Variant, data: InputData, run: RunContext) -> Iterator[pa.R
     # the next block is parsed (by Arrow, without the GIL) while this one goes through the
     # stages; an input of one block has nothing to read ahead (a thread per small file of a
     # fleet cost more than its parse)
-    source = csv_input.iter_batches(data, layout, variant.dialect, include, malformed.found,
-                                    position=position)
+    batches_read = csv_input.iter_batches(data, layout, variant.dialect, include,
+                                          malformed.found, position=position)
+    source = _with_position(batches_read, position)
     size = data.size
     one_block = size is not None and not data.gzip and size <= csv_input.BLOCK_SIZE
     ahead = source if one_block else read_ahead(source)
-    batches: Iterator[pa.RecordBatch] = ahead
+    batches: Iterator[tuple[pa.RecordBatch, int]] = ahead
     try:
         if variant.order == "time":
             # sorting by time needs every row: the input is read whole, then processed once
             whole = list(batches)
-            batches = iter([pa.concat_batches(whole)] if whole else [])
-        for batch in batches:
-            run.report.bytes_read = position[0]
+            batches = iter([(pa.concat_batches([b for b, _ in whole]), whole[-1][1])]
+                           if whole else [])
+        for batch, read_so_far in batches:
+            run.report.bytes_read = read_so_far
             rows = malformed.number(good + 1, batch.num_rows)
             good += batch.num_rows
             frame = CsvFrame(batch, rows, layout.header_lines, layout.units, run.params,

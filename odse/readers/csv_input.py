@@ -12,7 +12,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from collections.abc import Iterator
+from collections.abc import Generator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -457,7 +457,7 @@ def _consumed(data: InputData, plain: int, plain_size: int | None) -> int:
 def iter_batches(data: InputData, layout: CsvLayout, dialect: CsvDialect,
                  columns: list[str] | None, malformed: list[MalformedRow],
                  block_size: int | None = None,
-                 position: list[int] | None = None) -> Iterator[pa.RecordBatch]:
+                 position: list[int] | None = None) -> Generator[pa.RecordBatch, None, None]:
     """Yield record batches of text columns (only ``columns`` when given).
 
     Args:
