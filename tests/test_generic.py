@@ -137,3 +137,20 @@ def test_generic_csv_reads_a_rising_kwh_column_as_a_counter() -> None:
     named = odse.transform(text, source="generic_csv",
                            mapping={"timestamp": "ts", "kWh": {"column": "e"}})
     assert [r["kWh"] for r in named] == [100.0, 100.5, 101.5]
+
+
+def test_a_dict_mapping_is_compiled_once_per_content() -> None:
+    from odse.mapping import load_mapping
+
+    first = load_mapping(dict(MAP))
+    assert load_mapping(json.loads(json.dumps(MAP))) is first   # equal content, another dict
+    changed = {**MAP, "extra": {"kVAr": "Reactive_Power", "energy": "Active_Energy_Delivered"}}
+    assert load_mapping(changed) is not first
+    rows = odse.transform(BYOD, source="csv", mapping=changed)
+    assert rows[1]["energy"] == 1.25
+    assert "energy" not in odse.transform(BYOD, source="csv", mapping=MAP)[1]
+    # a dict that is not plain JSON data is compiled each time, and still works
+    odd = {**MAP, "timestamp": {"column": "Reading_Time", "format": "%Y-%m-%d %H:%M:%S"},
+           "note": object()}
+    with pytest.raises(odse.MappingError):
+        load_mapping(odd)

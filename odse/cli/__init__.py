@@ -12,12 +12,11 @@ the engine load when a command runs, so ``odse --help`` is fast. See ``odse docs
 
 from __future__ import annotations
 
-import importlib.abc
 import sys
-from typing import Any
 
 import click
 
+from odse import without_pandas
 from odse.cli.app import cli
 from odse.cli.docs import docs_command
 from odse.cli.mapping import mapping_group
@@ -46,9 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     ``main(["transform", "-s", "huawei", "-i", "export.csv", "-o", "out.jsonl"])`` from
     Python returns 0, 1, 2 or 3 (see docs/cli.md) instead of leaving the interpreter.
     While it runs, pyarrow in this process is told that pandas is not installed (see
-    ``_without_pandas``), which is undone before it returns.
+    :mod:`odse.without_pandas`), which is undone before it returns.
     """
-    finder = _without_pandas()
+    finder = without_pandas.block()
     try:
         cli.main(args=argv, prog_name="odse")
     except SystemExit as exc:
@@ -63,28 +62,6 @@ def main(argv: list[str] | None = None) -> int:
         if finder in sys.meta_path:
             sys.meta_path.remove(finder)
     return 0
-
-
-def _without_pandas() -> _NoPandas:
-    # pyarrow imports pandas (a quarter of a second) the first time it turns a Python list
-    # into an array, only to ask whether the list is a pandas object. No command handles
-    # pandas objects, so the command line's own process tells pyarrow there is no pandas.
-    finder = _NoPandas()
-    if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, finder)
-    return finder
-
-
-def allow_pandas() -> None:
-    """Let this process import pandas after all (``odse run --engine spark``: pyspark's
-    Arrow functions need it on the driver)."""
-    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, _NoPandas)]
-
-
-class _NoPandas(importlib.abc.MetaPathFinder):
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
-        if name == "pandas":
-            raise ModuleNotFoundError("the odse command line does without pandas", name=name)
 
 
 __all__ = ["cli", "main"]

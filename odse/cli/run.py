@@ -112,10 +112,10 @@ def _executor(engine: str, master: str | None, jobs: int | None) -> Any:
         raise ParameterError("-j sets the local engine's worker processes; with --engine "
                              "spark the cluster's cores run the files", code="BAD_OPTION",
                              hint="Drop -j (size the cluster, or give --master 'local[N]')")
-    from odse.cli import allow_pandas
+    from odse import without_pandas
     from odse.spark.executor import SparkExecutor
 
-    allow_pandas()  # pyspark's mapInArrow needs pandas on the driver
+    without_pandas.allow()  # pyspark's mapInArrow needs pandas on the driver
     warnings.filterwarnings("ignore", "PySpark does not yet fully support pandas",
                             FutureWarning)  # odse hands Spark Arrow, never pandas
     return SparkExecutor(master=master)

@@ -348,7 +348,10 @@ def choose_auto_format(col: Col) -> str:
         local = parse_with(sample, fmt).local
         count = len(local) - local.null_count
         if count:
-            scored.append((count, _in_order(local), -rank, fmt))
+            in_order = _in_order(local)
+            if count == len(present) and in_order == 1.0:
+                return fmt  # every value, in order: a later format could only tie, ranked lower
+            scored.append((count, in_order, -rank, fmt))
     best = max(scored) if scored else None
     if best is None or best[0] < len(present):
         numeric = to_number(sample)

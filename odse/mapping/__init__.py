@@ -7,7 +7,9 @@ returns the problems instead of raising. See ``odse docs mapping-language``.
 
 from __future__ import annotations
 
+import json
 import math
+from collections import OrderedDict
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -309,8 +311,19 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
     if isinstance(source, Mapping):
         return source
     if isinstance(source, MappingABC):
-        data = dict(source)
-        text = SpecText(data=data)
+        key = _content_key(source, name)
+        found = _COMPILED.get(key) if key is not None else None
+        if found is not None:
+            _COMPILED.move_to_end(key)  # type: ignore[arg-type]
+            return found
+        compiled = load_mapping(SpecText(data=dict(source)), name=name)
+        if key is not None:
+            _COMPILED[key] = compiled
+            if len(_COMPILED) > COMPILED_KEPT:
+                _COMPILED.popitem(last=False)
+        return compiled
+    if isinstance(source, SpecText):
+        text = source
     elif isinstance(source, Path) or (isinstance(source, str) and "\n" not in source
                                       and source.strip().endswith((".yaml", ".yml", ".json"))):
         text = read_spec(source)
@@ -328,6 +341,21 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
         # a dict that contains itself, or nesting past what the checks can walk
         from odse.mapping.source_text import too_deep
         raise too_deep(text.file) from None
+
+
+COMPILED_KEPT = 64
+"""Mappings given as dicts whose compiled form is kept, by content (a loop over a fleet's
+files passes the same dict to every call: compiling and checking it is most of a small
+file's cost)."""
+_COMPILED: OrderedDict[str, Mapping] = OrderedDict()
+
+
+def _content_key(data: MappingABC[Any, Any], name: str | None) -> str | None:
+    """The dict's content as canonical JSON, or None when it holds other values."""
+    try:
+        return json.dumps([name, data], sort_keys=True, allow_nan=True)
+    except (TypeError, ValueError, RecursionError):
+        return None
 
 
 def short_form(source: Any) -> dict[str, Any] | None:

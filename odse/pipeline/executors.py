@@ -23,7 +23,8 @@ from typing import Any, Protocol
 POOL_MIN_FILES = 32
 """Fewer files than this are ingested in the runner's own process: starting the workers
 (each imports the engine) would cost more than it saves."""
-PRELOAD = ["odse.pipeline.worker", "odse.api", "odse.validation", "odse.enrichment"]
+PRELOAD = ["odse.pipeline.worker_process", "odse.pipeline.worker", "odse.api", "odse.validation",
+           "odse.enrichment"]
 
 
 class Executor(Protocol):

@@ -51,6 +51,10 @@ MODES = ("merge", "overwrite", "append")
 BUFFER_BYTES = 64 << 20
 """Arrow memory held in partition buffers before finished partitions are staged [bytes]."""
 WORKERS = max(1, min(4, os.cpu_count() or 2))
+INLINE_ROWS = 50_000
+"""Partitions holding fewer rows than this in all are prepared in the calling thread."""
+INLINE_FOOTERS = 8
+"""Footers read in the calling thread when a write touches at most this many files."""
 """Threads that encode partition files (Parquet encoding releases the GIL)."""
 COMPRESSION = "snappy"
 """Parquet compression: snappy is read by every engine the lake is meant for."""
@@ -424,8 +428,9 @@ class _LakeWrite:
             part.existing = self.lake.data_files(part.rel)
         with_files = [part for part in parts if part.existing]
         seen: set[bytes] = set()
-        for part, footers in zip(with_files, self._map(self._footers, with_files),
-                                 strict=True):
+        footers_of = self._map(self._footers, with_files,
+                               rows=0 if len(with_files) <= INLINE_FOOTERS else None)
+        for part, footers in zip(with_files, footers_of, strict=True):
             for path, rows, fingerprint in footers:
                 part.existing_rows += rows
                 if fingerprint is None or fingerprint not in seen:
@@ -444,7 +449,8 @@ class _LakeWrite:
             progress.advance(step)
             return item
 
-        prepared = self._map(prepare, parts)
+        prepared = self._map(prepare, parts,
+                             rows=sum(part.rows + part.existing_rows for part in parts))
         upgraded = self._map(lambda item: self._prepare_upgrade(item, schema), upgrades)
         if callable(self.extras):
             self.extras = check_extra_files(self.extras())
@@ -532,9 +538,15 @@ class _LakeWrite:
         exists = self.lake.exists(rel)
         return Change(folder, staged, name, [name] if exists else [])
 
-    def _map(self, function: Callable[[Any], Any], parts: list[Any]) -> list[Any]:
+    def _map(self, function: Callable[[Any], Any], parts: list[Any],
+             rows: int | None = None) -> list[Any]:
         """``function`` over ``parts`` in the workers, one task per worker (a future per part
-        costs the engine's thread more than a small partition's whole file)."""
+        costs the engine's thread more than a small partition's whole file). One part, or
+        fewer than ``INLINE_ROWS`` rows in all, runs in this thread: handing it over (a
+        thread started, a result waited for) costs more than it saves (a fleet's day files,
+        written one call each)."""
+        if len(parts) <= 1 or (rows is not None and rows < INLINE_ROWS):
+            return [function(part) for part in parts]
         tasks = [self.pool.submit(lambda group: [function(part) for part in group], group)
                  for group in _split(parts, WORKERS)]
         return [result for task in tasks for result in task.result()]

@@ -1,0 +1,36 @@
+"""Tell pyarrow, in a process odse owns, that pandas is not installed.
+
+pyarrow imports pandas (a quarter of a second) the first time it turns a Python list into
+an array, only to ask whether the list is a pandas object. The command line's process and
+the pipeline's worker processes never hand pandas objects to Arrow, so they block the
+import while they run; a library caller's process is left alone.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import sys
+from typing import Any
+
+
+class NoPandas(importlib.abc.MetaPathFinder):
+    """An import finder that refuses ``pandas``."""
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> None:
+        if name == "pandas":
+            raise ModuleNotFoundError("this odse process does without pandas", name=name)
+
+
+def block() -> NoPandas:
+    """Refuse ``import pandas`` from now on (unless pandas is loaded already); return the
+    finder, for :func:`allow`."""
+    finder = NoPandas()
+    if "pandas" not in sys.modules:
+        sys.meta_path.insert(0, finder)
+    return finder
+
+
+def allow() -> None:
+    """Let this process import pandas after all (``odse run --engine spark``: pyspark's
+    Arrow functions need it on the driver)."""
+    sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, NoPandas)]
