@@ -15,6 +15,7 @@ from __future__ import annotations
 import multiprocessing
 import os
 import sys
+import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -50,23 +51,46 @@ class ProcessPool:
         self.jobs = max(1, int(jobs))
         self.window = window or 2 * self.jobs + 2
         self._pool: ProcessPoolExecutor | None = None
+        self._starting: threading.Thread | None = None
+        self._failed: BaseException | None = None
 
     def start(self) -> None:
-        """Start the workers now (they import the engine while the caller plans)."""
-        if self._pool is None:
-            self._pool = ProcessPoolExecutor(self.jobs, mp_context=_context())
+        """Start the workers now, in the background: they import the engine while the
+        caller plans (the first worker's start waits for the fork server's imports, a few
+        tenths of a second the caller need not wait for)."""
+        if self._pool is None and self._starting is None:
+            self._starting = threading.Thread(target=self._start, name="odse-pool-start",
+                                              daemon=True)
+            self._starting.start()
+
+    def _start(self) -> None:
+        try:
+            pool = ProcessPoolExecutor(self.jobs, mp_context=_context())
             for _ in range(self.jobs):
-                self._pool.submit(_ready)
+                pool.submit(_ready)
+            self._pool = pool
+        except BaseException as exc:  # raised where the pool is first needed
+            self._failed = exc
+
+    def _started(self) -> ProcessPoolExecutor | None:
+        if self._starting is not None:
+            self._starting.join()
+            self._starting = None
+        if self._failed is not None:
+            failed, self._failed = self._failed, None
+            raise failed
+        return self._pool
 
     def close(self) -> None:
         """Stop workers started by :meth:`start` and not used."""
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+        pool = self._started()
+        if pool is not None:
+            pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None
 
     def imap(self, function: Callable[[Any], Any], items: Iterable[Any]) -> Iterator[Any]:
         self.start()
-        pool = self._pool
+        pool = self._started()
         assert pool is not None
         self._pool = None
         with pool:
