@@ -157,3 +157,61 @@ def test_a_gzip_compressed_workbook_is_read_by_a_workbook_source(
     rows = odse.transform(wrong_files["gzip"], source="solarman")
     assert rows.report.variant == "daily_statistics_xlsx"
     assert rows.report.records == 186
+
+
+def _read(path: Path, source: str) -> tuple[pa.Table, list[str], dict[str, int]]:
+    stream = odse.transform_batches(path, source=source)
+    table = stream.read_all()
+    return table, [str(r) for r in stream.report.rejects], dict(stream.report.skipped)
+
+
+SOLAX_OCT = REAL / "solax" / "solaxcloud_daily_report_Dummy_Site_2023-10.xls"
+
+
+@pytest.mark.parametrize("path, source, numbers", [
+    (SOLARMAN_XLSX, "solarman", False),     # its readings are text cells ("28.20")
+    (SOLAX_XLS, "solaxcloud", True), (SOLAX_OCT, "solaxcloud", True)],
+    ids=["solarman-xlsx", "solax-xls-june", "solax-xls-october"])
+def test_a_fixed_header_row_reads_number_cells_as_numbers_to_the_same_records(
+        monkeypatch: pytest.MonkeyPatch, path: Path, source: str, numbers: bool) -> None:
+    import dataclasses
+
+    from odse.readers import workbook_input
+
+    read_sheet = workbook_input.read_sheet
+    want = _read(path, source)       # the header found: every cell read as text
+    typed = []
+
+    def fixed_header(data, settings, groups, reader=None):  # type: ignore[no-untyped-def]
+        found = read_sheet(data, settings, groups, reader)
+        sheet = read_sheet(data, dataclasses.replace(settings, header_row=found.header_row),
+                           groups, reader)
+        typed.append(any(pa.types.is_floating(t) for t in sheet.table.schema.types))
+        return sheet
+
+    monkeypatch.setattr(workbook_input, "read_sheet", fixed_header)
+    got = _read(path, source)
+    assert typed and typed[-1] == numbers   # the sheet read: number cells as numbers
+    assert got[0].equals(want[0]) and got[1:] == want[1:]
+
+
+def test_a_text_cell_among_numbers_sends_the_sheet_to_the_text_reading(tmp_path: Path) -> None:
+    path = write_book(tmp_path / "mixed.xlsx", {"Data": [
+        ["Time", "Energy"], [datetime(2024, 6, 1, 0, 0), 1.5],
+        [datetime(2024, 6, 1, 0, 15, 0, 250000), "abc"], [datetime(2024, 6, 1, 0, 30), 2]]})
+    from odse.readers import inputs, workbook_input
+
+    settings = workbook_input.WorkbookSettings(sheet="Data", header_row=1)
+    sheet = workbook_input.read_sheet(inputs.InputData.of(path), settings, [["Time"], ["Energy"]])
+    assert sheet.table.column("Energy").to_pylist() == ["1.5", "abc", "2"]
+    rows = odse.transform(path, mapping=spec(sheet="Data", header={"row": 1}))
+    assert [r["kWh"] for r in rows] == [1.5, 2.0]
+    assert "value 'abc': not a number" in str(rows.report.rejects[0])
+    # all numbers: read as numbers, times as the text reading gives them
+    clean = write_book(tmp_path / "clean.xlsx", {"Data": [
+        ["Time", "Energy"], [datetime(2024, 6, 1, 0, 0), 1.5], [None, None],
+        [datetime(2024, 6, 1, 0, 15, 0, 250000), 3]]})
+    sheet = workbook_input.read_sheet(inputs.InputData.of(clean), settings, [["Time"], ["Energy"]])
+    assert sheet.table.column("Energy").to_pylist() == [1.5, 3.0] and sheet.blank == 1
+    assert sheet.table.column("Time").to_pylist() == ["2024-06-01 00:00:00",
+                                                      "2024-06-01 00:15:00.250"]

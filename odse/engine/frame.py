@@ -117,12 +117,19 @@ class CsvFrame(Frame):
 
 
 class WorkbookFrame(CsvFrame):
-    """Rows of a workbook sheet: text columns by header name, placed by sheet and row."""
+    """Rows of a workbook sheet: text (or number) columns by header name, placed by sheet
+    and row."""
 
     def __init__(self, batch: pa.RecordBatch, rows: pa.Array, sheet: str, header_row: int,
                  params: dict[str, Any], null_values: Sequence[str] = ()) -> None:
         super().__init__(batch, rows, header_row, {}, params, null_values)
         self.sheet = sheet
+
+    def column(self, ref: str) -> pa.Array | None:
+        # number cells may come as numbers (workbook_input): missing-value tokens are text
+        if ref in self._names and not pa.types.is_string(self.batch.schema.field(ref).type):
+            return self.batch.column(ref)
+        return super().column(ref)
 
     def locations(self, indices: Sequence[int]) -> list[str]:
         rows = pc.take(self.rows, pa.array(indices, pa.int64())).to_pylist()
