@@ -9,6 +9,7 @@ from __future__ import annotations
 import gzip
 import subprocess
 import sys
+from dataclasses import replace as dataclass_replace
 from datetime import datetime
 from pathlib import Path
 
@@ -215,3 +216,36 @@ def test_a_text_cell_among_numbers_sends_the_sheet_to_the_text_reading(tmp_path:
     assert sheet.table.column("Energy").to_pylist() == [1.5, 3.0] and sheet.blank == 1
     assert sheet.table.column("Time").to_pylist() == ["2024-06-01 00:00:00",
                                                       "2024-06-01 00:15:00.250"]
+
+
+def test_the_command_line_reads_the_sheet_while_the_engine_loads(tmp_path: Path) -> None:
+    import yaml
+
+    from odse.readers import inputs, sheet_prefetch, workbook_input
+
+    path = write_book(tmp_path / "clean.xlsx", {"Notes": [["x"]], "Data": [
+        ["Time", "Energy"], [datetime(2024, 6, 1, 0, 0), 1.5], [datetime(2024, 6, 1, 1), 3]]})
+    mapping = tmp_path / "spec.yaml"
+    mapping.write_text(yaml.safe_dump(spec(sheet="Data", header={"row": 1})), encoding="utf-8")
+    settings = workbook_input.WorkbookSettings(sheet="Data", header_row=1)
+    plain = workbook_input.read_sheet(inputs.InputData.of(path), settings, [["Time"]])
+    sheet_prefetch.start(str(path), str(mapping))
+    assert sheet_prefetch._started                       # begun: the spec qualifies
+    ahead = workbook_input.read_sheet(inputs.InputData.of(path), settings, [["Time"]])
+    assert not sheet_prefetch._started                   # taken by the read
+    assert ahead.table.equals(plain.table) and ahead.rows.equals(plain.rows)
+    # another sheet or header row than the spec's: the head start is left unused
+    sheet_prefetch.start(str(path), str(mapping))
+    other = workbook_input.read_sheet(inputs.InputData.of(path), dataclass_replace(
+        settings, header_row=2), [["2024-06-01 00:00:00"]])
+    assert other.header_row == 2 and sheet_prefetch._started
+    sheet_prefetch._started.clear()
+    # specs it does not understand start nothing
+    mapping.write_text(yaml.safe_dump(spec(sheet={"match": "Da"}, header={"row": 1})),
+                       encoding="utf-8")
+    sheet_prefetch.start(str(path), str(mapping))
+    assert not sheet_prefetch._started
+    done = subprocess.run([sys.executable, "-m", "odse", "transform", "-i", str(path), "-m",
+                           str(tmp_path / "spec.yaml"), "-q"], check=False, capture_output=True,
+                          text=True)
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2

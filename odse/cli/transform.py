@@ -119,6 +119,10 @@ def transform_command(source: str | None, mapping_file: str | None, column_map: 
     if interval_minutes is not None:
         extra["interval_minutes"] = interval_minutes
 
+    if mapping_file is not None and input_path != "-":
+        from odse.readers import sheet_prefetch
+
+        sheet_prefetch.start(input_path, mapping_file)  # read while the engine loads
     from odse.api import transform_batches
     from odse.errors import OdseError
 

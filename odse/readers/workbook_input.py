@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from odse import patterns
 from odse.errors import InputError, require
+from odse.readers import sheet_prefetch
 from odse.readers.inputs import InputData
 
 EXTRA = "excel"
@@ -145,7 +146,8 @@ def read_sheet(data: InputData, settings: WorkbookSettings, groups: Sequence[Seq
     reader = reader or open_workbook(data)
     name = choose_sheet(list(reader.sheet_names), settings.sheet, data.name)
     if settings.header_row is not None:
-        typed = _typed_sheet(reader, name, settings.header_row, settings,
+        ahead = sheet_prefetch.take(data.path, settings.sheet, name, settings.header_row)
+        typed = _typed_sheet(ahead or reader.load_sheet, name, settings.header_row, settings,
                              settings.find or groups)
         if typed is not None:
             return typed
@@ -175,7 +177,7 @@ def read_sheet(data: InputData, settings: WorkbookSettings, groups: Sequence[Seq
     return Sheet(name, table, header, rows, blank, footer, names)
 
 
-def _typed_sheet(reader: Any, name: str, header: int, settings: WorkbookSettings,
+def _typed_sheet(load: Any, name: str, header: int, settings: WorkbookSettings,
                  groups: Sequence[Sequence[str]]) -> Sheet | None:
     """The sheet below a fixed header row with number columns as float64, or None when text
     is the only faithful reading.
@@ -191,7 +193,8 @@ def _typed_sheet(reader: Any, name: str, header: int, settings: WorkbookSettings
     row that holds anything: they differ only when the sheet starts with empty rows).
     """
     try:
-        loaded = reader.load_sheet(name, header_row=header - 1)
+        # ``load``: the reader's load_sheet, or a sheet sheet_prefetch has read already
+        loaded = load(name, header_row=header - 1) if callable(load) else load
         batch, errors = loaded.to_arrow_with_errors()
     except Exception:  # fastexcel's own error classes: the text reading words the error
         return None
