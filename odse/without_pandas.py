@@ -1,9 +1,10 @@
 """Tell pyarrow, in a process odse owns, that pandas is not installed.
 
 pyarrow imports pandas (a quarter of a second) the first time it turns a Python list into
-an array, only to ask whether the list is a pandas object. The command line's process and
-the pipeline's worker processes never hand pandas objects to Arrow, so they block the
-import while they run; a library caller's process is left alone.
+an array, only to ask whether the list is a pandas object. The command line's process never
+hands pandas objects to Arrow, so it blocks the import while it runs. A library caller's
+process, and the pipeline's worker processes (which run the caller's main module again and
+share the fork server with the caller's own pools), are left alone.
 """
 
 from __future__ import annotations

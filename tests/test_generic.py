@@ -149,8 +149,27 @@ def test_a_dict_mapping_is_compiled_once_per_content() -> None:
     rows = odse.transform(BYOD, source="csv", mapping=changed)
     assert rows[1]["energy"] == 1.25
     assert "energy" not in odse.transform(BYOD, source="csv", mapping=MAP)[1]
+    # what compiling tells apart, the cache does too: key order (the records' column order),
+    # a tuple from a list, and the caller's later edits of its own dict
+    assert load_mapping(dict(reversed(list(MAP.items())))) is not first
+    nested = {"timestamp": {"column": "Reading_Time", "format": ["iso8601"]}, "kWh": "kWh"}
+    as_tuple = {**nested, "timestamp": {"column": "Reading_Time", "format": ("iso8601",)}}
+    load_mapping(nested)
+    with pytest.raises(odse.MappingError, match="wrong shape"):
+        load_mapping(as_tuple)       # refused as when nothing was cached
+    assert _key_of(nested) != _key_of(as_tuple)
+    kept = load_mapping(nested)
+    nested["timestamp"]["column"] = "Other"
+    assert load_mapping(nested) is not kept
+    assert kept.data["fields"]["timestamp"]["column"] == "Reading_Time"
     # a dict that is not plain JSON data is compiled each time, and still works
     odd = {**MAP, "timestamp": {"column": "Reading_Time", "format": "%Y-%m-%d %H:%M:%S"},
            "note": object()}
     with pytest.raises(odse.MappingError):
         load_mapping(odd)
+
+
+def _key_of(data: dict) -> str | None:
+    from odse.mapping import _content_key
+
+    return _content_key(data, None)

@@ -267,14 +267,18 @@ def test_uri_inputs_are_listed_like_folders(fleet: Path):
         [(f.uri, f.rel, f.asset_id, f.action) for f in by_path]
 
 
-def test_worker_processes_run_without_pandas() -> None:
-    # the fork server imports worker_process first: pyarrow's first conversion of a Python
-    # list then skips importing pandas (a quarter of a second per run)
+
+def test_a_pool_that_cannot_start_fails_where_it_is_used(monkeypatch: pytest.MonkeyPatch) -> None:
     from odse.pipeline import executors
 
-    assert executors.PRELOAD[0] == "odse.pipeline.worker_process"
-    code = ("import sys, odse.pipeline.worker_process, odse.api, pyarrow as pa; pa.array([1]); "
-            "print('pandas' in sys.modules)")
-    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                           check=True).stdout.strip()
-    assert shown == "False"
+    def cannot(*args: object, **kwargs: object) -> None:
+        raise OSError("no processes left")
+
+    monkeypatch.setattr(executors, "ProcessPoolExecutor", cannot)
+    quiet = executors.ProcessPool(2)
+    quiet.start()
+    quiet.close()      # runs while another error is on its way: it must not replace it
+    used = executors.ProcessPool(2)
+    used.start()
+    with pytest.raises(OSError, match="no processes left"):
+        list(used.imap(str, [1]))

@@ -165,3 +165,17 @@ def test_findings_render_when_read_and_behave_as_a_list() -> None:
     empty: list[Any] = []
     assert errors + result.warnings == as_list and empty + errors == as_list
     assert not result.warnings and result.warnings == []
+
+
+def test_the_replacement_character_scan_looks_at_a_slice_s_own_text() -> None:
+    import pyarrow as pa
+
+    from odse.validation.checks import _may_hold_replacement
+
+    text = pa.array(["ab", "c\ufffd", "de", None, "x"])
+    assert _may_hold_replacement(text) and _may_hold_replacement(text.slice(1, 1))
+    assert not _may_hold_replacement(text.slice(2)) and not _may_hold_replacement(
+        text.slice(0, 1))
+    assert not _may_hold_replacement(pa.chunked_array([text.slice(2), text.slice(0, 1)]))
+    assert _may_hold_replacement(pa.array(["a\ufffd"], pa.large_string()))
+    assert not _may_hold_replacement(pa.array([None, None], pa.string()))

@@ -7,6 +7,7 @@ test. The real portal workbooks are in test_real_samples.py.
 from __future__ import annotations
 
 import gzip
+import json
 import subprocess
 import sys
 from dataclasses import replace as dataclass_replace
@@ -240,6 +241,13 @@ def test_the_command_line_reads_the_sheet_while_the_engine_loads(tmp_path: Path)
         settings, header_row=2), [["2024-06-01 00:00:00"]])
     assert other.header_row == 2 and sheet_prefetch._started
     sheet_prefetch._started.clear()
+    # the file written again after the head start: read again
+    sheet_prefetch.start(str(path), str(mapping))
+    sheet_prefetch._started[next(iter(sheet_prefetch._started))][0].join()
+    write_book(path, {"Notes": [["x"]], "Data": [["Time", "Energy"],
+                                                 [datetime(2024, 6, 1, 0, 0), 99.0]]})
+    again = workbook_input.read_sheet(inputs.InputData.of(path), settings, [["Time"]])
+    assert again.table.column("Energy").to_pylist() == [99.0]
     # specs it does not understand start nothing
     mapping.write_text(yaml.safe_dump(spec(sheet={"match": "Da"}, header={"row": 1})),
                        encoding="utf-8")
@@ -248,4 +256,41 @@ def test_the_command_line_reads_the_sheet_while_the_engine_loads(tmp_path: Path)
     done = subprocess.run([sys.executable, "-m", "odse", "transform", "-i", str(path), "-m",
                            str(tmp_path / "spec.yaml"), "-q"], check=False, capture_output=True,
                           text=True)
-    assert done.returncode == 0 and len(done.stdout.splitlines()) == 2
+    assert done.returncode == 0 and len(done.stdout.splitlines()) == 1   # the 99.0 book
+
+
+TRICKY = {
+    "a boolean among numbers": [["Time", "Energy"], [datetime(2024, 6, 1, 0, 0), 1.5],
+                                [datetime(2024, 6, 1, 0, 15), True],
+                                [datetime(2024, 6, 1, 0, 30), 2]],
+    "an integer past 2^53": [["Time", "Energy"], [datetime(2024, 6, 1, 0, 0), 1.5],
+                             [datetime(2024, 6, 1, 0, 15), 12345678901234567]],
+    "a repeated header": [["Time", "Energy", "Energy"], [datetime(2024, 6, 1, 0, 0), 1.5, 7],
+                          [datetime(2024, 6, 1, 0, 15), 2.5, 9]],
+    "empty rows above the header": [[], [], ["Time", "Energy"],
+                                    [datetime(2024, 6, 1, 0, 0), 1.5],
+                                    [datetime(2024, 6, 1, 0, 15), 2.5]],
+    "numbers only after row 1000": [["Time", "Energy"]] + [
+        [datetime(2024, 6, 1) + (i * (datetime(2024, 6, 1, 0, 5) - datetime(2024, 6, 1))),
+         None if i < 1100 else 1.0] for i in range(1200)],
+}
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_a_fixed_header_row_gives_what_a_found_header_gives(tmp_path: Path, name: str) -> None:
+    rows = TRICKY[name]
+    path = write_book(tmp_path / "tricky.xlsx", {"Data": rows})
+    header = next(i for i, row in enumerate(rows, start=1) if row)
+    fixed = {**spec(sheet="Data", header={"row": header}),
+             "fields": {**spec()["fields"], "kVAr": {"column": "Energy_2"}}}
+    found = {**fixed, "workbook": {"sheet": "Data", "header": {"find": ["Time", "Energy"]}}}
+    done = subprocess.run([sys.executable, "-c", (
+        "import json, sys, odse\n"
+        f"for m in ({fixed!r}, {found!r}):\n"
+        f"    r = odse.transform({str(path)!r}, mapping=m, timezone='UTC')\n"
+        "    print(json.dumps([r, [str(x) for x in r.report.rejects]]))\n")],
+        check=False, capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    typed, text = (json.loads(line) for line in done.stdout.splitlines())
+    assert typed == text
+    assert "Could not determine dtype" not in done.stderr   # fastexcel's notes stay quiet

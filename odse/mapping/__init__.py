@@ -7,8 +7,9 @@ returns the problems instead of raising. See ``odse docs mapping-language``.
 
 from __future__ import annotations
 
-import json
+import copy
 import math
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping as MappingABC
 from pathlib import Path
@@ -312,14 +313,18 @@ def load_mapping(source: Any, *, name: str | None = None) -> Mapping:
         return source
     if isinstance(source, MappingABC):
         key = _content_key(source, name)
-        found = _COMPILED.get(key) if key is not None else None
-        if found is not None:
-            _COMPILED.move_to_end(key)  # type: ignore[arg-type]
-            return found
-        compiled = load_mapping(SpecText(data=dict(source)), name=name)
-        if key is not None:
+        if key is None:
+            return load_mapping(SpecText(data=dict(source)), name=name)
+        with _COMPILED_LOCK:
+            found = _COMPILED.get(key)
+            if found is not None:
+                _COMPILED.move_to_end(key)
+                return found
+        # a copy: the caller may change its dict later, in place
+        compiled = load_mapping(SpecText(data=copy.deepcopy(dict(source))), name=name)
+        with _COMPILED_LOCK:
             _COMPILED[key] = compiled
-            if len(_COMPILED) > COMPILED_KEPT:
+            while len(_COMPILED) > COMPILED_KEPT:
                 _COMPILED.popitem(last=False)
         return compiled
     if isinstance(source, SpecText):
@@ -348,14 +353,33 @@ COMPILED_KEPT = 64
 files passes the same dict to every call: compiling and checking it is most of a small
 file's cost)."""
 _COMPILED: OrderedDict[str, Mapping] = OrderedDict()
+_COMPILED_LOCK = threading.Lock()
+
+
+_PLAIN = (str, int, float, bool, type(None))
 
 
 def _content_key(data: MappingABC[Any, Any], name: str | None) -> str | None:
-    """The dict's content as canonical JSON, or None when it holds other values."""
+    """The dict's content as text that tells apart everything compiling tells apart (key
+    order, tuples from lists, 1 from 1.0 and True, "1" from 1), or None when it holds
+    anything but plain data (dicts, lists, tuples, text, numbers, booleans, None)."""
     try:
-        return json.dumps([name, data], sort_keys=True, allow_nan=True)
-    except (TypeError, ValueError, RecursionError):
+        if not _plain(data, 0):
+            return None
+    except RecursionError:
         return None
+    return repr((name, data))
+
+
+def _plain(value: Any, depth: int) -> bool:
+    if depth > 64:
+        return False
+    if isinstance(value, MappingABC):
+        return type(value) is dict and all(
+            isinstance(k, _PLAIN) and _plain(v, depth + 1) for k, v in value.items())
+    if isinstance(value, (list, tuple)):
+        return type(value) in (list, tuple) and all(_plain(v, depth + 1) for v in value)
+    return type(value) in _PLAIN
 
 
 def short_form(source: Any) -> dict[str, Any] | None:

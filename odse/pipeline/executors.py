@@ -24,8 +24,7 @@ from typing import Any, Protocol
 POOL_MIN_FILES = 32
 """Fewer files than this are ingested in the runner's own process: starting the workers
 (each imports the engine) would cost more than it saves."""
-PRELOAD = ["odse.pipeline.worker_process", "odse.pipeline.worker", "odse.api", "odse.validation",
-           "odse.enrichment"]
+PRELOAD = ["odse.pipeline.worker", "odse.api", "odse.validation", "odse.enrichment"]
 
 
 class Executor(Protocol):
@@ -64,26 +63,31 @@ class ProcessPool:
             self._starting.start()
 
     def _start(self) -> None:
+        pool = None
         try:
             pool = ProcessPoolExecutor(self.jobs, mp_context=_context())
             for _ in range(self.jobs):
                 pool.submit(_ready)
             self._pool = pool
-        except BaseException as exc:  # raised where the pool is first needed
+        except BaseException as exc:  # raised where the pool is first used
             self._failed = exc
+            if pool is not None:
+                pool.shutdown(wait=False, cancel_futures=True)
 
-    def _started(self) -> ProcessPoolExecutor | None:
+    def _started(self, *, check: bool = True) -> ProcessPoolExecutor | None:
         if self._starting is not None:
             self._starting.join()
             self._starting = None
-        if self._failed is not None:
+        if self._failed is not None and check:
             failed, self._failed = self._failed, None
             raise failed
         return self._pool
 
     def close(self) -> None:
-        """Stop workers started by :meth:`start` and not used."""
-        pool = self._started()
+        """Stop workers started by :meth:`start` and not used (a failure to start them is
+        not raised here: ``close`` runs while another error is on its way)."""
+        pool = self._started(check=False)
+        self._failed = None
         if pool is not None:
             pool.shutdown(wait=True, cancel_futures=True)
             self._pool = None

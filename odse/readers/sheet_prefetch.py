@@ -20,6 +20,10 @@ from pathlib import Path
 from typing import Any
 
 SUFFIXES = (".xlsx", ".xlsm", ".xls", ".ods")
+TYPED: dict[str, Any] = {"schema_sample_rows": None, "dtype_coercion": "strict"}
+"""fastexcel's typed reading as the workbook reader asks for it (defined here so that this
+module stays light): each column's type from all its cells, and a column of numbers and
+booleans (or dates) an error, not booleans read as 1.0."""
 
 _started: dict[tuple[str, str, int], tuple[threading.Thread, list[Any]]] = {}
 
@@ -27,7 +31,10 @@ _started: dict[tuple[str, str, int], tuple[threading.Thread, list[Any]]] = {}
 def start(input_path: str, spec_path: str) -> None:
     """Read the sheet ``spec_path`` names in ``input_path`` in the background, if it can."""
     path = Path(input_path)
-    if path.suffix.lower() not in SUFFIXES or not path.is_file():
+    try:
+        if path.suffix.lower() not in SUFFIXES or not path.is_file():
+            return
+    except OSError:
         return
     try:
         import yaml
@@ -49,16 +56,25 @@ def start(input_path: str, spec_path: str) -> None:
 
     def read() -> None:
         try:
+            stamp = _stamp(path)
             reader = fastexcel.read_excel(str(path))
             names = list(reader.sheet_names)
             name = sheet if isinstance(sheet, str) else names[sheet]
-            found.append((name, reader.load_sheet(name, header_row=row - 1)))
-        except Exception:  # the usual reading reports the problem
+            found.append((name, stamp, reader.load_sheet(name, header_row=row - 1, **TYPED)))
+        except BaseException:  # also a Rust panic: the usual reading reports it
             pass
 
     thread = threading.Thread(target=read, name="odse-sheet-prefetch", daemon=True)
-    thread.start()
+    try:
+        thread.start()
+    except RuntimeError:  # no thread to be had: no head start
+        return
     _started[(os.path.realpath(path), str(sheet), row)] = (thread, found)
+
+
+def _stamp(path: Path) -> tuple[int, int]:
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def take(path: Path | None, sheet: Any, name: str, header: int) -> Any:
@@ -73,4 +89,10 @@ def take(path: Path | None, sheet: Any, name: str, header: int) -> Any:
     thread.join()
     if not found or found[0][0] != name:
         return None
-    return found[0][1]
+    _, stamp, sheet_read = found[0]
+    try:
+        if _stamp(Path(path)) != stamp:
+            return None   # the file changed since: read it again
+    except OSError:
+        return None
+    return sheet_read

@@ -12,8 +12,8 @@ Which sheet, and which row holds the header, are the variant's ``workbook:`` set
 a fixed header row, or the first row (within the first ``within`` rows) that holds the
 columns the variant needs. Rows above the header (titles, report settings) are skipped;
 so are blank rows and ``skip_footer`` rows at the end, which the caller counts as skipped.
-Row numbers are sheet rows as a spreadsheet shows them, counted from the first row of the
-sheet that holds anything (row 1 in every portal export seen).
+Row numbers are sheet rows as a spreadsheet shows them, counted from the top of the sheet
+(empty rows above the first that holds anything count too).
 """
 
 from __future__ import annotations
@@ -32,6 +32,8 @@ from odse.readers import sheet_prefetch
 from odse.readers.inputs import InputData
 
 EXTRA = "excel"
+EXACT = 2 ** 53
+"""Integers from here on lose digits in a float64 (the engine's bound, odse.engine.convert)."""
 DEFAULT_WITHIN = 30
 
 
@@ -151,7 +153,8 @@ def read_sheet(data: InputData, settings: WorkbookSettings, groups: Sequence[Seq
                              settings.find or groups)
         if typed is not None:
             return typed
-    grid = _load(reader, name, data.name, header_row=None)
+    # skip_rows=0: rows are counted from the top of the sheet, empty ones too
+    grid = _load(reader, name, data.name, header_row=None, skip_rows=0)
     header = settings.header_row
     if header is None:
         top = grid.slice(0, settings.within).to_pylist()
@@ -187,21 +190,25 @@ def _typed_sheet(load: Any, name: str, header: int, settings: WorkbookSettings,
     reads them as it reads JSON numbers. Columns of other cells become the text the text
     reading gives (times as ``2024-05-01 00:15:00``, ``.250`` when they have milliseconds;
     booleans as ``true``/``false``). None, and the text reading instead, when a cell does not
-    have its column's type (a ``N/A`` among numbers: its text must reach the rejects), a
-    column has another type, or the header the reader found lacks the columns the variant
-    needs (the reader counts rows from the top of the sheet, the text reading from its first
-    row that holds anything: they differ only when the sheet starts with empty rows).
+    have its column's type (a ``N/A`` among numbers: its text must reach the rejects; a
+    boolean among numbers), a number column holds an integer past 2^53 (its digits lost),
+    a column has another type, a header is repeated (fastexcel numbers repeats from ``_1``,
+    the text reading from ``_2``), or the header lacks the columns the variant needs.
     """
     try:
         # ``load``: the reader's load_sheet, or a sheet sheet_prefetch has read already
-        loaded = load(name, header_row=header - 1) if callable(load) else load
+        loaded = load(name, header_row=header - 1, **TYPED) if callable(load) else load
         batch, errors = loaded.to_arrow_with_errors()
-    except Exception:  # fastexcel's own error classes: the text reading words the error
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException:  # fastexcel's errors, a Rust panic: the text reading words it
         return None
     if errors is not None and errors.errors:
         return None
-    names = [_UNNAMED.sub(lambda m: f"column_{int(m.group(1)) + 1}", n).strip()
-             for n in batch.schema.names]
+    given = batch.schema.names
+    if any(m and m.group(1) in given for m in map(_RENAMED.match, given)):
+        return None   # a repeated header: fastexcel numbers it from _1, the text reading _2
+    names = [_UNNAMED.sub(lambda m: f"column_{int(m.group(1)) + 1}", n).strip() for n in given]
     cells = {n.lower() for n in names}
     if len(set(names)) != len(names) or not all(
             cells & {g.strip().lower() for g in group} for group in groups if group):
@@ -230,12 +237,18 @@ def _typed_sheet(load: Any, name: str, header: int, settings: WorkbookSettings,
 
 _UNNAMED = re.compile(r"^__UNNAMED__(\d+)$")
 """fastexcel's name for a column whose header cell is empty (the text reading: column_N)."""
+_RENAMED = re.compile(r"^(.*)_\d+$")
+TYPED = sheet_prefetch.TYPED
 
 
 def _as_read(column: pa.Array) -> pa.Array | None:
     """A typed column as the engine takes it: numbers as float64, the rest as text."""
     typ = column.type
-    if pa.types.is_floating(typ) or pa.types.is_string(typ):
+    if pa.types.is_floating(typ):
+        # an integer past 2^53 has lost digits in the float: the text reading rejects it
+        big = pc.max(pc.abs(column)).as_py()
+        return column if big is None or big < EXACT else None
+    if pa.types.is_string(typ):
         return column
     if pa.types.is_null(typ):
         return pa.nulls(len(column), pa.string())

@@ -101,14 +101,21 @@ _REPLACEMENT = re.compile("\ufffd".encode())
 
 
 def _may_hold_replacement(values: pa.Array | pa.ChunkedArray) -> bool:
-    """False when no chunk's text bytes hold U+FFFD (one scan of each data buffer, several
-    times faster than matching value by value; bytes outside a slice only cost a match)."""
+    """False when no chunk's text bytes hold U+FFFD (one scan of each chunk's bytes, several
+    times faster than matching value by value)."""
     chunks = values.chunks if isinstance(values, pa.ChunkedArray) else [values]
     for chunk in chunks:
         if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
             return True
         data = chunk.buffers()[2]
-        if data is not None and _REPLACEMENT.search(memoryview(data)):
+        if data is None or not len(chunk):
+            continue
+        # a slice's own bytes only, not its whole buffer's
+        width = pa.int64() if pa.types.is_large_string(chunk.type) else pa.int32()
+        offsets = pa.Array.from_buffers(width, len(chunk) + 1, [None, chunk.buffers()[1]],
+                                        offset=chunk.offset)
+        start, end = offsets[0].as_py(), offsets[len(chunk)].as_py()
+        if _REPLACEMENT.search(memoryview(data)[start:end]):
             return True
     return False
 
