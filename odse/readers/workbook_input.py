@@ -164,7 +164,11 @@ def read_sheet(data: InputData, settings: WorkbookSettings, groups: Sequence[Seq
                          code="INPUT_SHAPE_UNKNOWN", file=data.name,
                          hint="Check workbook.header.row")
     names = _header_names(grid.slice(header - 1, 1).to_pylist()[0].values())
-    table = grid.slice(header).rename_columns(names)
+    return _data_rows(name, grid.slice(header).rename_columns(names), header, settings)
+
+
+def _data_rows(name: str, table: pa.Table, header: int, settings: WorkbookSettings) -> Sheet:
+    """The rows below the header: ``skip_footer`` rows and blank rows left out, counted."""
     n = table.num_rows
     footer = min(settings.skip_footer, n)
     if footer:
@@ -177,7 +181,7 @@ def read_sheet(data: InputData, settings: WorkbookSettings, groups: Sequence[Seq
         blank = table.num_rows - (pc.sum(keep.cast(pa.int64())).as_py() or 0)
         if blank:
             table, rows = table.filter(keep), pc.filter(rows, keep)
-    return Sheet(name, table, header, rows, blank, footer, names)
+    return Sheet(name, table, header, rows, blank, footer, table.column_names)
 
 
 def _typed_sheet(load: Any, name: str, header: int, settings: WorkbookSettings,
@@ -219,20 +223,7 @@ def _typed_sheet(load: Any, name: str, header: int, settings: WorkbookSettings,
         if typed is None:
             return None
         columns.append(typed)
-    table = pa.Table.from_arrays(columns, names=names)
-    n = table.num_rows
-    footer = min(settings.skip_footer, n)
-    if footer:
-        table = table.slice(0, n - footer)
-    rows = _counting(table.num_rows)
-    blank = 0
-    blank_mask = _blank_rows(table)
-    if blank_mask is not None:
-        keep = pc.invert(blank_mask)
-        blank = table.num_rows - (pc.sum(keep.cast(pa.int64())).as_py() or 0)
-        if blank:
-            table, rows = table.filter(keep), pc.filter(rows, keep)
-    return Sheet(name, table, header, rows, blank, footer, names)
+    return _data_rows(name, pa.Table.from_arrays(columns, names=names), header, settings)
 
 
 _UNNAMED = re.compile(r"^__UNNAMED__(\d+)$")
