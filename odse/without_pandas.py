@@ -22,16 +22,14 @@ class NoPandas(importlib.abc.MetaPathFinder):
             raise ModuleNotFoundError("this odse process does without pandas", name=name)
 
 
-def block() -> NoPandas:
-    """Refuse ``import pandas`` from now on (unless pandas is loaded already); return the
-    finder, for :func:`allow`."""
-    finder = NoPandas()
+def block() -> None:
+    """Refuse ``import pandas`` from now on (unless pandas is loaded already), until
+    :func:`allow`."""
     if "pandas" not in sys.modules:
-        sys.meta_path.insert(0, finder)
-    return finder
+        sys.meta_path.insert(0, NoPandas())
 
 
 def allow() -> None:
-    """Let this process import pandas after all (``odse run --engine spark``: pyspark's
-    Arrow functions need it on the driver)."""
+    """Let this process import pandas again (when the command line returns; and for
+    ``odse run --engine spark``: pyspark's Arrow functions need it on the driver)."""
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, NoPandas)]

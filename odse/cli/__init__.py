@@ -12,8 +12,6 @@ the engine load when a command runs, so ``odse --help`` is fast. See ``odse docs
 
 from __future__ import annotations
 
-import sys
-
 import click
 
 from odse import without_pandas
@@ -47,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     While it runs, pyarrow in this process is told that pandas is not installed (see
     :mod:`odse.without_pandas`), which is undone before it returns.
     """
-    finder = without_pandas.block()
+    without_pandas.block()
     try:
         cli.main(args=argv, prog_name="odse")
     except SystemExit as exc:
@@ -59,8 +57,7 @@ def main(argv: list[str] | None = None) -> int:
         click.echo(code, err=True)
         return 1
     finally:
-        if finder in sys.meta_path:
-            sys.meta_path.remove(finder)
+        without_pandas.allow()
     return 0
 
 

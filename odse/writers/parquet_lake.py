@@ -429,7 +429,7 @@ class _LakeWrite:
         with_files = [part for part in parts if part.existing]
         seen: set[bytes] = set()
         footers_of = self._map(self._footers, with_files,
-                               rows=0 if len(with_files) <= INLINE_FOOTERS else None)
+                               inline=len(with_files) <= INLINE_FOOTERS)
         for part, footers in zip(with_files, footers_of, strict=True):
             for path, rows, fingerprint in footers:
                 part.existing_rows += rows
@@ -449,8 +449,8 @@ class _LakeWrite:
             progress.advance(step)
             return item
 
-        prepared = self._map(prepare, parts,
-                             rows=sum(part.rows + part.existing_rows for part in parts))
+        prepared = self._map(prepare, parts, inline=sum(
+            part.rows + part.existing_rows for part in parts) < INLINE_ROWS)
         upgraded = self._map(lambda item: self._prepare_upgrade(item, schema), upgrades)
         if callable(self.extras):
             self.extras = check_extra_files(self.extras())
@@ -539,13 +539,13 @@ class _LakeWrite:
         return Change(folder, staged, name, [name] if exists else [])
 
     def _map(self, function: Callable[[Any], Any], parts: list[Any],
-             rows: int | None = None) -> list[Any]:
+             inline: bool = False) -> list[Any]:
         """``function`` over ``parts`` in the workers, one task per worker (a future per part
         costs the engine's thread more than a small partition's whole file). One part, or
-        fewer than ``INLINE_ROWS`` rows in all, runs in this thread: handing it over (a
-        thread started, a result waited for) costs more than it saves (a fleet's day files,
-        written one call each)."""
-        if len(parts) <= 1 or (rows is not None and rows < INLINE_ROWS):
+        ``inline`` work (the caller's judgement: few rows, few footers), runs in this thread:
+        handing it over (a thread started, a result waited for) costs more than it saves (a
+        fleet's day files, written one call each)."""
+        if inline or len(parts) <= 1:
             return [function(part) for part in parts]
         tasks = [self.pool.submit(lambda group: [function(part) for part in group], group)
                  for group in _split(parts, WORKERS)]
