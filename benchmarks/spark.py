@@ -25,6 +25,12 @@ file written, after a warm-up run of the same case on one file: what the cores d
 running cluster), ``job CPU`` (the CPU seconds of the JVM and the Python workers during the
 job: how many cores it kept busy) and ``process`` (the whole process: JVM start-up and
 warm-up included).
+
+``--pin`` confines each ``local[N]`` run (its JVM, its threads and its Python workers) to N
+of the machine's cores (``sched_setaffinity``): ``local[1]`` alone only says one task at a
+time, and its task's Python worker, the JVM's task thread and the JVM's compiler and
+collector threads then share every core there is; pinned, the two cases compare one core
+with two.
 The machine is shared: read the ratios and the load printed with them.
 """
 
@@ -157,14 +163,26 @@ def run_case(case: str, master: str, data: Path, out: Path) -> dict:
             "rejects": rejects}
 
 
-def measure(case: str, master: str, data: Path) -> dict:
-    """Run one case as its own process; return its figures and the load before it."""
+def cores_of(master: str) -> set[int]:
+    """The first N of the cores this process may use, for ``local[N]``."""
+    mine = sorted(os.sched_getaffinity(0))
+    wanted = int(master[len("local["):-1])
+    if wanted > len(mine):
+        raise SystemExit(f"--pin: {master} wants {wanted} cores, this process has {len(mine)}")
+    return set(mine[:wanted])
+
+
+def measure(case: str, master: str, data: Path, pin: bool = False) -> dict:
+    """Run one case as its own process (on N cores with ``pin``); return its figures and
+    the load before it."""
     out = Path(tempfile.mkdtemp(prefix="odse-spark-bench-"))
     load = os.getloadavg()[0]
+    cores = cores_of(master) if pin else None
     began = time.perf_counter()
     proc = subprocess.run([sys.executable, __file__, "--case", case, "--master", master,
                            "--data", str(data), "--out", str(out)],
-                          capture_output=True, text=True, check=False)
+                          capture_output=True, text=True, check=False,
+                          preexec_fn=(lambda: os.sched_setaffinity(0, cores)) if pin else None)
     wall = time.perf_counter() - began
     shutil.rmtree(out, ignore_errors=True)
     if proc.returncode:
@@ -179,6 +197,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--files", type=int, default=50)
     parser.add_argument("--rows", default="2m", help="rows in all, e.g. 200k, 2m")
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--pin", action="store_true",
+                        help="run each local[N] case on N cores only (see above)")
     parser.add_argument("--case", help=argparse.SUPPRESS)
     parser.add_argument("--master", help=argparse.SUPPRESS)
     parser.add_argument("--data", type=Path, help=argparse.SUPPRESS)
@@ -201,22 +221,23 @@ def main(argv: list[str] | None = None) -> int:
     runs: dict[tuple[str, str], list[dict]] = {c: [] for c in CASES}
     for r in range(args.repeat):
         for case in CASES:
-            figures = measure(*case, data)
+            figures = measure(*case, data, args.pin)
             runs[case].append(figures)
             print(f"run {r + 1} {case[0]:4} {case[1]}: job {figures['job_s']:.1f} s, "
                   f"job CPU {figures['job_cpu_s']:.1f} s, process {figures['process_s']:.1f} s, "
                   f"load {figures['load1']:.2f}, "
                   f"{figures['records']} records, {figures['rejects']} rejects", flush=True)
-    print(report(runs, args.files, rows))
+    print(report(runs, args.files, rows, args.pin))
     return 0
 
 
-def report(runs: dict, files: int, rows: int) -> str:
+def report(runs: dict, files: int, rows: int, pin: bool = False) -> str:
     med = {c: {k: statistics.median(r[k] for r in rs) for k in ("job_s", "job_cpu_s", "process_s")}
            for c, rs in runs.items()}
     loads = [r["load1"] for rs in runs.values() for r in rs]
     lines = [f"{rows:,} Huawei rows in {files} files; medians of {len(runs[CASES[0]])} "
-             f"interleaved runs; 1-min load before the runs {min(loads):.2f}-{max(loads):.2f}",
+             f"interleaved runs{'; local[N] pinned to N cores' if pin else ''}; "
+             f"1-min load before the runs {min(loads):.2f}-{max(loads):.2f}",
              "", "| case | job [s] | job CPU [s] | process [s] | records | rejects |",
              "|---|---|---|---|---|---|"]
     for c in CASES:
