@@ -268,3 +268,43 @@ def test_side_files_are_committed_after_the_data(tmp_path, monkeypatch):
     for bad in ("../x.json", "_odse/log.parquet", "asset_id=A/x.json", ""):
         with pytest.raises(ParameterError):
             to_parquet(_rows(8), tmp_path, partition_by=DAILY, extra_files={bad: b"x"})
+
+
+def _day_batch(day: int, **extra) -> pa.RecordBatch:
+    import datetime as dt
+
+    stamps = [dt.datetime(2026, 2, day, hour, tzinfo=dt.timezone.utc) for hour in range(3)]
+    columns = {"timestamp": pa.array(stamps, pa.timestamp("us", tz="UTC")),
+               "kWh": pa.array([1.0, 2.0, 3.0]), "error_type": pa.array(["normal"] * 3),
+               "asset_id": pa.array(["A"] * 3),
+               **{name: pa.array([value] * 3) for name, value in extra.items()}}
+    return pa.RecordBatch.from_pydict(columns)
+
+
+def test_expected_columns_spare_rewrites_and_change_nothing(tmp_path, monkeypatch):
+    # days 1-4 come without kVAr, which days 5 and 6 bring: the days written early are
+    # written again at the end, with kVAr as nulls, unless the writer is told to expect it;
+    # a hint wrong either way (a column no record brings) changes nothing in the lake
+    from odse.writers import parquet_lake
+
+    writes = []
+    for name in ("_write_file", "_stream_file"):
+        original = getattr(parquet_lake._LakeWrite, name)
+        monkeypatch.setattr(parquet_lake._LakeWrite, name,
+                            lambda self, *a, _original=original: writes.append(1)
+                            or _original(self, *a))
+    batches = [*(_day_batch(day) for day in range(1, 6)), _day_batch(6, kVAr=0.5)]
+    hints = {"plain": None, "hinted": pa.schema([("kVAr", pa.float64())]),
+             "wrong": pa.schema([("kVAr", pa.float64()), ("ghost", pa.string())])}
+    counts, tables = {}, {}
+    for name, hint in hints.items():
+        writes.clear()
+        to_parquet(iter(batches), tmp_path / name, partition_by=DAILY, expected_columns=hint)
+        counts[name] = len(writes)
+        files = list((tmp_path / name).rglob("*.parquet"))
+        assert {tuple(pq.read_schema(f).names) for f in files} == {
+            ("timestamp", "kWh", "error_type", "kVAr")}
+        tables[name] = ds.dataset(tmp_path / name, partitioning="hive").to_table()
+    assert counts == {"plain": 10, "hinted": 6, "wrong": 11}
+    assert tables["plain"].num_rows == 18
+    assert tables["hinted"].equals(tables["plain"]) and tables["wrong"].equals(tables["plain"])

@@ -23,6 +23,8 @@ from odse.mapping.source_text import SpecText, parse_text, read_spec
 from odse.suggest import did_you_mean
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from odse.engine.variant import Variant
     from odse.readers import filetype
     from odse.readers.inputs import InputData
@@ -86,6 +88,20 @@ class Mapping:
             text = json.dumps(self.data, sort_keys=True, separators=(",", ":"), default=str)
             self._sha256 = hashlib.sha256(text.encode("utf-8")).hexdigest()
         return self._sha256
+
+    @property
+    def record_schema(self) -> pa.Schema:
+        """The schema of the records of any variant: the union of the variants' fields, the
+        leading record fields first, then the others in the order the spec gives them."""
+        import pyarrow as pa
+
+        from odse.arrow_input import order_columns
+
+        fields: dict[str, pa.Field] = {}
+        for variant in self.variants:
+            for item in variant.schema:
+                fields.setdefault(item.name, item)
+        return pa.schema([fields[name].with_nullable(True) for name in order_columns(fields)])
 
     def __repr__(self) -> str:
         return f"<Mapping {self.name!r}: {', '.join(v.name for v in self.variants)}>"

@@ -222,13 +222,40 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     from odse.writers import to_parquet
 
     result.write = to_parquet(batches(), spec.output.path, list(spec.output.partition_by),
-                              spec.output.mode, extra_files=log_files)
+                              spec.output.mode, extra_files=log_files,
+                              expected_columns=_expected_columns(tasks, keep_rejects))
     if not logged:
         # no records at all (every file empty, rejected or quarantined): the writer changed
         # nothing, and the log alone says these files are done
         _write_alone(spec.output.path, log_files())
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _expected_columns(tasks: list[Any], keep_rejects: bool) -> Any:
+    """The record columns of the first file of each reader, when the tasks have several.
+
+    Readers' records differ in columns (one source has ``error_code``, another ``kVAr``);
+    the lake writer writes a partition as soon as it is complete, with the columns seen so
+    far, and rewrites it at the end if a later file brings a column. Ingesting one file per
+    reader here first (again, by the workers, in order) lets it write each partition once.
+    A hint only: the lake is the same without it.
+    """
+    from odse.pipeline.worker import ingest
+
+    first: dict[tuple[Any, ...], Any] = {}
+    for task in tasks:
+        first.setdefault((task.source, task.mapping_sha256), task)
+    if len(first) < 2:
+        return None
+    fields: dict[str, Any] = {}
+    for task in first.values():
+        table = ingest(task, keep_rejects).table
+        for item in table.schema if table is not None else ():
+            fields.setdefault(item.name, item)
+    import pyarrow as pa
+
+    return pa.schema(list(fields.values())) if fields else None
 
 
 def _warm_executor(spec: PipelineSpec, found: list[Any], jobs: int | None

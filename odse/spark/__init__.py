@@ -137,7 +137,7 @@ def _job(source: str | None, mapping: Any, asset_id: str | None, timezone: str |
         from odse.engine.timestamps import zone_name
         zone_name(str(timezone))
     return _tasks.Job(source=source, mapping=mapping, asset_id=asset_id, timezone=timezone,
-                      params=dict(params), schema=_tasks.record_schema(spec))
+                      params=dict(params), schema=spec.record_schema)
 
 
 def validate(df: Any, level: str = "schema", profile: str | None = None, *,

@@ -24,7 +24,7 @@ from odse import api
 from odse.errors import OdseError
 from odse.mapping import Mapping
 from odse.readers.inputs import InputData
-from odse.records import LEADING_FIELDS, TIMESTAMP_TYPE
+from odse.records import TIMESTAMP_TYPE
 from odse.report import REJECT_SCHEMA
 
 FILE_FIELD = pa.field("file", pa.string())
@@ -62,18 +62,6 @@ class Job:
         if spec is None:
             spec = _COMPILED[self.key] = api.resolve(self.source, self.mapping)
         return spec
-
-
-def record_schema(spec: Mapping) -> pa.Schema:
-    """The schema of the records of any variant of ``spec``: the union of its variants'
-    fields, the leading record fields first, then the others in the order the spec gives."""
-    fields: dict[str, pa.Field] = {}
-    for variant in spec.variants:
-        for f in variant.schema:
-            fields.setdefault(f.name, f)
-    order = [n for n in LEADING_FIELDS if n in fields] + [n for n in fields
-                                                          if n not in LEADING_FIELDS]
-    return pa.schema([fields[n].with_nullable(True) for n in order])
 
 
 def conform(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:

@@ -37,7 +37,7 @@ import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
 from odse import progress
-from odse.arrow_input import record_batches
+from odse.arrow_input import order_columns, record_batches
 from odse.errors import OutputError, ParameterError
 from odse.writers.commit import FIRST_FILE, Change, Staging, _checkpoint, new_write_id
 from odse.writers.lake import Lake
@@ -66,7 +66,7 @@ LAKE_MARK_VALUE = b"1"
 def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: str = "merge",
                *, filesystem: pafs.FileSystem | None = None,
                extra_files: Mapping[str, bytes] | Callable[[], Mapping[str, bytes]] | None
-               = None) -> WriteSummary:
+               = None, expected_columns: pa.Schema | None = None) -> WriteSummary:
     """Write records to a Parquet lake folder, Hive-partitioned when ``partition_by`` is given.
 
     Layout: ``<root>/asset_id=SITE-ALPHA/year=2026/month=02/day=09/part-00000.parquet``, with
@@ -106,6 +106,12 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
         every partition, so a side file is there only once its data is. Not ``.parquet``
         names, not inside partition folders. Or a callable returning them, called once the
         records are all read (for side files that describe what was written).
+    expected_columns: the columns the records are expected to bring, when a stream mixes
+        sources whose records have different columns (a ``pyarrow.Schema``; a pipeline
+        passes its readers' record schemas). Only a hint for speed: partitions finished
+        early in a long stream are written with these columns already, instead of once more
+        at the end when a later record brings a new column. What the lake holds is the same
+        with or without it: a hinted column that no record brings is not written.
     """
     mode = _check_mode(mode)
     partitioning = Partitioning(partition_by)
@@ -122,6 +128,7 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
     with lake.lock():
         staging = Staging(lake, new_write_id())
         write = _LakeWrite(lake, staging, partitioning, mode, extras)
+        write.expected = expected_columns
         try:
             write.unsure = staging.recover()
             write.check_layout()
@@ -236,6 +243,9 @@ class _LakeWrite:
         self.in_flight: list[list[tuple[list[tuple[_Part, list[int]]], Future[list[int]]]]] = []
         self.folders: set[str] = set()
         self.previous: list[_Part] = []
+        self.expected: pa.Schema | None = None
+        """Columns the records are expected to bring (``expected_columns``): chunks staged
+        before the records bring them have them already, so they need no rewrite."""
 
     def close(self) -> None:
         """Release the worker threads."""
@@ -341,7 +351,7 @@ class _LakeWrite:
         """Hand the parts' buffered slices to the workers as staged chunks (not waited for)."""
         if not parts:
             return
-        schema = self._file_schema()
+        schema = self._file_schema(provisional=True)
         jobs = []
         for part in parts:
             path = self._chunk_path(part)
@@ -639,9 +649,15 @@ class _LakeWrite:
 
     # files ----------------------------------------------------------------------------------
 
-    def _file_schema(self) -> pa.Schema:
-        # the lake's columns in the lake's order, then new columns in the record's order
+    def _file_schema(self, provisional: bool = False) -> pa.Schema:
+        # the lake's columns in the lake's order, then new columns in the record's order;
+        # provisional (for chunks staged along the way): with the expected columns too
         schema = self.schema.schema()
+        if provisional and self.expected is not None:
+            more = [item for item in self.expected if item.name not in set(schema.names)]
+            if more:
+                fields = {item.name: item for item in [*schema, *more]}
+                schema = pa.schema([fields[name] for name in order_columns(fields)])
         names = self.partitioning.file_columns(schema.names)
         if self.lake_schema is not None:
             known = [name for name in self.lake_schema.names if name in names]
