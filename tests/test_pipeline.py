@@ -274,7 +274,9 @@ def test_a_pool_that_cannot_start_fails_where_it_is_used(monkeypatch: pytest.Mon
     def cannot(*args: object, **kwargs: object) -> None:
         raise OSError("no processes left")
 
-    monkeypatch.setattr(executors, "ProcessPoolExecutor", cannot)
+    import concurrent.futures
+
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", cannot)
     quiet = executors.ProcessPool(2)
     quiet.start()
     quiet.close()      # runs while another error is on its way: it must not replace it
@@ -282,3 +284,33 @@ def test_a_pool_that_cannot_start_fails_where_it_is_used(monkeypatch: pytest.Mon
     used.start()
     with pytest.raises(OSError, match="no processes left"):
         list(used.imap(str, [1]))
+
+
+def test_a_spec_that_wrote_the_lake_is_not_checked_again(fleet: Path,
+                                                          monkeypatch: pytest.MonkeyPatch):
+    # the schema check (and its import of jsonschema) is most of a run with nothing new; a
+    # spec of the same content that passed it and wrote this lake cannot fail it now
+    from odse.pipeline import spec as spec_module
+
+    spec_file = fleet / "pipeline.yaml"
+    first = run_pipeline(str(spec_file), jobs=1)
+    markers = list((lake_of(fleet) / "_odse" / "checked-specs").iterdir())
+    assert [m.name for m in markers] == [f"{load_pipeline(str(spec_file)).check_key}.json"]
+    assert json.loads(markers[0].read_text())["pipeline"] == first.spec.name
+
+    checks = []
+    original = spec_module.check_against
+    monkeypatch.setattr(spec_module, "check_against",
+                        lambda *a, **k: checks.append(1) or original(*a, **k))
+    again = run_pipeline(str(spec_file), jobs=1)
+    assert (checks, len(again.plan.tasks)) == ([], 0)
+    # a comment changes nothing; another value is checked, and a bad one still fails
+    spec_file.write_text(spec_file.read_text() + "# nightly\n")
+    load_pipeline(str(spec_file))
+    assert checks == []
+    spec_file.write_text(spec_file.read_text().replace("odse_pipeline: 1",
+                                                       "odse_pipeline: 1\ncolour: blue"))
+    with pytest.raises(PipelineError) as caught:
+        load_pipeline(str(spec_file))
+    assert checks == [1] and caught.value.code == "PIPELINE_INVALID"
+    assert "colour" in str(caught.value)

@@ -146,16 +146,20 @@ def _list(inp: Input) -> list[tuple[str, str, int, int | None]]:
                          key_path=inp.key_path, hint="Check inputs[].path in the pipeline spec "
                                                      "(relative paths start at its folder)")
     out = []
-    for folder, dirs, files in os.walk(path):
+    root = os.path.abspath(path)
+    for folder, dirs, files in os.walk(root):
         dirs[:] = sorted(d for d in dirs if not d.startswith((".", "_"))) if inp.recursive \
             else []
+        # the folder below the input, once per folder (relpath per file costs a fleet's
+        # nightly no-op run more than its stat calls)
+        below = folder[len(root):].lstrip(os.sep).replace(os.sep, "/")
+        prefix = f"{below}/" if below else ""
         for name in files:
             if name.startswith((".", "_")):
                 continue
             full = os.path.join(folder, name)
-            rel = os.path.relpath(full, path).replace(os.sep, "/")
             try:
-                out.append((os.path.abspath(full), rel, *_stat(full)))
+                out.append((full, prefix + name, *_stat(full)))
             except OSError:
                 continue  # vanished while listing
     return sorted(out, key=lambda t: t[1])

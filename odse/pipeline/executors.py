@@ -12,14 +12,16 @@ elsewhere), never forked from a process whose Arrow threads are running.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:  # loaded with the first pool: a run with nothing new never needs them
+    import multiprocessing.context
+    from concurrent.futures import Future, ProcessPoolExecutor
 
 POOL_MIN_FILES = 32
 """Fewer files than this are ingested in the runner's own process: starting the workers
@@ -63,6 +65,8 @@ class ProcessPool:
             self._starting.start()
 
     def _start(self) -> None:
+        from concurrent.futures import ProcessPoolExecutor
+
         pool = None
         try:
             pool = ProcessPoolExecutor(self.jobs, mp_context=_context())
@@ -117,6 +121,8 @@ def _ready() -> None:
 
 
 def _context() -> multiprocessing.context.BaseContext:
+    import multiprocessing
+
     if sys.platform.startswith("linux"):
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(PRELOAD)

@@ -17,8 +17,8 @@ from typing import Any
 
 from odse.errors import OdseError, PipelineError
 from odse.pipeline.discovery import Found, discover, open_bytes
-from odse.pipeline.ingest_log import read_log
-from odse.pipeline.spec import PipelineSpec, Reader
+from odse.pipeline.ingest_log import IngestLog, read_log
+from odse.pipeline.spec import PipelineSpec, Reader, Site
 
 HASH_BLOCK = 1 << 20
 
@@ -109,6 +109,8 @@ class _Mappings:
         self.spec = spec
         self.cache: dict[str, tuple[str, str]] = {}
         self.checked: set[str] = set()
+        self.settings: dict[tuple[Any, ...], Any] = {}
+        """Per site and reader: what :func:`_settings` gives."""
 
     @staticmethod
     def _key(reader: Reader) -> str:
@@ -170,7 +172,7 @@ def _sha256_file(path: Path) -> str:
 
 
 def plan(spec: PipelineSpec, found: list[Found] | None = None, *,
-         rehash: bool = False) -> Plan:
+         rehash: bool = False, log: IngestLog | None = None) -> Plan:
     """Find the files and decide what to do with each.
 
     A file whose size and modification time equal its log entry's keeps the entry's content
@@ -185,7 +187,7 @@ def plan(spec: PipelineSpec, found: list[Found] | None = None, *,
             mappings.identify(reader)
     if found is None:
         found = discover(spec)
-    latest = read_log(spec.output.path).latest()
+    latest = (log if log is not None else read_log(spec.output.path)).latest()
     out = Plan()
     for item in found:
         if item.skip is not None or item.reader is None:
@@ -230,11 +232,30 @@ def _task(spec: PipelineSpec, item: Found, mappings: _Mappings, sha256: str | No
     if reader is None:  # pragma: no cover - filtered by the caller
         raise PipelineError("no reader")
     name, mapping_hash = mappings.identify(reader)
-    site = item.site
     params = {**spec.params, **reader.params}
     asset_id = item.asset_id if item.asset_id is not None else params.get("asset_id")
     params.pop("asset_id", None)
     item.asset_id = asset_id
+    # the same for every file of a site and reader: worked out once (a fleet's files are
+    # its sites' days, and a run with nothing new is mostly this loop)
+    key = (asset_id, id(reader), id(item.site))
+    settings = mappings.settings.get(key)
+    if settings is None:
+        settings = mappings.settings[key] = _settings(spec, item.site, reader, asset_id, params)
+    timezone, enrich, options, settings_sha256 = settings
+    validation = spec.validation
+    return Task(uri=item.uri, rel=item.rel, size=item.size, mtime_ns=item.mtime_ns,
+                sha256=sha256 or (file_sha256(item.uri) if hash_now else ""),
+                asset_id=asset_id, source=reader.source, mapping=reader.mapping,
+                mapping_name=name, mapping_sha256=mapping_hash, params=params,
+                timezone=timezone, enrich=dict(enrich), level=validation.level,
+                invalid=validation.invalid, validate_options=dict(options),
+                lineage=spec.output.lineage, settings_sha256=settings_sha256, reason="")
+
+
+def _settings(spec: PipelineSpec, site: Site | None, reader: Reader, asset_id: str | None,
+              params: dict[str, Any]) -> tuple[str | None, dict[str, Any], dict[str, Any], str]:
+    """A file's zone, enrichment context, validation options and the hash of its settings."""
     timezone = reader.timezone or spec.timezone
     enrich = {**spec.enrich, **(site.enrich if site else {})}
     validation = spec.validation
@@ -252,11 +273,4 @@ def _task(spec: PipelineSpec, item: Found, mappings: _Mappings, sha256: str | No
                            "enrich": enrich, "level": validation.level,
                            "invalid": validation.invalid, "options": options,
                            "lineage": spec.output.lineage})
-    return Task(uri=item.uri, rel=item.rel, size=item.size, mtime_ns=item.mtime_ns,
-                sha256=sha256 or (file_sha256(item.uri) if hash_now else ""),
-                asset_id=asset_id, source=reader.source, mapping=reader.mapping,
-                mapping_name=name, mapping_sha256=mapping_hash, params=params,
-                timezone=timezone, enrich=enrich, level=validation.level,
-                invalid=validation.invalid, validate_options=options,
-                lineage=spec.output.lineage,
-                settings_sha256=hashlib.sha256(settings.encode()).hexdigest(), reason="")
+    return timezone, enrich, options, hashlib.sha256(settings.encode()).hexdigest()

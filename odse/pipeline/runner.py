@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from odse.pipeline import executors
 from odse.pipeline.discovery import discover
-from odse.pipeline.ingest_log import encode, log_name, read_log
+from odse.pipeline.ingest_log import IngestLog, encode, log_name, read_log
 from odse.pipeline.planning import Plan, plan
 from odse.pipeline.spec import PipelineSpec, load_pipeline
 
@@ -172,9 +172,10 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     spec = load_pipeline(spec)
     run_id = new_run_id()
     found = discover(spec)
-    warm = _warm_executor(spec, found, jobs) if executor is None and not dry_run else None
+    log = read_log(spec.output.path)
+    warm = _warm_executor(found, log, jobs) if executor is None and not dry_run else None
     try:
-        planned = plan(spec, found, rehash=rehash)
+        planned = plan(spec, found, rehash=rehash, log=log)
     except BaseException:
         if warm is not None:
             warm.close()
@@ -217,7 +218,9 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
         if keep_rejects:
             _write_rejects(spec.output.rejects or "", run_id, outcomes)
         entries = [_entry(o, run_id) for o in outcomes if o.error is None]
-        return {log_name(run_id): encode(entries)} if entries else {}
+        if not entries:
+            return {}
+        return {**spec.checked_marker, log_name(run_id): encode(entries)}
 
     from odse.writers import to_parquet
 
@@ -258,13 +261,13 @@ def _expected_columns(tasks: list[Any], keep_rejects: bool) -> Any:
     return pa.schema(list(fields.values())) if fields else None
 
 
-def _warm_executor(spec: PipelineSpec, found: list[Any], jobs: int | None
+def _warm_executor(found: list[Any], log: IngestLog, jobs: int | None
                    ) -> executors.ProcessPool | None:
     """Start the worker processes while the plan is made, when many files look new (not in
     the log, or with another size or modification time): they import the engine meanwhile."""
     if (jobs or executors.default_jobs()) <= 1:
         return None
-    latest = read_log(spec.output.path).latest()
+    latest = log.latest()
     likely = 0
     for item in found:
         entry = latest.get(item.uri)

@@ -6,6 +6,8 @@ way: file, line, key path, what was expected there and the nearest known key.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
@@ -17,6 +19,9 @@ from odse.mapping.schema_check import check_against
 from odse.mapping.source_text import SpecText, parse_text, render_path
 
 SCHEMA_FILE = "pipeline-v1.json"
+CHECKED_DIR = "_odse/checked-specs"
+"""Under a local lake root: one small file per pipeline spec that passed the schema check
+and wrote to the lake, named by its check key (see :func:`check_key`)."""
 SPEC_VERSION = 1
 DEFAULT_PARTITIONS = ("asset_id", "year", "month", "day")
 INVALID_POLICIES = ("keep", "drop", "quarantine")
@@ -100,6 +105,19 @@ class PipelineSpec:
     name: str = "pipeline"
     file: str | None = None
     text: SpecText | None = None
+    check_key: str = ""
+    """The digest :func:`check_key` gives the spec's content."""
+
+    @property
+    def checked_marker(self) -> dict[str, bytes]:
+        """The side file that records, in a local lake, that this spec passed its check
+        (committed with a run's data, so the next run of the same spec skips the check)."""
+        if not self.check_key or "://" in self.output.path:
+            return {}
+        from odse import __version__
+
+        return {f"{CHECKED_DIR}/{self.check_key}.json":
+                json.dumps({"pipeline": self.name, "odse_version": __version__}).encode()}
 
     def error(self, message: str, key_path: tuple[Any, ...], hint: str | None = None,
               code: str = "PIPELINE_INVALID") -> PipelineError:
@@ -163,10 +181,12 @@ def _build(text: SpecText, base: Path) -> PipelineSpec:
                             line=text.line_of(("odse_pipeline",)), key_path="odse_pipeline",
                             hint=f"This odse reads version {SPEC_VERSION}; write "
                                  "'odse_pipeline: 1'")
-    check_against(text, SCHEMA_FILE, PipelineError, "PIPELINE_INVALID")
-
     def place(value: str) -> str:
         return value if "://" in value or os.path.isabs(value) else str(base / value)
+
+    key = check_key(data)
+    if not _checked_before(data, place, key):
+        check_against(text, SCHEMA_FILE, PipelineError, "PIPELINE_INVALID")
 
     def mapping_of(value: Any) -> Any:
         return place(value) if isinstance(value, str) else value
@@ -208,7 +228,7 @@ def _build(text: SpecText, base: Path) -> PipelineSpec:
                               validation.get("invalid", "keep"),
                               validation.get("capacity_kw"), validation.get("profile")),
         name=data.get("name") or (Path(text.file).stem if text.file else "pipeline"),
-        file=text.file, text=text)
+        file=text.file, text=text, check_key=key)
     if spec.validation.invalid == "quarantine" and not spec.output.rejects:
         raise spec.error("invalid: quarantine needs a rejects table", ("validation", "invalid"),
                          "Add output.rejects: <folder> (the quarantined records go there), "
@@ -220,6 +240,32 @@ def _build(text: SpecText, base: Path) -> PipelineSpec:
         if inp.pattern is not None:
             _check_pattern(spec, inp.pattern, ("inputs", i, "pattern"))
     return spec
+
+
+def check_key(data: Any) -> str:
+    """A digest of what the schema check of a spec depends on: the spec's content (not its
+    comments or layout), the schema and this odse's version."""
+    from odse import __version__
+    from odse.resources import data_dir
+
+    try:
+        content = json.dumps([__version__, data], sort_keys=True, default=str)
+    except (TypeError, ValueError, RecursionError):  # left for the check to explain
+        return ""
+    digest = hashlib.sha256((data_dir("schemas") / SCHEMA_FILE).read_bytes())
+    digest.update(content.encode())
+    return digest.hexdigest()
+
+
+def _checked_before(data: dict[str, Any], place: Any, key: str) -> bool:
+    """True when the spec's local lake records that a spec of this very content passed the
+    check: a pipeline run from cron spends most of a run with nothing new on importing the
+    JSON Schema library, and its answer cannot have changed."""
+    output = data.get("output")
+    root = output.get("path") if isinstance(output, dict) else None
+    if not key or not isinstance(root, str) or not root or "://" in root:
+        return False
+    return os.path.isfile(os.path.join(place(root), *CHECKED_DIR.split("/"), f"{key}.json"))
 
 
 def _check_pattern(spec: PipelineSpec, pattern: str, key_path: tuple[Any, ...]) -> None:
