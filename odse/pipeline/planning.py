@@ -109,6 +109,8 @@ class _Mappings:
         self.spec = spec
         self.cache: dict[str, tuple[str, str]] = {}
         self.checked: set[str] = set()
+        self.by_reader: dict[int, tuple[Reader, tuple[str, str]]] = {}
+        self.checked_readers: dict[int, Reader] = {}
         self.settings: dict[tuple[Any, ...], Any] = {}
         """Per site and reader: what :func:`_settings` gives."""
 
@@ -117,15 +119,22 @@ class _Mappings:
         return _canonical([reader.source, reader.mapping])
 
     def identify(self, reader: Reader) -> tuple[str, str]:
+        found = self.by_reader.get(id(reader))  # once per file: no JSON key each time
+        if found is not None and found[0] is reader:
+            return found[1]
         key = self._key(reader)
         if key not in self.cache:
             self.cache[key] = self._guard(reader, lambda: self._identify(reader))
+        self.by_reader[id(reader)] = (reader, self.cache[key])
         return self.cache[key]
 
     def check(self, reader: Reader) -> None:
         """Compile the reader's mapping and check its parameters (once per reader)."""
+        if id(reader) in self.checked_readers:
+            return
         key = _canonical([reader.source, reader.mapping, reader.params, reader.timezone])
         if key in self.checked:
+            self.checked_readers[id(reader)] = reader
             return
         from odse.api import resolve
 
@@ -136,6 +145,7 @@ class _Mappings:
 
         self._guard(reader, compile_it)
         self.checked.add(key)
+        self.checked_readers[id(reader)] = reader  # kept, so that its id stays its own
 
     def _guard(self, reader: Reader, work: Any) -> Any:
         try:
