@@ -314,3 +314,30 @@ def test_a_spec_that_wrote_the_lake_is_not_checked_again(fleet: Path,
         load_pipeline(str(spec_file))
     assert checks == [1] and caught.value.code == "PIPELINE_INVALID"
     assert "colour" in str(caught.value)
+
+    # values JSON has no exact text for are never taken as checked (a date is not its text)
+    import datetime as dt
+
+    from odse.pipeline.spec import check_key
+
+    assert check_key({"name": dt.date(2026, 1, 1)}) == ""
+    assert check_key({"sites": {101: {}}}) == ""
+    assert check_key({"name": "2026-01-01"}) != ""
+
+
+def test_the_lake_writer_is_told_the_columns_of_each_reader(fleet: Path,
+                                                            monkeypatch: pytest.MonkeyPatch):
+    # one file per reader gives its columns from its header or shape; a file that cannot
+    # be read gives none (its own ingest reports it), and the hint is never an error
+    from odse.pipeline import executors, runner
+    from odse.pipeline.planning import plan
+
+    monkeypatch.setattr(executors, "POOL_MIN_FILES", 0)
+    tasks = plan(load_pipeline(str(fleet / "pipeline.yaml"))).tasks
+    readers = {(t.source, t.mapping_sha256) for t in tasks}
+    assert len(readers) >= 2
+    names = runner._expected_columns(tasks).names
+    assert {"timestamp", "kWh", "error_type", "asset_id", "kVAr"} <= set(names)
+    Path(tasks[0].uri).unlink()
+    assert runner._expected_columns(tasks) is not None
+    assert runner._expected_columns(tasks[:1]) is None  # one reader: nothing to tell

@@ -188,7 +188,8 @@ def plan(spec: PipelineSpec, found: list[Found] | None = None, *,
     A file whose size and modification time equal its log entry's keeps the entry's content
     hash; a file with an entry and another size or time is read and hashed here (to tell a
     touched file from a changed one; ``rehash``: every file with an entry is); a file without
-    an entry is new, and is hashed by the worker that reads it.
+    an entry is new, and is hashed by the worker that reads it. ``log``: the lake's ingest
+    log, when the caller has read it already (else it is read here).
     """
     mappings = _Mappings(spec)
     # every source the spec names is checked, whether or not a file needs it tonight

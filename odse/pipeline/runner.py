@@ -226,7 +226,7 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
 
     result.write = to_parquet(batches(), spec.output.path, list(spec.output.partition_by),
                               spec.output.mode, extra_files=log_files,
-                              expected_columns=_expected_columns(tasks, keep_rejects))
+                              expected_columns=_expected_columns(tasks))
     if not logged:
         # no records at all (every file empty, rejected or quarantined): the writer changed
         # nothing, and the log alone says these files are done
@@ -235,17 +235,20 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
     return result
 
 
-def _expected_columns(tasks: list[Any], keep_rejects: bool) -> Any:
-    """The record columns of the first file of each reader, when the tasks have several.
+def _expected_columns(tasks: list[Any]) -> Any:
+    """The record columns of the first file of each reader, when a run has many files and
+    several readers.
 
     Readers' records differ in columns (one source has ``error_code``, another ``kVAr``);
     the lake writer writes a partition as soon as it is complete, with the columns seen so
-    far, and rewrites it at the end if a later file brings a column. Ingesting one file per
-    reader here first (again, by the workers, in order) lets it write each partition once.
-    A hint only: the lake is the same without it.
+    far, and writes it again at the end if a later file brings a column. Told the columns
+    of one file per reader (from its header or shape: no row is read here), it writes each
+    partition once. A hint only: the lake is the same without it.
     """
-    from odse.pipeline.worker import ingest
+    from odse.pipeline.worker import record_columns
 
+    if len(tasks) < executors.POOL_MIN_FILES:
+        return None
     first: dict[tuple[Any, ...], Any] = {}
     for task in tasks:
         first.setdefault((task.source, task.mapping_sha256), task)
@@ -253,8 +256,7 @@ def _expected_columns(tasks: list[Any], keep_rejects: bool) -> Any:
         return None
     fields: dict[str, Any] = {}
     for task in first.values():
-        table = ingest(task, keep_rejects).table
-        for item in table.schema if table is not None else ():
+        for item in record_columns(task) or ():
             fields.setdefault(item.name, item)
     import pyarrow as pa
 

@@ -128,6 +128,24 @@ def ingest(task: Task, keep_rejects: bool = False) -> Outcome:
     return out
 
 
+def record_columns(task: Task) -> pa.Schema | None:
+    """The columns of the records of a task's file, as far as the transform knows them
+    before it turns any row into a record (from a CSV's header, a JSON document's shape);
+    None when it cannot say. Lineage columns included, enrichment and verdicts not."""
+    from odse.api import transform_batches
+
+    try:
+        stream = transform_batches(task.uri, asset_id=task.asset_id, timezone=task.timezone,
+                                   mapping=_mapping_for(task), lineage=task.lineage,
+                                   **task.params)
+    except Exception:  # a hint only: the file's own ingest reports what is wrong with it
+        return None
+    schema = stream.schema
+    if task.lineage:
+        schema = pa.schema([*schema, (LINEAGE_FILE, pa.string()), (LINEAGE_RUN, pa.string())])
+    return schema
+
+
 def _read(task: Task) -> tuple[Any, str]:
     """The input for the transform, and the content hash (computed here, from the bytes the
     transform reads, when planning did not need it). Files up to ``WHOLE_BYTES`` are read

@@ -109,10 +109,11 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
         records are all read (for side files that describe what was written).
     expected_columns: the columns the records are expected to bring, when a stream mixes
         sources whose records have different columns (a ``pyarrow.Schema``; a pipeline
-        passes its readers' record schemas). Only a hint for speed: partitions finished
-        early in a long stream are written with these columns already, instead of once more
-        at the end when a later record brings a new column. What the lake holds is the same
-        with or without it: a hinted column that no record brings is not written.
+        passes the columns of one file per reader). Only a hint for speed: partitions
+        finished early in a long stream are written with these columns already, instead of
+        once more at the end when a later record brings a new column. What the lake holds
+        is the same with or without it; a wrong hint (a column no record brings, another
+        type than the records') costs those rewrites again, nothing else.
     """
     mode = _check_mode(mode)
     partitioning = Partitioning(partition_by)
@@ -130,6 +131,7 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
         staging = Staging(lake, new_write_id())
         write = _LakeWrite(lake, staging, partitioning, mode, extras)
         write.expected = expected_columns
+        write.folders.add(staging.dir)  # made by Staging
         try:
             write.unsure = staging.recover()
             write.check_layout()
