@@ -306,13 +306,14 @@ def test_a_spec_that_wrote_the_lake_is_not_checked_again(fleet: Path,
     assert (checks, len(again.plan.tasks)) == ([], 0)
     # a comment changes nothing; another value is checked, and a bad one still fails
     spec_file.write_text(spec_file.read_text() + "# nightly\n")
-    load_pipeline(str(spec_file))
-    assert checks == []
+    told = []
+    load_pipeline(str(spec_file), on_check=lambda: told.append(1))
+    assert checks == [] and told == []  # on_check: only when the check is about to run
     spec_file.write_text(spec_file.read_text().replace("odse_pipeline: 1",
                                                        "odse_pipeline: 1\ncolour: blue"))
     with pytest.raises(PipelineError) as caught:
-        load_pipeline(str(spec_file))
-    assert checks == [1] and caught.value.code == "PIPELINE_INVALID"
+        load_pipeline(str(spec_file), on_check=lambda: told.append(1))
+    assert checks == [1] and told == [1] and caught.value.code == "PIPELINE_INVALID"
     assert "colour" in str(caught.value)
 
     # values JSON has no exact text for are never taken as checked (a date is not its text)

@@ -116,6 +116,19 @@ class ProcessPool:
                     future.cancel()
 
 
+def prestart() -> None:
+    """Start the fork server now, without waiting for it (Linux; elsewhere nothing): it
+    imports the engine while this process goes on, and the first pool's workers then fork
+    from it at once. A run that needs no pool after all leaves it to exit with this process
+    (it exits when its parent does), so nothing waits for it either way."""
+    if not sys.platform.startswith("linux"):
+        return
+    _context()
+    from multiprocessing import forkserver
+
+    forkserver.ensure_running()
+
+
 def _ready() -> None:
     """A task that does nothing: submitted to start a worker."""
 

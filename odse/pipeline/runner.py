@@ -169,7 +169,14 @@ def run_pipeline(spec: Any, *, jobs: int | None = None, dry_run: bool = False,
         OutputError: the lake or its log cannot be read or written.
     """
     started = time.perf_counter()
-    spec = load_pipeline(spec)
+
+    def first_check() -> None:
+        # a spec this lake has not seen pass: a first run or an edited spec, which ingests
+        # (nearly) everything; the fork server imports the engine while the spec is checked
+        if executor is None and not dry_run and (jobs or executors.default_jobs()) > 1:
+            executors.prestart()
+
+    spec = load_pipeline(spec, on_check=first_check)
     run_id = new_run_id()
     found = discover(spec)
     log = read_log(spec.output.path)

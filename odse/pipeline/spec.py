@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from collections.abc import Mapping as MappingABC
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -127,8 +128,12 @@ class PipelineSpec:
                              key_path=render_path(key_path), hint=hint)
 
 
-def load_pipeline(source: Any) -> PipelineSpec:
+def load_pipeline(source: Any, *, on_check: Callable[[], None] | None = None) -> PipelineSpec:
     """Load and check a pipeline spec: a path to a YAML/JSON file, YAML text, or a dict.
+
+    on_check: called just before the spec's schema check, which runs only for a spec its
+        lake has not seen pass (a first run, or an edited spec: most likely a run with
+        many files to ingest); the runner starts its workers there.
 
     Raises:
         PipelineError: the spec is malformed (file, line and key path in the error).
@@ -155,7 +160,7 @@ def load_pipeline(source: Any) -> PipelineSpec:
     else:
         raise PipelineError(f"cannot read a pipeline from {type(source).__name__}",
                             hint="Pass a file path, a dict, or YAML text")
-    return _build(text, base)
+    return _build(text, base, on_check)
 
 
 def _parse(raw: str, file: str | None) -> SpecText:
@@ -168,7 +173,8 @@ def _parse(raw: str, file: str | None) -> SpecText:
                             **exc.facts) from None
 
 
-def _build(text: SpecText, base: Path) -> PipelineSpec:
+def _build(text: SpecText, base: Path, on_check: Callable[[], None] | None = None
+           ) -> PipelineSpec:
     data = text.data
     if not isinstance(data, dict):
         raise PipelineError("a pipeline spec must be a mapping of keys to values",
@@ -186,6 +192,8 @@ def _build(text: SpecText, base: Path) -> PipelineSpec:
 
     key = check_key(data)
     if not _checked_before(data, place, key):
+        if on_check is not None:
+            on_check()
         check_against(text, SCHEMA_FILE, PipelineError, "PIPELINE_INVALID")
 
     def mapping_of(value: Any) -> Any:
