@@ -2,9 +2,11 @@
 
 pyarrow imports pandas (a quarter of a second) the first time it turns a Python list into
 an array, only to ask whether the list is a pandas object. The command line's process never
-hands pandas objects to Arrow, so it blocks the import while it runs. A library caller's
-process, and the pipeline's worker processes (which run the caller's main module again and
-share the fork server with the caller's own pools), are left alone.
+hands pandas objects to Arrow, so it blocks the import while it runs, and so do the workers
+of an ``odse run`` started from the command line: their fork server imports
+``odse.pipeline.pandas_blocked`` first. A library caller's process, and the workers of a
+pipeline it runs (which run the caller's main module again and share the fork server with
+the caller's own pools), are left alone.
 """
 
 from __future__ import annotations
@@ -34,3 +36,8 @@ def allow() -> None:
     """Let this process import pandas again (when the command line returns; and for
     ``odse run --engine spark``: pyspark's Arrow functions need it on the driver)."""
     sys.meta_path[:] = [f for f in sys.meta_path if not isinstance(f, NoPandas)]
+
+
+def blocked() -> bool:
+    """True while this process refuses ``import pandas`` (:func:`block` is in force)."""
+    return any(isinstance(finder, NoPandas) for finder in sys.meta_path)

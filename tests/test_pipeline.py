@@ -342,3 +342,34 @@ def test_the_lake_writer_is_told_the_columns_of_each_reader(fleet: Path,
     Path(tasks[0].uri).unlink()
     assert runner._expected_columns(tasks) is not None
     assert runner._expected_columns(tasks[:1]) is None  # one reader: nothing to tell
+
+
+PANDAS_PROBE = '''
+import sys
+
+def probe(_):
+    return "pandas" in sys.modules
+
+if __name__ == "__main__":
+    from odse import without_pandas
+    from odse.pipeline import executors
+    if sys.argv[1] == "cli":
+        without_pandas.block()
+    print(list(executors.ProcessPool(2).imap(probe, [1, 2])))
+'''
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux's")
+@pytest.mark.parametrize(("how", "expected"), [("cli", "[False, False]"),
+                                               ("library", "[True, True]")])
+def test_workers_do_without_pandas_only_under_the_command_line(tmp_path: Path, how: str,
+                                                               expected: str):
+    # the command line never hands pandas objects to Arrow, in its process or its workers
+    # (pyarrow's import of pandas costs the fork server a quarter of a second); a library
+    # caller's workers may run the caller's code, and keep pandas
+    pytest.importorskip("pandas")
+    script = tmp_path / "probe.py"
+    script.write_text(PANDAS_PROBE)
+    done = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True,
+                          check=True, cwd=ROOT)
+    assert done.stdout.strip() == expected

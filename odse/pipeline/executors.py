@@ -137,8 +137,13 @@ def _context() -> multiprocessing.context.BaseContext:
     import multiprocessing
 
     if sys.platform.startswith("linux"):
+        from odse import without_pandas
+
         context = multiprocessing.get_context("forkserver")
-        context.set_forkserver_preload(PRELOAD)
+        # the command line's process does without pandas, and its workers can too (no code
+        # of a caller's runs in them); a library caller's workers are left alone
+        first = ["odse.pipeline.pandas_blocked"] if without_pandas.blocked() else []
+        context.set_forkserver_preload([*first, *PRELOAD])
         return context
     return multiprocessing.get_context("spawn")
 
