@@ -65,6 +65,16 @@ def test_the_cli_imports_neither_pyarrow_nor_the_engine_at_start_up() -> None:
     assert out.stdout.strip() == "[]"
 
 
+def test_a_command_loads_its_own_module_only() -> None:
+    # `odse run` from cron, mostly with nothing new, does not pay for the other commands
+    code = ("import sys\nfrom odse.cli import main\nmain(['run', '--help'])\n"
+            "print(sorted(m for m in sys.modules if m.startswith('odse.cli.') and m not in "
+            "('odse.cli.app', 'odse.cli.errors', 'odse.cli.console')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    assert out.stdout.strip().splitlines()[-1] == "['odse.cli.run']"
+
+
 def test_python_dash_m_odse_is_the_same_command_line() -> None:
     out = subprocess.run([sys.executable, "-m", "odse", "--version"], capture_output=True,
                          text=True, check=False)

@@ -6,8 +6,9 @@ of ``python -m odse``. Modules: ``app`` (the group, global options, failure hand
 ``errors`` (messages and exit codes), ``console`` (stderr lines, the progress display),
 ``run_report`` (``--report FILE``), and one module per command: ``transform``, ``validate``
 (with ``record_files`` reading its inputs), ``sources``, ``mapping``, ``schema``,
-``version``, ``docs``, ``run`` (pipelines). Only click is imported at start-up; pyarrow and
-the engine load when a command runs, so ``odse --help`` is fast. See ``odse docs cli``.
+``version``, ``docs``, ``run`` (pipelines), each imported when its command is used. Only
+click is imported at start-up; pyarrow and the engine load when a command runs, so ``odse
+--help`` is fast. See ``odse docs cli``.
 """
 
 from __future__ import annotations
@@ -16,25 +17,17 @@ import click
 
 from odse import without_pandas
 from odse.cli.app import cli
-from odse.cli.docs import docs_command
-from odse.cli.mapping import mapping_group
-from odse.cli.report import report_command
-from odse.cli.run import run_command
-from odse.cli.schema import schema_command
-from odse.cli.sources import sources_group
-from odse.cli.transform import transform_command
-from odse.cli.validate import validate_command
-from odse.cli.version import version_command
 
-cli.add_command(transform_command)
-cli.add_command(validate_command)
-cli.add_command(sources_group)
-cli.add_command(mapping_group)
-cli.add_command(schema_command)
-cli.add_command(run_command)
-cli.add_command(report_command)
-cli.add_command(version_command)
-cli.add_command(docs_command)
+for _name, _target in (("transform", "odse.cli.transform:transform_command"),
+                       ("validate", "odse.cli.validate:validate_command"),
+                       ("sources", "odse.cli.sources:sources_group"),
+                       ("mapping", "odse.cli.mapping:mapping_group"),
+                       ("schema", "odse.cli.schema:schema_command"),
+                       ("run", "odse.cli.run:run_command"),
+                       ("report", "odse.cli.report:report_command"),
+                       ("version", "odse.cli.version:version_command"),
+                       ("docs", "odse.cli.docs:docs_command")):
+    cli.add_lazy(_name, _target)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -74,10 +74,39 @@ def library_log(level: int | None) -> Iterator[None]:
 
 
 class OdseGroup(click.Group):
-    """A click group that lists commands in workflow order and reports failures as decided."""
+    """A click group that lists commands in workflow order and reports failures as decided.
+
+    Commands are named with the module that defines them (:meth:`add_lazy`) and imported
+    when used: ``odse run`` from cron, most often with nothing new to ingest, does not load
+    the other commands' modules.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.lazy: dict[str, str] = {}
+
+    def add_lazy(self, name: str, target: str) -> None:
+        """Add the command ``name``, defined as ``module:attribute``, loaded on first use."""
+        self.lazy[name] = target
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in self.commands and cmd_name in self.lazy:
+            import importlib
+
+            module, _, attribute = self.lazy[cmd_name].partition(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), cmd_name)
+        return super().get_command(ctx, cmd_name)
+
+    def resolve_command(self, ctx: click.Context, args: list[str]) -> Any:
+        if args and args[0] not in self.commands and args[0] not in self.lazy:
+            # an unknown name: load every command, so that click's message offers the
+            # nearest one ("Did you mean 'transform'?")
+            for name in list(self.lazy):
+                self.get_command(ctx, name)
+        return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = list(self.commands)
+        names = sorted(set(self.commands) | set(self.lazy))
         return sorted(names, key=lambda n: (COMMAND_ORDER.index(n) if n in COMMAND_ORDER
                                             else len(COMMAND_ORDER), n))
 
