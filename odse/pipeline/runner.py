@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import functools
-import secrets
+import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -294,7 +294,8 @@ def new_run_id() -> str:
     """A unique run id; ids sort by start time (``20260109T020000123456-1a2b3c``)."""
     now = time.time()
     stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime(now))
-    return f"{stamp}{int(now % 1 * 1e6):06d}-{secrets.token_hex(3)}"
+    # os.urandom, as secrets.token_hex does, without importing secrets (and random) for it
+    return f"{stamp}{int(now % 1 * 1e6):06d}-{os.urandom(3).hex()}"
 
 
 def _chunks(tasks: list[Any], jobs: int | None) -> list[list[Any]]:
