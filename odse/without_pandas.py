@@ -3,7 +3,7 @@
 pyarrow imports pandas (a quarter of a second) the first time it turns a Python list into
 an array, only to ask whether the list is a pandas object. The command line's process never
 hands pandas objects to Arrow, so it blocks the import while it runs, and so do the workers
-of an ``odse run`` started from the command line: their fork server imports
+of an ``odse run`` in a process started as the command line: their fork server imports
 ``odse.pipeline.pandas_blocked`` first. A library caller's process, and the workers of a
 pipeline it runs (which run the caller's main module again and share the fork server with
 the caller's own pools), are left alone.
@@ -41,3 +41,15 @@ def allow() -> None:
 def blocked() -> bool:
     """True while this process refuses ``import pandas`` (:func:`block` is in force)."""
     return any(isinstance(finder, NoPandas) for finder in sys.meta_path)
+
+
+def process_is_the_command_line() -> bool:
+    """True when this process was started as odse's command line (the ``odse`` script or
+    ``python -m odse``), so no code but odse's runs in it. ``odse.cli.main()`` called from a
+    caller's own program (a notebook, a test) is not: its pools may serve the caller later."""
+    main = sys.modules.get("__main__")
+    spec = getattr(main, "__spec__", None)
+    if spec is not None and getattr(spec, "name", None) == "odse.__main__":
+        return True
+    name = str(getattr(main, "__file__", "") or "").replace("\\", "/").rsplit("/", 1)[-1]
+    return name in ("odse", "odse.exe", "odse-script.py")

@@ -360,16 +360,18 @@ if __name__ == "__main__":
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="the fork server is Linux's")
-@pytest.mark.parametrize(("how", "expected"), [("cli", "[False, False]"),
-                                               ("library", "[True, True]")])
-def test_workers_do_without_pandas_only_under_the_command_line(tmp_path: Path, how: str,
-                                                               expected: str):
+@pytest.mark.parametrize(("script", "how", "expected"), [
+    ("odse", "cli", "[False, False]"),          # a process started as the command line
+    ("caller.py", "cli", "[True, True]"),       # odse.cli.main() inside a caller's program
+    ("caller.py", "library", "[True, True]")])  # run_pipeline from a caller's program
+def test_workers_do_without_pandas_only_under_the_command_line(tmp_path: Path, script: str,
+                                                               how: str, expected: str):
     # the command line never hands pandas objects to Arrow, in its process or its workers
-    # (pyarrow's import of pandas costs the fork server a quarter of a second); a library
-    # caller's workers may run the caller's code, and keep pandas
+    # (pyarrow's import of pandas costs the fork server a quarter of a second); a caller's
+    # workers may run the caller's code, and the fork server may serve the caller's pools
     pytest.importorskip("pandas")
-    script = tmp_path / "probe.py"
-    script.write_text(PANDAS_PROBE)
-    done = subprocess.run([sys.executable, str(script), how], capture_output=True, text=True,
+    path = tmp_path / script
+    path.write_text(PANDAS_PROBE)
+    done = subprocess.run([sys.executable, str(path), how], capture_output=True, text=True,
                           check=True, cwd=ROOT)
     assert done.stdout.strip() == expected

@@ -141,8 +141,10 @@ def _context() -> multiprocessing.context.BaseContext:
 
         context = multiprocessing.get_context("forkserver")
         # the command line's process does without pandas, and its workers can too (no code
-        # of a caller's runs in them); a library caller's workers are left alone
-        first = ["odse.pipeline.pandas_blocked"] if without_pandas.blocked() else []
+        # of a caller's runs in them, and the fork server serves no one else); a library
+        # caller's workers are left alone
+        alone = without_pandas.blocked() and without_pandas.process_is_the_command_line()
+        first = ["odse.pipeline.pandas_blocked"] if alone else []
         context.set_forkserver_preload([*first, *PRELOAD])
         return context
     return multiprocessing.get_context("spawn")
