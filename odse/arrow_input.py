@@ -374,6 +374,16 @@ def _timestamps_to_utc(array: pa.Array | pa.ChunkedArray) -> pa.Array | pa.Chunk
 # conforming Arrow data
 
 
+def union_fields(schemas: Iterable[pa.Schema]) -> dict[str, pa.Field]:
+    """The fields of several schemas by name, in the order they first appear; where a name
+    has several types, the first one wins."""
+    fields: dict[str, pa.Field] = {}
+    for schema in schemas:
+        for item in schema:
+            fields.setdefault(item.name, item)
+    return fields
+
+
 def order_columns(names: Iterable[str]) -> list[str]:
     """Return column names in the record's order: leading fields first, then the rest as given."""
     names = list(names)

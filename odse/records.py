@@ -32,6 +32,8 @@ LEADING_FIELDS = ("timestamp", "kWh", "error_type", "error_code", "asset_id", "d
                   "channel")
 # Fields that identify a series: counters are differenced and rows merged per series.
 SERIES_KEY = ("asset_id", "direction", "channel")
+EXACT_INTEGER_LIMIT = 2 ** 53
+"""Integers from here on lose digits in a float64 (``kWh`` and the other readings)."""
 
 _JSON_TO_ARROW = {
     "number": pa.float64(),

@@ -56,13 +56,18 @@ def test_every_command_has_help(command: str) -> None:
     assert f"Usage: odse {command}" in result.stdout
 
 
+def _printed_by(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (nothing imported yet) and return what it printed."""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True)
+    return out.stdout.strip()
+
+
 def test_the_cli_imports_neither_pyarrow_nor_the_engine_at_start_up() -> None:
     code = ("import sys, odse.cli; "
             "heavy = [m for m in ('pyarrow', 'odse.api', 'odse.mapping', 'odse.validation', "
             "'odse.writers', 'yaml', 'jsonschema') if m in sys.modules]; print(heavy)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip() == "[]"
+    assert _printed_by(code) == "[]"
 
 
 def test_a_command_loads_its_own_module_only() -> None:
@@ -70,9 +75,7 @@ def test_a_command_loads_its_own_module_only() -> None:
     code = ("import sys\nfrom odse.cli import main\nmain(['run', '--help'])\n"
             "print(sorted(m for m in sys.modules if m.startswith('odse.cli.') and m not in "
             "('odse.cli.app', 'odse.cli.errors', 'odse.cli.console')))")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
-    assert out.stdout.strip().splitlines()[-1] == "['odse.cli.run']"
+    assert _printed_by(code).splitlines()[-1] == "['odse.cli.run']"
 
 
 def test_python_dash_m_odse_is_the_same_command_line() -> None:

@@ -18,16 +18,19 @@ import click
 from odse import without_pandas
 from odse.cli.app import cli
 
-for _name, _target in (("transform", "odse.cli.transform:transform_command"),
-                       ("validate", "odse.cli.validate:validate_command"),
-                       ("sources", "odse.cli.sources:sources_group"),
-                       ("mapping", "odse.cli.mapping:mapping_group"),
-                       ("schema", "odse.cli.schema:schema_command"),
-                       ("run", "odse.cli.run:run_command"),
-                       ("report", "odse.cli.report:report_command"),
-                       ("version", "odse.cli.version:version_command"),
-                       ("docs", "odse.cli.docs:docs_command")):
-    cli.add_lazy(_name, _target)
+COMMANDS = {
+    "transform": "odse.cli.transform:transform_command",
+    "validate": "odse.cli.validate:validate_command",
+    "sources": "odse.cli.sources:sources_group",
+    "mapping": "odse.cli.mapping:mapping_group",
+    "schema": "odse.cli.schema:schema_command",
+    "run": "odse.cli.run:run_command",
+    "report": "odse.cli.report:report_command",
+    "version": "odse.cli.version:version_command",
+    "docs": "odse.cli.docs:docs_command",
+}
+"""Each command and where it is defined (``module:attribute``), imported on first use."""
+cli.add_lazy(COMMANDS)
 
 
 def main(argv: list[str] | None = None) -> int:

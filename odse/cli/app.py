@@ -85,9 +85,9 @@ class OdseGroup(click.Group):
         super().__init__(*args, **kwargs)
         self.lazy: dict[str, str] = {}
 
-    def add_lazy(self, name: str, target: str) -> None:
-        """Add the command ``name``, defined as ``module:attribute``, loaded on first use."""
-        self.lazy[name] = target
+    def add_lazy(self, commands: dict[str, str]) -> None:
+        """Add commands by name, each defined as ``module:attribute``, loaded on first use."""
+        self.lazy.update(commands)
 
     def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
         if cmd_name not in self.commands and cmd_name in self.lazy:
@@ -106,7 +106,7 @@ class OdseGroup(click.Group):
         return super().resolve_command(ctx, args)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
-        names = sorted(set(self.commands) | set(self.lazy))
+        names = set(self.commands) | set(self.lazy)
         return sorted(names, key=lambda n: (COMMAND_ORDER.index(n) if n in COMMAND_ORDER
                                             else len(COMMAND_ORDER), n))
 

@@ -10,9 +10,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from odse.engine.values import Col, null_where, problem
+from odse.records import EXACT_INTEGER_LIMIT as EXACT
 
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
-EXACT = 2 ** 53
 _NOT_EXACT = "an integer beyond 2^53, which a float64 cannot hold exactly"
 _TRUE = ("true", "yes", "on", "1", "y", "t")
 _FALSE = ("false", "no", "off", "0", "n", "f")

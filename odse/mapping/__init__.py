@@ -95,12 +95,9 @@ class Mapping:
         leading record fields first, then the others in the order the spec gives them."""
         import pyarrow as pa
 
-        from odse.arrow_input import order_columns
+        from odse.arrow_input import order_columns, union_fields
 
-        fields: dict[str, pa.Field] = {}
-        for variant in self.variants:
-            for item in variant.schema:
-                fields.setdefault(item.name, item)
+        fields = union_fields(variant.schema for variant in self.variants)
         return pa.schema([fields[name].with_nullable(True) for name in order_columns(fields)])
 
     def __repr__(self) -> str:

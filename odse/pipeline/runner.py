@@ -261,12 +261,12 @@ def _expected_columns(tasks: list[Any]) -> Any:
         first.setdefault((task.source, task.mapping_sha256), task)
     if len(first) < 2:
         return None
-    fields: dict[str, Any] = {}
-    for task in first.values():
-        for item in record_columns(task) or ():
-            fields.setdefault(item.name, item)
     import pyarrow as pa
 
+    from odse.arrow_input import union_fields
+
+    found = [record_columns(task) for task in first.values()]
+    fields = union_fields(schema for schema in found if schema is not None)
     return pa.schema(list(fields.values())) if fields else None
 
 

@@ -117,7 +117,7 @@ class PipelineSpec:
             return {}
         from odse import __version__
 
-        return {f"{CHECKED_DIR}/{self.check_key}.json":
+        return {_marker_name(self.check_key):
                 json.dumps({"pipeline": str(self.name), "odse_version": __version__}).encode()}
 
     def error(self, message: str, key_path: tuple[Any, ...], hint: str | None = None,
@@ -287,7 +287,12 @@ def _checked_before(data: dict[str, Any], place: Any, key: str) -> bool:
     root = output.get("path") if isinstance(output, dict) else None
     if not key or not isinstance(root, str) or not root or "://" in root:
         return False
-    return os.path.isfile(os.path.join(place(root), *CHECKED_DIR.split("/"), f"{key}.json"))
+    return os.path.isfile(os.path.join(place(root), *_marker_name(key).split("/")))
+
+
+def _marker_name(key: str) -> str:
+    """Where a spec's check marker sits, relative to the lake root."""
+    return f"{CHECKED_DIR}/{key}.json"
 
 
 def _check_pattern(spec: PipelineSpec, pattern: str, key_path: tuple[Any, ...]) -> None:

@@ -30,10 +30,9 @@ from odse import patterns
 from odse.errors import InputError, require
 from odse.readers import sheet_prefetch
 from odse.readers.inputs import InputData
+from odse.records import EXACT_INTEGER_LIMIT
 
 EXTRA = "excel"
-EXACT = 2 ** 53
-"""Integers from here on lose digits in a float64 (the engine's bound, odse.engine.convert)."""
 DEFAULT_WITHIN = 30
 
 
@@ -238,7 +237,7 @@ def _as_read(column: pa.Array) -> pa.Array | None:
     if pa.types.is_floating(typ):
         # an integer past 2^53 has lost digits in the float: the text reading rejects it
         big = pc.max(pc.abs(column)).as_py()
-        return column if big is None or big < EXACT else None
+        return column if big is None or big < EXACT_INTEGER_LIMIT else None
     if pa.types.is_string(typ):
         return column
     if pa.types.is_null(typ):

@@ -52,11 +52,11 @@ MODES = ("merge", "overwrite", "append")
 BUFFER_BYTES = 64 << 20
 """Arrow memory held in partition buffers before finished partitions are staged [bytes]."""
 WORKERS = max(1, min(4, os.cpu_count() or 2))
+"""Threads that encode partition files (Parquet encoding releases the GIL)."""
 INLINE_ROWS = 50_000
 """Partitions holding fewer rows than this in all are prepared in the calling thread."""
 INLINE_FOOTERS = 8
 """Footers read in the calling thread when a write touches at most this many files."""
-"""Threads that encode partition files (Parquet encoding releases the GIL)."""
 COMPRESSION = "snappy"
 """Parquet compression: snappy is read by every engine the lake is meant for."""
 LAKE_MARK = b"odse.lake_schema"
@@ -129,9 +129,7 @@ def to_parquet(records: Any, output_path: Any, partition_by: Any = None, mode: s
     lake.prepare()
     with lake.lock():
         staging = Staging(lake, new_write_id())
-        write = _LakeWrite(lake, staging, partitioning, mode, extras)
-        write.expected = expected_columns
-        write.folders.add(staging.dir)  # made by Staging
+        write = _LakeWrite(lake, staging, partitioning, mode, extras, expected_columns)
         try:
             write.unsure = staging.recover()
             write.check_layout()
@@ -219,8 +217,8 @@ class _LakeWrite:
     """The state of one ``to_parquet`` call between its phases."""
 
     def __init__(self, lake: Lake, staging: Staging, partitioning: Partitioning,
-                 mode: str, extras: dict[str, bytes] | Callable[[], Any] | None = None
-                 ) -> None:
+                 mode: str, extras: dict[str, bytes] | Callable[[], Any] | None = None,
+                 expected: pa.Schema | None = None) -> None:
         self.lake = lake
         self.staging = staging
         self.partitioning = partitioning
@@ -244,9 +242,9 @@ class _LakeWrite:
         # spills in flight: per spill, per worker task, its parts (each with the serials of
         # the batches its rows came from) and the future of the duplicates each part dropped
         self.in_flight: list[list[tuple[list[tuple[_Part, list[int]]], Future[list[int]]]]] = []
-        self.folders: set[str] = set()
+        self.folders: set[str] = {staging.dir}  # made by Staging
         self.previous: list[_Part] = []
-        self.expected: pa.Schema | None = None
+        self.expected = expected
         """Columns the records are expected to bring (``expected_columns``): chunks staged
         before the records bring them have them already, so they need no rewrite."""
 
